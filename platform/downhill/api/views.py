@@ -1,0 +1,191 @@
+"""REST API v1. Views parse input, call one service or selector, and shape the output."""
+
+from __future__ import annotations
+
+from django.db import connection
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from downhill.datasets.selectors import datasets_visible_to
+from downhill.datasets.services import DatasetInUse, dataset_create, dataset_delete
+from downhill.experiments.selectors import experiments_visible_to
+from downhill.experiments.services import experiment_create
+from downhill.runs.models import Run
+from downhill.runs.selectors import (
+    DEFAULT_MAX_POINTS,
+    MAX_MAX_POINTS,
+    run_metric_names,
+    run_metrics_series,
+    runs_visible_to,
+)
+from downhill.runs.services import run_queue, run_request_cancel
+
+from .health import broker_reachable
+from .serializers import (
+    DatasetSerializer,
+    DatasetUploadSerializer,
+    ExperimentSerializer,
+    RunSerializer,
+)
+
+
+@extend_schema(responses=inline_serializer("Health", {"status": serializers.CharField()}))
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def health(request):
+    """Reachability of the database and the broker; 200 when both answer, else 503."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except Exception as exc:  # report, never raise: this is what monitoring polls
+        database = f"unreachable: {exc.__class__.__name__}"
+    broker = broker_reachable()
+    healthy = database == "ok" and broker == "ok"
+    return Response(
+        {"status": "ok" if healthy else "degraded", "database": database, "broker": broker},
+        status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
+class DatasetViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = DatasetSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return datasets_visible_to(self.request.user)
+
+    @extend_schema(
+        request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer}
+    )
+    def create(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError(
+                {"file": ["is required: send the CSV as multipart field 'file'."]}
+            )
+        dataset = dataset_create(
+            owner=request.user,
+            file=upload,
+            name=request.data.get("name", ""),
+            target=request.data.get("target", ""),
+        )
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, pk=None):
+        try:
+            dataset_delete(dataset=self.get_object())
+        except DatasetInUse as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ExperimentSerializer
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        return experiments_visible_to(self.request.user)
+
+    @extend_schema(
+        request=inline_serializer("ExperimentConfig", {"dataset": serializers.IntegerField()}),
+        responses={201: ExperimentSerializer},
+        description="Config keys are listed in the README; unknown keys are refused with 400.",
+    )
+    def create(self, request):
+        experiment = experiment_create(owner=request.user, data=request.data)
+        return Response(self._shape(experiment), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={201: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def runs(self, request, pk=None):
+        """Queue another run of the same config."""
+        run = run_queue(experiment=self.get_object())
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    def _shape(self, experiment) -> dict:
+        experiment = self.get_queryset().get(pk=experiment.pk)
+        data = ExperimentSerializer(experiment).data
+        data["run"] = data["runs"][-1] if data["runs"] else None
+        return data
+
+
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        qs = runs_visible_to(self.request.user)
+        params = self.request.query_params
+        if params.get("experiment"):
+            qs = qs.filter(experiment_id=_int_param(params, "experiment", 1))
+        if params.get("status"):
+            wanted = params["status"]
+            if wanted not in Run.Status.values:
+                raise ValidationError(
+                    {"status": [f"choose one of: {', '.join(Run.Status.values)}."]}
+                )
+            qs = qs.filter(status=wanted)
+        return qs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("experiment", int, description="only runs of this experiment"),
+            OpenApiParameter("status", str, enum=Run.Status.values),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses=RunSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        run = run_request_cancel(self.get_object())
+        return Response(RunSerializer(run).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("name", str, many=True, description="series names; default: all"),
+            OpenApiParameter(
+                "max_points", int, description=f"per series, default {DEFAULT_MAX_POINTS}"
+            ),
+            OpenApiParameter("since_step", int, description="only points after this step"),
+        ],
+        responses=inline_serializer("MetricSeries", {"series": serializers.DictField()}),
+    )
+    @action(detail=True, methods=["get"])
+    def metrics(self, request, pk=None):
+        run = self.get_object()
+        params = request.query_params
+        names = params.getlist("name") or run_metric_names(run)
+        max_points = _int_param(
+            params, "max_points", 2, default=DEFAULT_MAX_POINTS, maximum=MAX_MAX_POINTS
+        )
+        since_step = _int_param(params, "since_step", 0, default=0)
+        series = run_metrics_series(run, names, max_points=max_points, since_step=since_step)
+        return Response({"run": run.id, "status": run.status, "series": series})
+
+
+def _int_param(
+    params, name: str, minimum: int, *, default: int | None = None, maximum: int | None = None
+) -> int:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: [f"must be a whole number, not {raw!r}."]}) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ValidationError({name: [f"must be {bound}, not {value}."]})
+    return value

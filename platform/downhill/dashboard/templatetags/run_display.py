@@ -1,0 +1,125 @@
+"""How run numbers and configs read on the pages: short, precise, and a dash for "none yet"."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+NONE = "—"
+
+# Config keys in the order a person reads an experiment, with their labels. Keys not listed
+# here (richer settings added later) follow in the table under their own names.
+CONFIG_LABELS = {
+    "target": "Target column",
+    "task": "Task",
+    "model": "Model",
+    "loss": "Loss",
+    "optimizer": "Optimizer",
+    "learning_rate": "Learning rate",
+    "momentum": "Momentum",
+    "nesterov": "Nesterov",
+    "weight_decay": "Weight decay",
+    "batch_size": "Batch size",
+    "epochs": "Epochs",
+    "validation_split": "Validation split",
+    "seed": "Seed",
+}
+
+
+def _is_number(value) -> bool:
+    """Missing summary keys reach filters as "" (the template engine's stand-in for absent)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@register.filter
+def metric(value) -> str:
+    """A loss or other measured value to four significant digits."""
+    if not _is_number(value):
+        return NONE
+    return f"{value:.4g}"
+
+
+@register.filter
+def percent(value) -> str:
+    if not _is_number(value):
+        return NONE
+    return f"{value * 100:.1f}%"
+
+
+@register.filter
+def learning_rate(value) -> str:
+    if not _is_number(value):
+        return NONE
+    return f"{value:g}"
+
+
+@register.filter
+def batch_size(value) -> str:
+    if value in (None, ""):
+        return NONE
+    return "full batch" if value == "full" else str(value)
+
+
+@register.filter
+def duration(seconds) -> str:
+    """Elapsed time at the precision that matters: 42s, 3m 07s, 2h 05m."""
+    if not _is_number(seconds):
+        return NONE
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+@register.filter
+def model(value) -> str:
+    if not isinstance(value, dict):
+        return config_value(value)
+    if value.get("type") == "linear":
+        return "Linear"
+    hidden = " × ".join(str(width) for width in value.get("hidden", []))
+    return f"MLP, hidden {hidden or 'none'}, {value.get('activation', 'relu')}"
+
+
+@register.filter
+def config_rows(config: dict) -> list[tuple[str, str]]:
+    """(label, value) rows of an experiment config; the dataset is shown by name elsewhere."""
+    keys = [key for key in CONFIG_LABELS if key in config]
+    keys += sorted(key for key in config if key not in CONFIG_LABELS and key != "dataset")
+    rows = []
+    for key in keys:
+        value = config[key]
+        if key == "momentum" and value is None:
+            continue  # adam and friends keep their own moment estimates
+        if key == "nesterov" and config.get("optimizer") != "sgd":
+            continue  # an sgd-only switch
+        label = CONFIG_LABELS.get(key, key.replace("_", " ").capitalize())
+        rows.append((label, _FORMATTERS.get(key, config_value)(value)))
+    return rows
+
+
+def config_value(value) -> str:
+    if value is None:
+        return NONE
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {config_value(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(config_value(item) for item in value)
+    return str(value)
+
+
+_FORMATTERS = {
+    "model": model,
+    "batch_size": batch_size,
+    "learning_rate": learning_rate,
+    "validation_split": percent,
+}

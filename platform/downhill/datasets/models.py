@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.db import models
+
+
+class Dataset(models.Model):
+    class Status(models.TextChoices):
+        PROCESSING = "processing"
+        READY = "ready"
+        FAILED = "failed"
+
+    class Task(models.TextChoices):
+        CLASSIFICATION = "classification"
+        REGRESSION = "regression"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets"
+    )
+    name = models.CharField(max_length=200)
+    file = models.FileField(upload_to="datasets/%Y/%m/", max_length=500)
+    format = models.CharField(max_length=20, default="csv")
+    delimiter = models.CharField(max_length=1, default=",")
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROCESSING)
+    error = models.TextField(blank=True)
+    n_rows = models.IntegerField(default=0)
+    # [{"name", "dtype": "numeric"|"categorical", "missing", "distinct", "integer", stats...}]
+    columns = models.JSONField(default=list)
+    target = models.CharField(max_length=200, blank=True)
+    task = models.CharField(max_length=20, choices=Task.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+    def column(self, name: str) -> dict | None:
+        return next((c for c in self.columns if c["name"] == name), None)

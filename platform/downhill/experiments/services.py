@@ -1,0 +1,41 @@
+"""Writes for experiments: validate a config, create the experiment and queue its run."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from downhill.datasets.selectors import datasets_visible_to
+from downhill.runs.services import run_queue
+
+from .config import normalize_config
+from .models import Experiment
+
+MAX_NAME_LENGTH = 200
+
+
+def experiment_create(*, owner, data: dict) -> Experiment:
+    """Create an experiment from a request body (config keys plus an optional `name`) and
+    queue its first run. Raises ValidationError; on error nothing is created."""
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["The request body must be a JSON object."]})
+    data = dict(data)
+    name = data.pop("name", None)
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME_LENGTH):
+        raise ValidationError({"name": [f"must be text of at most {MAX_NAME_LENGTH} characters."]})
+
+    datasets = datasets_visible_to(owner)
+    config = normalize_config(data, dataset_lookup=lambda pk: datasets.filter(pk=pk).first())
+    with transaction.atomic():
+        experiment = Experiment.objects.create(
+            owner=owner,
+            dataset_id=config["dataset"],
+            name=(name or "").strip() or _default_name(config),
+            config=config,
+        )
+        run_queue(experiment=experiment)
+    return experiment
+
+
+def _default_name(config: dict) -> str:
+    return f"{config['optimizer']} lr={config['learning_rate']:g} bs={config['batch_size']}"

@@ -1,0 +1,101 @@
+"""Writes for runs: the lifecycle (one transition function), cancel, progress and metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from workers.contract import TRAIN_RUN_TASK, TRAINING_QUEUE
+
+from .models import MetricPoint, Run
+
+log = logging.getLogger(__name__)
+S = Run.Status
+
+# Which statuses each status may be entered from.
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    S.QUEUED: (),
+    S.RUNNING: (S.QUEUED,),
+    S.SUCCEEDED: (S.RUNNING,),
+    S.FAILED: (S.QUEUED, S.RUNNING),
+    S.CANCELLED: (S.QUEUED, S.RUNNING),
+}
+
+
+def run_transition(run_id: int, to: str, *, only_from: tuple[str, ...] | None = None, **fields) -> bool:
+    """Move a run to `to` if its current status allows it (and is in `only_from`, when given);
+    one atomic conditional UPDATE, so two processes racing (a cancel and a worker starting,
+    say) cannot both win. Returns whether the transition happened."""
+    now = timezone.now()
+    if to == S.RUNNING:
+        fields.setdefault("started_at", now)
+        fields.setdefault("heartbeat_at", now)
+    if to in (S.SUCCEEDED, S.FAILED, S.CANCELLED):
+        fields.setdefault("finished_at", now)
+    sources = [s for s in ALLOWED_FROM[to] if only_from is None or s in only_from]
+    updated = Run.objects.filter(pk=run_id, status__in=sources).update(status=to, **fields)
+    if updated:
+        log.info("run %s -> %s", run_id, to)
+    return bool(updated)
+
+
+def run_queue(*, experiment) -> Run:
+    """Create a queued run of an experiment and enqueue it by name once the row is committed."""
+    config = experiment.config
+    run = Run.objects.create(
+        experiment=experiment,
+        epochs=config["epochs"],
+        attempt=1,
+    )
+    transaction.on_commit(lambda: _enqueue(run.id))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    from downhill.celery import app
+
+    try:
+        app.send_task(
+            TRAIN_RUN_TASK,
+            args=[run_id],
+            queue=TRAINING_QUEUE,
+            retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+        )
+    except Exception as exc:  # the broker is unreachable: say so on the run, do not leave it queued
+        log.exception("could not enqueue run %s", run_id)
+        run_transition(
+            run_id, S.FAILED, error=f"Could not reach the task broker to start the run: {exc}"
+        )
+
+
+def run_request_cancel(run: Run) -> Run:
+    """Cancel a queued run at once; ask a running run's worker to stop (it checks within about
+    a second and marks the run cancelled). Finished runs are left as they are."""
+    if not run_transition(run.id, S.CANCELLED, only_from=(S.QUEUED,)):
+        Run.objects.filter(pk=run.id, status=S.RUNNING).update(cancel_requested=True)
+    run.refresh_from_db()
+    return run
+
+
+def run_progress_update(run_id: int, *, epoch: int, step: int, steps: int) -> bool:
+    """Record progress and the worker's heartbeat. Returns whether a cancel was requested."""
+    Run.objects.filter(pk=run_id).update(
+        epoch=epoch, step=step, steps=steps, heartbeat_at=timezone.now()
+    )
+    return Run.objects.filter(pk=run_id, cancel_requested=True).exists()
+
+
+def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]]) -> int:
+    """Write (name, step, value, wall_time) points in one batched INSERT. A point already
+    stored for (run, name, step) is kept, so a retried write cannot duplicate it."""
+    rows = [
+        MetricPoint(run_id=run_id, name=name, step=step, value=value, wall_time=wall)
+        for name, step, value, wall in points
+    ]
+    if rows:
+        MetricPoint.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)

@@ -1,0 +1,37 @@
+"""Celery: Redis in production, an embedded filesystem broker locally.
+
+State lives in the database, so results are ignored; a training task is acknowledged only
+after it ran (acks_late) and a worker takes one task at a time (prefetch 1).
+"""
+
+from pathlib import Path
+
+from .env import VAR_DIR, env_str
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = Path(env_str("DOWNHILL_BROKER_DIR") or VAR_DIR / "broker").resolve()
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+else:
+    # A long run outlives Redis' default one-hour visibility timeout; redelivery is harmless
+    # (the task only starts a queued run) but pointless, so keep it well above a long run.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
+
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "training"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make run`: migrate, ensure the admin user, then the web server on $PORT and one Celery
+# worker. Ctrl-C (or SIGTERM) stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+PORT="${PORT:-8000}"
+BIND="${DOWNHILL_BIND:-127.0.0.1}"
+
+echo "Database: ${DATABASE_URL:-SQLite in var/ (set DATABASE_URL for PostgreSQL)}"
+echo "Broker:   ${CELERY_BROKER_URL:-embedded filesystem broker in var/ (set CELERY_BROKER_URL for Redis)}"
+$PY manage.py migrate --noinput
+$PY manage.py collectstatic --noinput -v0
+$PY manage.py ensure_admin
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    echo "Stopping web server and worker..."
+    # The worker gets SIGQUIT (cold shutdown): a warm one would wait for a whole training run.
+    kill -TERM "${pids[0]}" 2>/dev/null || true
+    kill -QUIT "${pids[1]}" 2>/dev/null || true
+    wait || true
+}
+trap stop INT TERM EXIT
+
+$PY -m celery -A workers.app worker -Q training --concurrency 1 --loglevel INFO \
+    --hostname "worker-$$@%h" &
+worker_pid=$!
+$PY -m gunicorn downhill.wsgi:application --chdir platform --bind "$BIND:$PORT" \
+    --workers 2 --threads 4 --access-logfile - &
+pids=($! "$worker_pid")
+echo "Downhill is starting on http://$BIND:$PORT/ (API docs: /api/docs/). Ctrl-C stops it."
+wait -n

@@ -1,0 +1,136 @@
+"""Shared fixtures: users and API clients, CSV builders, and a real Celery worker process."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """No persistent connections in tests: the live server's request threads would leave
+    theirs open, and PostgreSQL then refuses to drop the test database."""
+    from django.db import connections
+
+    for connection in connections.all():
+        connection.settings_dict["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("ada", password="correct-horse-battery-1")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user("grace", password="correct-horse-battery-2")
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def csv_file(rows: list[list], name: str = "data.csv", delimiter: str = ",") -> io.BytesIO:
+    """An in-memory upload from rows (the first row is the header)."""
+    text = io.StringIO()
+    csv.writer(text, delimiter=delimiter).writerows(rows)
+    data = io.BytesIO(text.getvalue().encode())
+    data.name = name
+    return data
+
+
+def iris_rows() -> list[list]:
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    header = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
+    return [header] + [
+        [*map(float, x), str(iris.target_names[t])]
+        for x, t in zip(iris.data, iris.target, strict=True)
+    ]
+
+
+def diabetes_rows() -> list[list]:
+    from sklearn.datasets import load_diabetes
+
+    data = load_diabetes()
+    return [list(data.feature_names) + ["progression"]] + [
+        [*map(float, x), float(t)] for x, t in zip(data.data, data.target, strict=True)
+    ]
+
+
+@pytest.fixture
+def upload(api):
+    """Upload rows as a CSV through the API; returns the response."""
+
+    def _upload(rows, name="data.csv", **fields):
+        return api.post(
+            "/api/v1/datasets/", {"file": csv_file(rows, name), **fields}, format="multipart"
+        )
+
+    return _upload
+
+
+def database_url() -> str:
+    """The URL of the database the tests use (the test database, once it is set up)."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _purge_training_queue() -> None:
+    """Messages left by an earlier session would name runs of a different database."""
+    from downhill.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("training")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process on the test database and the configured broker."""
+    with django_db_blocker.unblock():
+        url = database_url()
+    try:
+        _purge_training_queue()
+    except Exception:  # the queue may not exist yet
+        pass
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    log = open(log_path, "w")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "training",
+         "--concurrency", "1", "--loglevel", "INFO", "--hostname", f"test-worker-{os.getpid()}@%h",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    print(f"\n--- worker log ({log_path}) ---\n{log_path.read_text()[-5000:]}")

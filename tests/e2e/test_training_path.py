@@ -1,0 +1,176 @@
+"""The whole path on real components: a live server, the REST API over HTTP, a real Celery
+worker process, and the configured database and broker."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+
+import numpy as np
+import pytest
+import requests
+
+from tests.conftest import diabetes_rows, iris_rows
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct-horse-battery-1"
+
+
+class Api:
+    """A token-authenticated HTTP client of the live server, as a user's program would be."""
+
+    def __init__(self, base_url: str, username: str, password: str):
+        self.base = f"{base_url}/api/v1"
+        response = requests.post(
+            f"{self.base}/auth/token/", json={"username": username, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Token {response.json()['token']}"
+
+    def get(self, path, **params):
+        return self.session.get(f"{self.base}{path}", params=params, timeout=10)
+
+    def post(self, path, **kwargs):
+        return self.session.post(f"{self.base}{path}", timeout=30, **kwargs)
+
+    def upload(self, rows, name="data.csv", **fields):
+        text = io.StringIO()
+        csv.writer(text).writerows(rows)
+        files = {"file": (name, text.getvalue().encode(), "text/csv")}
+        response = self.post("/datasets/", files=files, data=fields)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def experiment(self, **config):
+        response = self.post("/experiments/", json=config)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def wait_for(self, run_id, predicate, timeout=90.0, interval=0.2):
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.get(f"/runs/{run_id}/").json()
+            if predicate(run):
+                return run
+            assert time.monotonic() < deadline, f"run {run_id} never got there; last seen: {run}"
+            time.sleep(interval)
+
+
+@pytest.fixture
+def client_api(celery_worker_process, live_server, django_user_model):
+    # The worker fixture sets the test database up first, so it is torn down after the
+    # live server has closed its connections.
+    django_user_model.objects.create_user("ada", password=PASSWORD)
+    return Api(live_server.url, "ada", PASSWORD)
+
+
+def finished(run):
+    return run["status"] in ("succeeded", "failed", "cancelled")
+
+
+def large_regression_rows(n=20_000, d=20, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    y = x @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+    return [[f"x{i}" for i in range(d)] + ["y"]] + [
+        [*row, t] for row, t in zip(x.tolist(), y.tolist(), strict=True)
+    ]
+
+
+def test_upload_experiment_train_and_read_falling_loss(client_api):
+    dataset = client_api.upload(iris_rows(), name="iris.csv")
+    assert dataset["task"] == "classification" and dataset["n_rows"] == 150
+
+    experiment = client_api.experiment(
+        dataset=dataset["id"], optimizer="sgd", learning_rate=0.05, momentum=0.9, epochs=15, seed=7
+    )
+    assert experiment["config"]["batch_size"] == 32
+    run = client_api.wait_for(experiment["run"], finished)
+
+    assert run["status"] == "succeeded", run["error"]
+    assert run["device"] == "cpu"
+    steps_per_epoch = math.ceil(120 / 32)  # 150 rows, 20 % held out for validation
+    assert run["progress"] == {
+        "epoch": 15,
+        "epochs": 15,
+        "step": 15 * steps_per_epoch,
+        "steps": 15 * steps_per_epoch,
+    }
+    series = client_api.get(f"/runs/{run['id']}/metrics/").json()["series"]
+    assert set(series) == {"train_loss", "lr", "val_loss", "val_accuracy"}
+    train = series["train_loss"]
+    assert train["steps"] == list(
+        range(1, 15 * steps_per_epoch + 1)
+    )  # one point per step, no holes
+    assert series["lr"]["values"] == [0.05] * len(train["steps"])
+    assert series["val_loss"]["steps"] == [e * steps_per_epoch for e in range(1, 16)]
+    first, last = np.mean(train["values"][:4]), np.mean(train["values"][-4:])
+    assert last < first / 3, (first, last)
+    assert run["summary"]["best_val_loss"] == min(series["val_loss"]["values"])
+    assert run["summary"]["val_accuracy"] >= 0.85
+
+
+def test_metrics_stream_while_running_and_cancel_stops_it(client_api):
+    dataset = client_api.upload(large_regression_rows(), name="big.csv")
+    assert dataset["task"] == "regression"
+    experiment = client_api.experiment(
+        dataset=dataset["id"], batch_size=4, epochs=500, optimizer="sgd", learning_rate=0.001
+    )
+    run_id = experiment["run"]
+    client_api.wait_for(
+        run_id, lambda r: r["status"] == "running" and r["progress"]["step"] > 0, timeout=60
+    )
+
+    # A second experiment waits in the queue behind the first (one worker, one run at a time)
+    # and is cancelled before it starts.
+    queued = client_api.experiment(dataset=dataset["id"], epochs=1)["run"]
+    response = client_api.post(f"/runs/{queued}/cancel/")
+    assert response.json()["status"] == "cancelled"
+
+    # Points reach the database while the run runs, within about a second of their step.
+    seen = client_api.get(f"/runs/{run_id}/metrics/", name="train_loss").json()["series"][
+        "train_loss"
+    ]["steps"]
+    time.sleep(2.5)
+    run = client_api.get(f"/runs/{run_id}/").json()
+    later = client_api.get(
+        f"/runs/{run_id}/metrics/", name="train_loss", since_step=seen[-1] if seen else 0
+    ).json()
+    assert run["status"] == "running"
+    new_steps = later["series"]["train_loss"]["steps"]
+    assert new_steps and new_steps[0] > (seen[-1] if seen else 0)
+
+    asked = time.monotonic()
+    assert client_api.post(f"/runs/{run_id}/cancel/").status_code == 200
+    run = client_api.wait_for(run_id, finished, timeout=10)
+    assert run["status"] == "cancelled"
+    assert time.monotonic() - asked < 5
+    assert run["progress"]["step"] < run["progress"]["steps"]
+    # The worker really stopped: no point is written after the run says cancelled.
+    count = len(client_api.get(f"/runs/{run_id}/metrics/", name="train_loss").json()["series"]["train_loss"]["steps"])
+    time.sleep(1.5)
+    again = client_api.get(f"/runs/{run_id}/metrics/", name="train_loss").json()["series"]["train_loss"]["steps"]
+    assert len(again) == count and again[-1] == run["progress"]["step"]
+    assert client_api.get(f"/runs/{queued}/").json()["status"] == "cancelled"
+
+
+def test_diverging_run_fails_with_a_message_naming_step_and_learning_rate(client_api):
+    dataset = client_api.upload(diabetes_rows(), name="diabetes.csv")
+    assert dataset["task"] == "regression"
+    experiment = client_api.experiment(
+        dataset=dataset["id"], optimizer="sgd", learning_rate=1000.0, epochs=50
+    )
+    run = client_api.wait_for(experiment["run"], finished)
+
+    assert run["status"] == "failed"
+    assert "diverged" in run["error"] and "learning rate" in run["error"]
+    step = int(run["error"].split("at step ")[1].split(" ")[0])
+    assert step >= 1
+    kept = client_api.get(f"/runs/{run['id']}/metrics/", name="train_loss").json()["series"][
+        "train_loss"
+    ]
+    assert kept["steps"] == list(range(1, step))  # every finite point before the divergence

@@ -1,0 +1,1 @@
+"""The worker side: Celery tasks and the PyTorch training engine."""

@@ -1,0 +1,182 @@
+"""From a table of raw columns to tensors: split, impute, encode, standardize.
+
+Every statistic (medians, means, standard deviations, categories) is fitted on the training
+split only, so nothing of the validation rows leaks into training. The fitted preprocessing is
+a plain dict, kept with the run so raw rows can be transformed the same way later.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+MISSING_CATEGORY = "(missing)"
+
+
+class DataError(ValueError):
+    """The data cannot be trained as configured; the message says what to change."""
+
+
+@dataclass
+class TrainingData:
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor | None
+    y_val: torch.Tensor | None
+    task: str
+    classes: list[str] | None
+    preprocessing: dict
+
+    @property
+    def n_features(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.classes) if self.classes else 1
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {
+            "train": len(self.x_train),
+            "validation": 0 if self.x_val is None else len(self.x_val),
+        }
+
+
+def split_indices(
+    n: int, validation_split: float, seed: int, labels: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffle with the run's seed; stratified by class for classification."""
+    rng = np.random.default_rng(seed)
+    if validation_split <= 0:
+        return rng.permutation(n), np.array([], dtype=np.int64)
+    if labels is None:
+        order = rng.permutation(n)
+        n_val = max(1, round(n * validation_split))
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+    train, val = [], []
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        n_val = round(len(members) * validation_split)
+        val.append(members[:n_val])
+        train.append(members[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def _fit_features(
+    table: dict[str, np.ndarray], schema: list[dict], features: list[str], train: np.ndarray
+) -> dict:
+    fitted = []
+    for name in features:
+        kind = next(c["dtype"] for c in schema if c["name"] == name)
+        values = table[name][train]
+        if kind == "numeric":
+            finite = values[~np.isnan(values)]
+            median = float(np.median(finite)) if len(finite) else 0.0
+            filled = np.where(np.isnan(values), median, values)
+            mean = float(filled.mean()) if len(filled) else 0.0
+            std = float(filled.std()) if len(filled) else 1.0
+            fitted.append(
+                {"name": name, "kind": "numeric", "median": median, "mean": mean, "std": std or 1.0}
+            )
+        else:
+            categories = sorted({MISSING_CATEGORY if v is None else v for v in values})
+            fitted.append({"name": name, "kind": "categorical", "categories": categories})
+    return {"features": fitted}
+
+
+def transform(
+    table: dict[str, np.ndarray], preprocessing: dict, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Apply fitted preprocessing; unseen categories become all-zero one-hot rows."""
+    blocks = []
+    for feature in preprocessing["features"]:
+        values = table[feature["name"]] if rows is None else table[feature["name"]][rows]
+        if feature["kind"] == "numeric":
+            filled = np.where(np.isnan(values), feature["median"], values)
+            blocks.append(((filled - feature["mean"]) / feature["std"]).reshape(-1, 1))
+        else:
+            index = {c: i for i, c in enumerate(feature["categories"])}
+            onehot = np.zeros((len(values), len(index)), dtype=np.float32)
+            for r, v in enumerate(values):
+                i = index.get(MISSING_CATEGORY if v is None else v)
+                if i is not None:
+                    onehot[r, i] = 1.0
+            blocks.append(onehot)
+    n = len(next(iter(table.values()))) if rows is None else len(rows)
+    return np.hstack(blocks).astype(np.float32) if blocks else np.zeros((n, 0), dtype=np.float32)
+
+
+def _class_order(labels: np.ndarray) -> list[str]:
+    """Classes sorted numerically when they are all numbers, else as text."""
+    unique = set(labels.tolist())
+    try:
+        return sorted(unique, key=float)
+    except ValueError:
+        return sorted(unique)
+
+
+def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> TrainingData:
+    """Split, fit preprocessing on the training rows, and build tensors (on the CPU)."""
+    target, task = config["target"], config["task"]
+    y_raw = table[target]
+    if task == "classification":
+        keep = np.array([v is not None for v in y_raw], dtype=bool)
+    else:
+        keep = ~np.isnan(y_raw.astype(np.float64))
+    rows = np.flatnonzero(keep)
+    if len(rows) < 2:
+        raise DataError(
+            f"Only {len(rows)} row(s) have a value in the target column '{target}'; at least 2 are needed."
+        )
+    table = {name: values[rows] for name, values in table.items()}
+    y_raw = table[target]
+
+    labels = None
+    classes = None
+    if task == "classification":
+        y_text = np.array([str(v) for v in y_raw], dtype=object)
+        classes = _class_order(y_text)
+        if len(classes) < 2:
+            raise DataError(
+                f"The target column '{target}' has a single class; classification needs at least two."
+            )
+        class_index = {c: i for i, c in enumerate(classes)}
+        labels = np.array([class_index[v] for v in y_text], dtype=np.int64)
+        y = labels
+    else:
+        y = y_raw.astype(np.float32)
+
+    train, val = split_indices(len(rows), config["validation_split"], config["seed"], labels)
+    if len(train) == 0:
+        raise DataError("The validation split leaves no training rows; lower validation_split.")
+    features = [c["name"] for c in schema if c["name"] != target]
+    preprocessing = _fit_features(table, schema, features, train)
+    preprocessing.update(target=target, task=task, classes=classes)
+    x = transform(table, preprocessing)
+    if x.shape[1] == 0:
+        raise DataError("No feature columns are left besides the target.")
+    y_tensor = (
+        torch.from_numpy(y) if task == "classification" else torch.from_numpy(y).reshape(-1, 1)
+    )
+    x_tensor = torch.from_numpy(x)
+    train_t, val_t = torch.from_numpy(train), torch.from_numpy(val)
+    has_val = len(val) > 0
+    return TrainingData(
+        x_train=x_tensor[train_t],
+        y_train=y_tensor[train_t],
+        x_val=x_tensor[val_t] if has_val else None,
+        y_val=y_tensor[val_t] if has_val else None,
+        task=task,
+        classes=classes,
+        preprocessing=preprocessing,
+    )
+
+
+def batch_count(n_rows: int, batch_size: int | str) -> tuple[int, int]:
+    """(effective batch size, steps per epoch); the last batch of an epoch may be smaller."""
+    size = n_rows if batch_size == "full" else min(int(batch_size), n_rows)
+    return size, math.ceil(n_rows / size)
