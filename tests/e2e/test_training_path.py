@@ -151,9 +151,15 @@ def test_metrics_stream_while_running_and_cancel_stops_it(client_api):
     assert time.monotonic() - asked < 5
     assert run["progress"]["step"] < run["progress"]["steps"]
     # The worker really stopped: no point is written after the run says cancelled.
-    count = len(client_api.get(f"/runs/{run_id}/metrics/", name="train_loss").json()["series"]["train_loss"]["steps"])
+    count = len(
+        client_api.get(f"/runs/{run_id}/metrics/", name="train_loss").json()["series"][
+            "train_loss"
+        ]["steps"]
+    )
     time.sleep(1.5)
-    again = client_api.get(f"/runs/{run_id}/metrics/", name="train_loss").json()["series"]["train_loss"]["steps"]
+    again = client_api.get(f"/runs/{run_id}/metrics/", name="train_loss").json()["series"][
+        "train_loss"
+    ]["steps"]
     assert len(again) == count and again[-1] == run["progress"]["step"]
     assert client_api.get(f"/runs/{queued}/").json()["status"] == "cancelled"
 

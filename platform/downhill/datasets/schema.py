@@ -179,7 +179,8 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
     try:
         head = head_bytes.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head_bytes) - 4:  # not just a character cut at the sample's end
+        cut_sample = len(head_bytes) == SNIFF_BYTES and exc.start >= len(head_bytes) - 4
+        if not cut_sample:  # a character cut at the sample's end is not an encoding error
             raise DatasetFileError(
                 f"The file is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8 and upload again."
             ) from exc
@@ -241,8 +242,17 @@ def _check_header(names: list[str]) -> None:
 
 
 def _check_header_is_not_data(names: list[str], summaries: list[ColumnSummary]) -> None:
-    """A first row of numbers under numeric columns is data, not a header."""
-    if all(parse_number(n) is not None for n in names) and all(s.numeric for s in summaries):
+    """Line 1 is data, not a header, when it has numbers over every numeric column and, over
+    every text column, a value that column holds (a headerless `5.1,3.5,1.4,0.2,setosa`)."""
+    numeric = [s.numeric and s.count > 0 for s in summaries]
+    if not any(numeric):
+        return
+    looks_like_data = all(
+        parse_number(name) is not None if is_numeric else name in summary.counts
+        for name, summary, is_numeric in zip(names, summaries, numeric, strict=True)
+    )
+    if looks_like_data:
         raise DatasetFileError(
-            "The file has no header row: line 1 holds numbers. Add a first line naming the columns."
+            "The file has no header row: line 1 holds values like the rows below it. "
+            "Add a first line naming the columns."
         )

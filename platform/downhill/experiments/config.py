@@ -25,6 +25,8 @@ DEFAULT_LEARNING_RATES = {
     "adagrad": 0.01,
 }
 DEFAULT_OPTIMIZER = "adam"
+# AdamW exists for its decoupled weight decay; at 0 it would be Adam. 0.01 is PyTorch's default.
+DEFAULT_WEIGHT_DECAY = {"adamw": 0.01}
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_EPOCHS = 20
 DEFAULT_VALIDATION_SPLIT = 0.2
@@ -225,7 +227,9 @@ def normalize_config(raw: Any, *, dataset_lookup) -> dict:
         ),
         "momentum": None,
         "nesterov": False,
-        "weight_decay": _number(errors, raw, "weight_decay", default=0.0, minimum=0, maximum=1e3),
+        "weight_decay": _number(
+            errors, raw, "weight_decay", default=DEFAULT_WEIGHT_DECAY.get(optimizer, 0.0), minimum=0, maximum=1e3
+        ),
         "batch_size": _batch_size(errors, raw),
         "epochs": _number(errors, raw, "epochs", default=DEFAULT_EPOCHS, minimum=1, maximum=MAX_EPOCHS, integer=True),
         "validation_split": _number(

@@ -25,7 +25,9 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
 }
 
 
-def run_transition(run_id: int, to: str, *, only_from: tuple[str, ...] | None = None, **fields) -> bool:
+def run_transition(
+    run_id: int, to: str, *, only_from: tuple[str, ...] | None = None, **fields
+) -> bool:
     """Move a run to `to` if its current status allows it (and is in `only_from`, when given);
     one atomic conditional UPDATE, so two processes racing (a cancel and a worker starting,
     say) cannot both win. Returns whether the transition happened."""

@@ -1,0 +1,166 @@
+"""Smoke test of `make run`: start it as a new user would, train one run through the REST API,
+then press Ctrl-C and check that everything it started has stopped.
+
+Uses a fresh DOWNHILL_VAR_DIR, so it never touches your own var/. Exit status 0 on success.
+Run: `.venv/bin/python scripts/smoke_run.py` (CI runs it on the embedded defaults).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"smoke: timed out waiting for {what}")
+
+
+def csv_bytes() -> bytes:
+    """A small classification set: two noisy blobs, labels as text."""
+    import random
+
+    rng = random.Random(0)
+    out = io.StringIO()
+    out.write("x1,x2,colour,label\n")
+    for i in range(300):
+        label = "left" if i % 2 else "right"
+        centre = -2.0 if label == "left" else 2.0
+        out.write(
+            f"{centre + rng.gauss(0, 1):.4f},{rng.gauss(0, 1):.4f},{rng.choice('rgb')},{label}\n"
+        )
+    return out.getvalue().encode()
+
+
+def main() -> int:
+    port = free_port()
+    var_dir = tempfile.mkdtemp(prefix="downhill-smoke-")
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DOWNHILL_VAR_DIR": var_dir,
+        "DOWNHILL_ADMIN_USERNAME": "smoke",
+        "DOWNHILL_ADMIN_PASSWORD": "smoke-test-password-1",
+    }
+    log_path = Path(var_dir) / "make-run.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            ["make", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        health = wait_until(
+            lambda: (
+                (r := requests.get(f"{base}/api/v1/health/", timeout=2)).status_code == 200
+                and r.json()
+            ),
+            120,
+            "the health endpoint",
+        )
+        print("smoke: health", health)
+        token = requests.post(
+            f"{base}/api/v1/auth/token/",
+            json={"username": "smoke", "password": "smoke-test-password-1"},
+            timeout=5,
+        ).json()["token"]
+        auth = {"Authorization": f"Token {token}"}
+        dataset = requests.post(
+            f"{base}/api/v1/datasets/",
+            headers=auth,
+            files={"file": ("blobs.csv", csv_bytes())},
+            timeout=30,
+        ).json()
+        assert dataset["status"] == "ready" and dataset["task"] == "classification", dataset
+        experiment = requests.post(
+            f"{base}/api/v1/experiments/",
+            headers=auth,
+            json={"dataset": dataset["id"], "epochs": 5},
+            timeout=10,
+        ).json()
+        run_id = experiment["run"]
+        run = wait_until(
+            lambda: (
+                (
+                    r := requests.get(
+                        f"{base}/api/v1/runs/{run_id}/", headers=auth, timeout=5
+                    ).json()
+                )["status"]
+                in ("succeeded", "failed", "cancelled")
+                and r
+            ),
+            180,
+            "the run to finish",
+        )
+        assert run["status"] == "succeeded", run
+        series = requests.get(
+            f"{base}/api/v1/runs/{run_id}/metrics/", headers=auth, timeout=5
+        ).json()["series"]
+        losses = series["train_loss"]["values"]
+        assert losses[-1] < losses[0], losses
+        print(
+            f"smoke: run {run_id} succeeded on {run['device']}; train_loss {losses[0]:.3f} -> {losses[-1]:.3f}"
+        )
+        login = requests.get(f"{base}/login/", timeout=5)
+        assert login.status_code == 200 and "Downhill" in login.text
+        css = requests.get(f"{base}/static/dashboard/style.css", timeout=5)
+        assert css.status_code == 200, "static files are not served"
+    except BaseException:
+        print(log_path.read_text()[-6000:])
+        raise
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise SystemExit("smoke: make run did not stop on Ctrl-C") from None
+    time.sleep(1)
+    leftover = subprocess.run(
+        ["pgrep", "-f", f"downhill-smoke|{var_dir}|:{port}"], capture_output=True, text=True
+    )
+    with socket.socket() as s:
+        port_free = s.connect_ex(("127.0.0.1", port)) != 0
+    try:
+        os.killpg(proc.pid, 0)
+        group_alive = True
+    except ProcessLookupError:
+        group_alive = False
+    if group_alive or not port_free:
+        print(log_path.read_text()[-3000:])
+        raise SystemExit(f"smoke: processes left after Ctrl-C: {leftover.stdout}")
+    print("smoke: Ctrl-C stopped the web server and the worker")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Health for monitoring (no auth) and the OpenAPI schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_answers_anonymous_callers_with_database_and_broker_ok():
+    response = APIClient().get("/api/v1/health/")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+def test_health_reports_an_unreachable_broker_as_503(monkeypatch):
+    monkeypatch.setattr(
+        "downhill.api.views.broker_reachable", lambda: "unreachable: OperationalError"
+    )
+
+    response = APIClient().get("/api/v1/health/")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "degraded"
+    assert response.json()["broker"].startswith("unreachable")
+
+
+def test_openapi_schema_describes_the_v1_endpoints(api):
+    assert api.get("/api/schema/").status_code == 200  # YAML by default
+    response = api.get("/api/schema/?format=json")
+
+    assert response.status_code == 200
+    assert response["content-type"].startswith("application/vnd.oai.openapi+json")
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    for path in (
+        "/api/v1/datasets/",
+        "/api/v1/experiments/",
+        "/api/v1/experiments/{id}/runs/",
+        "/api/v1/runs/{id}/cancel/",
+        "/api/v1/runs/{id}/metrics/",
+        "/api/v1/auth/token/",
+        "/api/v1/health/",
+    ):
+        assert path in schema["paths"], path
+    assert (
+        "multipart/form-data"
+        in schema["paths"]["/api/v1/datasets/"]["post"]["requestBody"]["content"]
+    )
+
+
+def test_api_docs_page_renders(api):
+    assert api.get("/api/docs/").status_code == 200

@@ -1,0 +1,32 @@
+import pytest
+
+from tests.conftest import diabetes_rows, iris_rows
+from tests.datasets.conftest import media_root  # noqa: F401  (autouse: uploads go to tmp_path)
+
+
+@pytest.fixture
+def iris(upload) -> int:
+    """The id of ada's iris dataset (classification, target `species`)."""
+    response = upload(iris_rows(), name="iris.csv")
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+@pytest.fixture
+def diabetes(upload) -> int:
+    """The id of ada's diabetes dataset (regression, target `progression`)."""
+    response = upload(diabetes_rows(), name="diabetes.csv")
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch) -> list[dict]:
+    """Tasks the web side sends through Celery, recorded instead of reaching the broker."""
+    from downhill.celery import app
+
+    sent: list[dict] = []
+    monkeypatch.setattr(
+        app, "send_task", lambda name, **options: sent.append({"name": name, **options})
+    )
+    return sent

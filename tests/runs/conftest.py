@@ -1,0 +1,30 @@
+import pytest
+
+from tests.datasets.conftest import media_root  # noqa: F401  (autouse: uploads go to tmp_path)
+
+
+@pytest.fixture
+def experiment(user, upload):
+    """An experiment of ada's on a small classification dataset; its first run is queued."""
+    from downhill.experiments.services import experiment_create
+
+    rows = [["x", "label"]] + [[i, "ab"[i % 2]] for i in range(20)]
+    response = upload(rows)
+    assert response.status_code == 201, response.content
+    return experiment_create(owner=user, data={"dataset": response.json()["id"], "epochs": 3})
+
+
+@pytest.fixture
+def run(experiment):
+    """The experiment's queued run."""
+    return experiment.runs.get()
+
+
+@pytest.fixture
+def grace(other_user):
+    """An API client authenticated as a second user."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(other_user)
+    return client

@@ -1,0 +1,116 @@
+"""Every status change goes through run_transition; cancel stops queued runs at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from downhill.runs.models import Run
+from downhill.runs.services import run_progress_update, run_request_cancel, run_transition
+
+pytestmark = pytest.mark.django_db
+
+S = Run.Status
+
+
+def set_status(run: Run, status: str) -> Run:
+    Run.objects.filter(pk=run.pk).update(status=status)
+    run.refresh_from_db()
+    return run
+
+
+def test_starting_a_queued_run_records_start_and_heartbeat(run):
+    assert run_transition(run.id, S.RUNNING, worker="w1", device="cuda:0") is True
+
+    run.refresh_from_db()
+    assert run.status == S.RUNNING
+    assert run.started_at is not None
+    assert run.heartbeat_at is not None
+    assert run.finished_at is None
+    assert (run.worker, run.device) == ("w1", "cuda:0")
+
+
+def test_finishing_a_running_run_records_the_finish_time(run):
+    run_transition(run.id, S.RUNNING)
+    assert run_transition(run.id, S.SUCCEEDED, summary={"best_val_loss": 0.1}) is True
+
+    run.refresh_from_db()
+    assert run.status == S.SUCCEEDED
+    assert run.finished_at >= run.started_at
+    assert run.summary == {"best_val_loss": 0.1}
+    assert run.is_finished
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.QUEUED, S.SUCCEEDED),
+        (S.RUNNING, S.RUNNING),
+        (S.SUCCEEDED, S.RUNNING),
+        (S.SUCCEEDED, S.FAILED),
+        (S.FAILED, S.CANCELLED),
+        (S.CANCELLED, S.RUNNING),
+        (S.CANCELLED, S.QUEUED),
+    ],
+)
+def test_a_transition_the_lifecycle_forbids_changes_nothing(run, current, target):
+    set_status(run, current)
+
+    assert run_transition(run.id, target, error="should not be written") is False
+
+    run.refresh_from_db()
+    assert run.status == current
+    assert run.error == ""
+    assert run.finished_at is None
+
+
+def test_a_queued_run_can_fail_before_it_starts(run):
+    assert run_transition(run.id, S.FAILED, error="broker down") is True
+    run.refresh_from_db()
+    assert (run.status, run.error) == (S.FAILED, "broker down")
+
+
+def test_cancel_of_a_queued_run_cancels_it_at_once(run):
+    result = run_request_cancel(run)
+
+    assert result.status == S.CANCELLED
+    assert result.finished_at is not None
+    assert Run.objects.get(pk=run.pk).status == S.CANCELLED
+
+
+def test_a_worker_cannot_start_a_run_cancelled_while_queued(run):
+    run_request_cancel(run)
+
+    assert run_transition(run.id, S.RUNNING) is False
+    assert Run.objects.get(pk=run.pk).status == S.CANCELLED
+
+
+def test_cancel_of_a_running_run_asks_its_worker_to_stop(run):
+    run_transition(run.id, S.RUNNING)
+
+    result = run_request_cancel(run)
+
+    assert result.status == S.RUNNING
+    assert result.cancel_requested is True
+    assert run_progress_update(run.id, epoch=1, step=5, steps=30) is True
+
+
+def test_a_running_run_without_a_cancel_request_is_told_to_continue(run):
+    run_transition(run.id, S.RUNNING)
+
+    assert run_progress_update(run.id, epoch=2, step=10, steps=30) is False
+    run.refresh_from_db()
+    assert (run.epoch, run.step, run.steps) == (2, 10, 30)
+
+
+@pytest.mark.parametrize("finished", [S.SUCCEEDED, S.FAILED, S.CANCELLED])
+def test_cancel_of_a_finished_run_leaves_it_as_it_was(run, finished):
+    run_transition(run.id, S.RUNNING)
+    run_transition(run.id, finished, error="kept" if finished == S.FAILED else "")
+    before = Run.objects.get(pk=run.pk)
+
+    result = run_request_cancel(run)
+
+    assert result.status == finished
+    assert result.cancel_requested is False
+    assert result.finished_at == before.finished_at
+    assert result.error == before.error
