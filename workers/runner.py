@@ -85,7 +85,7 @@ def execute_run(run_id: int) -> None:
         result = fit(config, data, [sink], device=device)
     except Diverged as exc:
         sink.flush()  # keep the points up to the divergence: they show it coming
-        run_transition(run_id, S.FAILED, error=str(exc))
+        run_transition(run_id, S.FAILED, error=str(exc), step=exc.step)
         return
     except DataError as exc:
         run_transition(run_id, S.FAILED, error=f"The data cannot be trained as configured: {exc}")

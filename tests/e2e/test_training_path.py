@@ -180,3 +180,4 @@ def test_diverging_run_fails_with_a_message_naming_step_and_learning_rate(client
         "train_loss"
     ]
     assert kept["steps"] == list(range(1, step))  # every finite point before the divergence
+    assert run["progress"]["step"] == step

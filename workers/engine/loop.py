@@ -23,7 +23,11 @@ EVAL_CHUNK_ROWS = 65_536  # validation in chunks bounds memory on large sets
 
 
 class Diverged(RuntimeError):
-    """The loss became NaN or infinite; the message tells the user what to try."""
+    """The loss became NaN or infinite at `step`; the message tells the user what to try."""
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
 
 
 @dataclass
@@ -120,7 +124,7 @@ def fit(
             if not math.isfinite(v):
                 for cb in callbacks:  # the points before the bad one are still worth keeping
                     cb.on_steps(state, [p for p in points if p[0] < s])
-                raise Diverged(_divergence_message("training loss", v, s, state.epoch, config))
+                raise Diverged(_divergence_message("training loss", v, s, state.epoch, config), s)
         epoch_losses.extend(v for _, v, _ in points)
         for cb in callbacks:
             cb.on_steps(state, points)
