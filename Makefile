@@ -5,14 +5,16 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run worker test lint format clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install browser run worker test lint format clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -c "import django, rest_framework, celery, torch, pytest" # fails loudly if the install did
+	$(PY) -c "import django, rest_framework, celery, torch, pytest, playwright" # fails loudly if the install did
 	touch $(STAMP)
 
 run: install
@@ -21,7 +23,12 @@ run: install
 worker: install
 	$(PY) -m celery -A workers.app worker -Q training --concurrency 1 --loglevel INFO
 
-test: install
+# Browser tests drive Debian's chromium (a test tool's own browser download fails offline).
+browser:
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -1,0 +1,115 @@
+"""The dashboard in a real browser (Debian's chromium through Playwright): sign in, watch a
+run's loss curve grow while a real worker trains it, find it in the runs list."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import iris_rows
+from tests.e2e.conftest import PASSWORD, finished
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("DOWNHILL_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture
+def browser_page(live_server):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # meanwhile are still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    problems: list[str] = []
+    local_host = urlparse(live_server.url).hostname
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.on(
+            "console",
+            lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+        )
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+        def only_this_machine(route):
+            host = urlparse(route.request.url).hostname
+            if host in (local_host, "localhost", "127.0.0.1"):
+                route.continue_()
+            else:
+                problems.append(f"request leaving the machine: {route.request.url}")
+                route.abort()
+
+        page.route("**/*", only_this_machine)
+        yield page, problems
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_sign_in_watch_a_run_train_live_and_cancel_it(client_api, live_server, browser_page):
+    page, problems = browser_page
+    dataset = client_api.upload(iris_rows(), name="iris.csv")
+    # Batch size 1 over 120 rows for 1000 epochs: far longer than the test watches it.
+    run_id = client_api.experiment(
+        dataset=dataset["id"], batch_size=1, epochs=1000, optimizer="sgd", learning_rate=0.01
+    )["run"]
+
+    page.goto(f"{live_server.url}/runs/{run_id}/")
+    assert "/login/" in page.url  # signed out: sent to sign in first
+    page.fill("input[name=username]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/runs/{run_id}/")
+
+    client_api.wait_for(
+        run_id, lambda r: r["status"] == "running" and r["progress"]["step"] > 0, timeout=60
+    )
+
+    def plotted_points() -> int:
+        # The train-loss line is an SVG path; its commands count the points drawn.
+        return page.evaluate(
+            """() => Math.max(0, ...[...document.querySelectorAll('svg path')]
+                   .map(p => (p.getAttribute('d') || '').split(/[ML]/).length - 1))"""
+        )
+
+    page.wait_for_function("() => document.querySelectorAll('svg path').length > 0", timeout=15_000)
+    early = plotted_points()
+    screenshot(page, "run-page-while-running")
+    run = client_api.get(f"/runs/{run_id}/").json()
+    assert run["status"] == "running", "the run ended before the page could watch it grow"
+    page.wait_for_timeout(2500)
+    assert plotted_points() > early  # the page fetched the new points by itself
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "Cancel this run?"
+    page.click("text=Cancel run")
+    assert client_api.wait_for(run_id, finished, timeout=15)["status"] == "cancelled"
+    page.wait_for_selector("text=This run was cancelled at step", timeout=15_000)
+    screenshot(page, "run-page-cancelled")
+    assert plotted_points() > early  # the finished page draws the whole (downsampled) curve
+
+    page.goto(f"{live_server.url}/")
+    row = page.locator("tr", has_text=f"#{run_id}")
+    assert row.count() == 1
+    assert (
+        "iris" in row.inner_text() and "sgd" in row.inner_text() and "Cancelled" in row.inner_text()
+    )
+    screenshot(page, "runs-page")
+    assert problems == []
