@@ -21,7 +21,7 @@ run: install
 	./scripts/run.sh
 
 worker: install
-	$(PY) -m celery -A workers.app worker -Q training --concurrency 1 --loglevel INFO
+	$(PY) -m celery -A workers.app worker -Q training --pool solo --loglevel INFO
 
 # Browser tests drive Debian's chromium (a test tool's own browser download fails offline).
 browser:

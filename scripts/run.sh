@@ -17,14 +17,16 @@ pids=()
 stop() {
     trap - INT TERM EXIT
     echo "Stopping web server and worker..."
-    # The worker gets SIGQUIT (cold shutdown): a warm one would wait for a whole training run.
-    kill -TERM "${pids[0]}" 2>/dev/null || true
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    # A run in progress ends at its next metrics write (about a second) and is marked failed,
+    # saying the worker stopped; a worker stuck elsewhere is stopped cold after 30 s.
+    for _ in $(seq 30); do kill -0 "${pids[1]}" 2>/dev/null || break; sleep 1; done
     kill -QUIT "${pids[1]}" 2>/dev/null || true
     wait || true
 }
 trap stop INT TERM EXIT
 
-$PY -m celery -A workers.app worker -Q training --concurrency 1 --loglevel INFO \
+$PY -m celery -A workers.app worker -Q training --pool solo --loglevel INFO \
     --hostname "worker-$$@%h" &
 worker_pid=$!
 $PY -m gunicorn downhill.wsgi:application --chdir platform --bind "$BIND:$PORT" \

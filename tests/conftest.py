@@ -27,6 +27,26 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         connection.settings_dict["CONN_MAX_AGE"] = 0
 
 
+@pytest.fixture(scope="session")
+def shared_media_root(tmp_path_factory):
+    """The storage folder of tests that run a worker process (it reads the uploads too)."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def media_root(request, settings, tmp_path, shared_media_root):
+    """Uploads land in a folder of this test, so a test sees exactly what was stored (tests
+    with a worker process share one folder with it). Never the developer's var/media."""
+    if "celery_worker_process" in request.fixturenames:
+        root = shared_media_root
+    else:
+        root = tmp_path / "media"
+    settings.MEDIA_ROOT = str(root)
+    # Hashing the fixtures' passwords at production strength costs ~0.3 s per test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return root
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user("ada", password="correct-horse-battery-1")
@@ -103,7 +123,7 @@ def _purge_training_queue() -> None:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, shared_media_root):
     """A real `celery worker` process on the test database and the configured broker."""
     with django_db_blocker.unblock():
         url = database_url()
@@ -112,11 +132,16 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     except Exception:  # the queue may not exist yet
         pass
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DOWNHILL_MEDIA_ROOT": str(shared_media_root),
+        "PYTHONUNBUFFERED": "1",
+    }
     log = open(log_path, "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "training",
-         "--concurrency", "1", "--loglevel", "INFO", "--hostname", f"test-worker-{os.getpid()}@%h",
+         "--pool", "solo", "--loglevel", "INFO", "--hostname", f"test-worker-{os.getpid()}@%h",
          "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -26,6 +26,8 @@ import os
 os.environ["DJANGO_SETTINGS_MODULE"] = "downhill.settings"
 import django
 django.setup()
+from django.test.utils import setup_test_environment
+setup_test_environment()
 from django.test import Client
 import downhill.urls, downhill.api.views, downhill.dashboard.views
 assert Client().get("/api/v1/health/").status_code in (200, 503)

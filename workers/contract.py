@@ -19,7 +19,3 @@ LOSSES_BY_TASK = {
 
 MODEL_TYPES = ("mlp", "linear")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
-
-# Metric names every run writes (DESIGN.md): per step and per epoch.
-STEP_METRICS = ("train_loss", "lr")
-EPOCH_METRICS = ("val_loss", "val_accuracy")

@@ -19,7 +19,7 @@ def read_table(dataset: Dataset) -> dict[str, np.ndarray]:
     raw: list[list] = [[] for _ in kinds]
     with default_storage.open(dataset.file.name, "rb") as stored:
         text = io.TextIOWrapper(stored, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, delimiter=dataset.delimiter)
+        reader = csv.reader(text, delimiter=dataset.delimiter, strict=True)
         next(reader)  # header
         for row in reader:
             if not row or (len(row) == 1 and not row[0].strip()):

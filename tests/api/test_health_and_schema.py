@@ -55,3 +55,10 @@ def test_openapi_schema_describes_the_v1_endpoints(api):
 
 def test_api_docs_page_renders(api):
     assert api.get("/api/docs/").status_code == 200
+
+
+def test_the_documented_experiment_body_lists_exactly_the_config_keys():
+    from downhill.api.serializers import ExperimentConfigSerializer
+    from downhill.experiments.config import CONFIG_KEYS
+
+    assert set(ExperimentConfigSerializer().fields) == {*CONFIG_KEYS, "name"}

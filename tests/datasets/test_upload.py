@@ -325,4 +325,43 @@ def test_upload_refuses_a_name_longer_than_200_characters(api, media_root):
 def test_upload_refuses_a_file_over_the_size_limit_before_reading_it(api, settings, media_root):
     settings.DOWNHILL_MAX_UPLOAD_MB = 0
     response = post_bytes(api, csv_file(iris_rows()).getvalue())
-    assert_refused(response, "file", "limit is 0 MB", media_root=media_root)
+    assert response.status_code == 413
+    assert (
+        response.json()["detail"].startswith("file: The upload is")
+        and "limit is 0 MB" in response.json()["detail"]
+    )
+    assert Dataset.objects.count() == 0 and stored_files(media_root) == []
+
+
+def test_upload_refuses_a_name_sent_as_a_file(api, media_root):
+    name_file = io.BytesIO(b"not text")
+    name_file.name = "name.txt"
+    data = io.BytesIO(csv_file(iris_rows()).getvalue())
+    data.name = "iris.csv"
+    response = api.post(URL, {"file": data, "name": name_file}, format="multipart")
+    # The file field named `name` is not text: the name falls back to the file's.
+    assert response.status_code == 201, response.content
+    assert response.json()["name"] == "iris"
+
+
+def test_upload_of_a_file_with_a_very_long_name_is_stored_under_a_generated_one(api, media_root):
+    response = post_bytes(api, csv_file(iris_rows()).getvalue(), filename="é" * 150 + ".csv")
+    assert response.status_code == 201, response.content
+    assert response.json()["name"] == "é" * 150
+    (stored,) = stored_files(media_root)
+    assert len(stored.name) < 60
+
+
+def test_upload_refuses_nul_bytes_past_the_first_64_kb(api, media_root):
+    rows = "a,b\n" + "1,2\n" * 20_000 + "3,\x00\n"
+    assert_refused(post_bytes(api, rows.encode()), "file", "NUL", media_root=media_root)
+
+
+def test_upload_refuses_an_unclosed_quote_naming_the_line(api, media_root):
+    content = b'a,b\n1,"x\n2,z\n3,y\n'
+    assert_refused(post_bytes(api, content), "file", "line", media_root=media_root)
+
+
+def test_upload_refuses_a_column_name_longer_than_200_characters(api, media_root):
+    content = ("x," + "t" * 201 + "\n1,2\n3,4\n").encode()
+    assert_refused(post_bytes(api, content), "file", "longer than 200", media_root=media_root)

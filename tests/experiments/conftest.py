@@ -1,7 +1,6 @@
 import pytest
 
 from tests.conftest import diabetes_rows, iris_rows
-from tests.datasets.conftest import media_root  # noqa: F401  (autouse: uploads go to tmp_path)
 
 
 @pytest.fixture

@@ -370,3 +370,26 @@ def test_create_on_a_dataset_that_is_not_ready_is_refused(api, iris):
     Dataset.objects.filter(pk=iris).update(status=Dataset.Status.FAILED)
 
     assert_refused(create(api, {"dataset": iris}), "dataset", mentions="not ready")
+
+
+@pytest.mark.parametrize(
+    "key", ["epochs", "learning_rate", "seed", "weight_decay", "validation_split"]
+)
+def test_create_refuses_an_integer_of_hundreds_of_digits_as_out_of_range(api, iris, key):
+    response = create(api, {"dataset": iris, key: 10**400})
+    assert_refused(response, key, mentions="out of range")
+
+
+def test_create_refuses_a_batch_size_beyond_a_million(api, iris):
+    assert_refused(
+        create(api, {"dataset": iris, "batch_size": 10**400}), "batch_size", mentions="at most"
+    )
+
+
+def test_create_refuses_a_run_of_more_than_five_million_steps(api, upload):
+    rows = [["x", "y"]] + [[i, i * 0.5] for i in range(1000)]
+    dataset = upload(rows).json()["id"]
+    # 800 training rows at batch size 1: 800 steps per epoch, 8,000,000 steps in all.
+    response = create(api, {"dataset": dataset, "batch_size": 1, "epochs": 10_000})
+    assert_refused(response, "epochs", mentions="8,000,000")
+    assert create(api, {"dataset": dataset, "batch_size": 2, "epochs": 10_000}).status_code == 201

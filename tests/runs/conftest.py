@@ -1,7 +1,5 @@
 import pytest
 
-from tests.datasets.conftest import media_root  # noqa: F401  (autouse: uploads go to tmp_path)
-
 
 @pytest.fixture
 def experiment(user, upload):

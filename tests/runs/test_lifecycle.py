@@ -114,3 +114,24 @@ def test_cancel_of_a_finished_run_leaves_it_as_it_was(run, finished):
     assert result.cancel_requested is False
     assert result.finished_at == before.finished_at
     assert result.error == before.error
+
+
+def test_cancel_of_a_running_run_whose_worker_went_silent_cancels_it_at_once(run):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from downhill.runs.services import HEARTBEAT_STALE_AFTER
+
+    run_transition(run.id, S.RUNNING)
+    Run.objects.filter(pk=run.id).update(
+        heartbeat_at=timezone.now() - HEARTBEAT_STALE_AFTER - timedelta(seconds=1)
+    )
+    run = run_request_cancel(run)
+    assert run.status == S.CANCELLED and "stopped reporting" in run.error
+
+
+def test_cancel_of_a_running_run_with_a_fresh_heartbeat_only_asks_its_worker(run):
+    run_transition(run.id, S.RUNNING)
+    run = run_request_cancel(run)
+    assert run.status == S.RUNNING and run.cancel_requested

@@ -132,3 +132,18 @@ def test_downsampling_keeps_a_loss_spike_visible(run):
 
     assert len(series["steps"]) <= 101
     assert max(series["values"]) == 50.0
+
+
+def test_downsampling_keeps_each_buckets_lowest_highest_and_last_point_at_large_steps(run):
+    # Steps past 2**31 / buckets overflowed 32-bit arithmetic on PostgreSQL before.
+    first = 3_000_000
+    steps = range(first, first + 3000)
+    # A saw-tooth: each run of 30 steps dips to -1 at its 10th step and peaks at +5 at its 20th.
+    record_series(
+        run, "train_loss", steps, value=lambda s: {9: -1.0, 19: 5.0}.get((s - first) % 30, 0.5)
+    )
+    series = run_metrics_series(run, ["train_loss"], max_points=300)["train_loss"]
+    assert len(series["steps"]) <= 300
+    assert series["steps"] == sorted(series["steps"]) and series["steps"][-1] == first + 2999
+    # 100 buckets of 30 steps: every dip and every peak survives.
+    assert series["values"].count(-1.0) == 100 and series["values"].count(5.0) == 100

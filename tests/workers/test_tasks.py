@@ -50,3 +50,27 @@ def test_task_skips_a_run_cancelled_before_it_started(
     run = Run.objects.get(pk=run_id)
     assert run.status == "cancelled" and run.started_at is None
     assert not MetricPoint.objects.filter(run=run).exists()
+
+
+def test_a_worker_shutting_down_ends_its_run_as_failed_saying_so(
+    api, iris_dataset, django_capture_on_commit_callbacks
+):
+    import threading
+
+    from workers.runner import execute_run
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.post(
+            "/api/v1/experiments/", {"dataset": iris_dataset["id"], "epochs": 50}, format="json"
+        )
+    experiment_id = response.json()["id"]
+    shutdown = threading.Event()
+    shutdown.set()
+    execute_run(response.json()["run"], shutdown=shutdown)
+    run = Run.objects.get(pk=response.json()["run"])
+    assert run.status == "failed"
+    assert (
+        "worker was stopped" in run.error
+        and f"/api/v1/experiments/{experiment_id}/runs/" in run.error
+    )
+    assert run.step < 50 * 4

@@ -14,6 +14,9 @@ import numpy as np
 import torch
 
 MISSING_CATEGORY = "(missing)"
+# A text column with more distinct values than this is an identifier or free text, not a
+# category: one-hot encoding it would add a feature per row (and gigabytes of memory).
+MAX_CATEGORIES = 100
 
 
 class DataError(ValueError):
@@ -70,6 +73,7 @@ def _fit_features(
     table: dict[str, np.ndarray], schema: list[dict], features: list[str], train: np.ndarray
 ) -> dict:
     fitted = []
+    ignored = {}
     for name in features:
         kind = next(c["dtype"] for c in schema if c["name"] == name)
         values = table[name][train]
@@ -84,8 +88,14 @@ def _fit_features(
             )
         else:
             categories = sorted({MISSING_CATEGORY if v is None else v for v in values})
+            if len(categories) > MAX_CATEGORIES:
+                ignored[name] = (
+                    f"{len(categories)} distinct text values in the training rows "
+                    f"(more than {MAX_CATEGORIES}): an identifier or free text, not a category"
+                )
+                continue
             fitted.append({"name": name, "kind": "categorical", "categories": categories})
-    return {"features": fitted}
+    return {"features": fitted, "ignored_columns": ignored}
 
 
 def transform(
@@ -99,12 +109,12 @@ def transform(
             filled = np.where(np.isnan(values), feature["median"], values)
             blocks.append(((filled - feature["mean"]) / feature["std"]).reshape(-1, 1))
         else:
-            index = {c: i for i, c in enumerate(feature["categories"])}
-            onehot = np.zeros((len(values), len(index)), dtype=np.float32)
-            for r, v in enumerate(values):
-                i = index.get(MISSING_CATEGORY if v is None else v)
-                if i is not None:
-                    onehot[r, i] = 1.0
+            categories = np.array(feature["categories"], dtype=object)  # sorted when fitted
+            keys = np.where(values == None, MISSING_CATEGORY, values)  # noqa: E711 (elementwise)
+            position = np.minimum(np.searchsorted(categories, keys), len(categories) - 1)
+            known = categories[position] == keys  # unseen categories stay all-zero
+            onehot = np.zeros((len(values), len(categories)), dtype=np.float32)
+            onehot[np.flatnonzero(known), position[known]] = 1.0
             blocks.append(onehot)
     n = len(next(iter(table.values()))) if rows is None else len(rows)
     return np.hstack(blocks).astype(np.float32) if blocks else np.zeros((n, 0), dtype=np.float32)
@@ -123,10 +133,10 @@ def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> T
     """Split, fit preprocessing on the training rows, and build tensors (on the CPU)."""
     target, task = config["target"], config["task"]
     y_raw = table[target]
-    if task == "classification":
+    if y_raw.dtype == object:  # a text column: None marks a missing value
         keep = np.array([v is not None for v in y_raw], dtype=bool)
     else:
-        keep = ~np.isnan(y_raw.astype(np.float64))
+        keep = ~np.isnan(y_raw.astype(np.float64))  # numeric targets mark missing with NaN
     rows = np.flatnonzero(keep)
     if len(rows) < 2:
         raise DataError(
@@ -138,7 +148,11 @@ def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> T
     labels = None
     classes = None
     if task == "classification":
-        y_text = np.array([str(v) for v in y_raw], dtype=object)
+        # Numbers are read as floats (1.0); name the classes as the file wrote them (1).
+        y_text = np.array(
+            [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in y_raw],
+            dtype=object,
+        )
         classes = _class_order(y_text)
         if len(classes) < 2:
             raise DataError(

@@ -134,10 +134,15 @@ def fit(
     for epoch in range(1, config["epochs"] + 1):
         state.epoch = epoch
         epoch_losses.clear()
-        order = torch.randperm(n, generator=shuffle).to(device)
+        # Full batch: every step sees every row, so shuffling would only cost a gather.
+        order = None if batch_size == n else torch.randperm(n, generator=shuffle).to(device)
         for start in range(0, n, batch_size):
-            batch = order[start : start + batch_size]
-            loss = loss_fn(model(x[batch]), y[batch])
+            if order is None:
+                xb, yb = x, y
+            else:
+                batch = order[start : start + batch_size]
+                xb, yb = x[batch], y[batch]
+            loss = loss_fn(model(xb), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -160,7 +165,8 @@ def fit(
                 raise Diverged(
                     _divergence_message(
                         "validation loss", metrics["val_loss"], state.step, epoch, config
-                    )
+                    ),
+                    state.step,
                 )
             if metrics["val_loss"] < best["val_loss"]:
                 best = {"val_loss": metrics["val_loss"], "epoch": epoch, **metrics}
@@ -193,4 +199,6 @@ def fit(
             )
     if state.stop_reason:
         summary["stop_reason"] = state.stop_reason
+    if data.preprocessing.get("ignored_columns"):
+        summary["ignored_columns"] = data.preprocessing["ignored_columns"]
     return FitResult(model=model, state=state, summary=summary)

@@ -5,12 +5,16 @@ Django ValidationErrors raised by services become 400s here, so views stay thin.
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+log = logging.getLogger(__name__)
 
 
 def _flatten(detail) -> dict[str, list[str]]:
@@ -35,7 +39,8 @@ def _summary(errors: dict[str, list[str]]) -> str:
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-    if isinstance(exc, DatabaseError):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        log.exception("database unavailable")
         return Response(
             {"detail": "The database is unavailable; try again in a moment."},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,

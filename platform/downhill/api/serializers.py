@@ -3,8 +3,10 @@
 from rest_framework import serializers
 
 from downhill.datasets.models import Dataset
+from downhill.experiments import config as defaults
 from downhill.experiments.models import Experiment
 from downhill.runs.models import Run
+from workers.contract import LOSSES_BY_TASK, OPTIMIZERS, TASKS
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -54,3 +56,63 @@ class RunSerializer(serializers.ModelSerializer):
 
     def get_progress(self, run) -> dict:
         return {"epoch": run.epoch, "epochs": run.epochs, "step": run.step, "steps": run.steps}
+
+
+class ExperimentConfigSerializer(serializers.Serializer):
+    """The request body of POST /api/v1/experiments/, for the API docs. Validation itself is
+    downhill.experiments.config.normalize_config; a test keeps the two in step."""
+
+    name = serializers.CharField(
+        required=False, help_text="Experiment name; defaults to a summary of the config."
+    )
+    dataset = serializers.IntegerField(help_text="Id of one of your datasets (required).")
+    target = serializers.CharField(
+        required=False, help_text="Column to predict; default: the dataset's target."
+    )
+    task = serializers.ChoiceField(
+        TASKS, required=False, help_text="Default: inferred from the target column."
+    )
+    model = serializers.JSONField(
+        required=False,
+        help_text=f"Default {defaults.DEFAULT_MODEL}; or {{'type': 'linear'}}. "
+        "Activations: relu, tanh, sigmoid, gelu.",
+    )
+    loss = serializers.ChoiceField(
+        sorted({name for names in LOSSES_BY_TASK.values() for name in names}),
+        required=False,
+        help_text="Default: cross_entropy for classification, mse for regression.",
+    )
+    optimizer = serializers.ChoiceField(
+        OPTIMIZERS, required=False, help_text=f"Default {defaults.DEFAULT_OPTIMIZER}."
+    )
+    learning_rate = serializers.FloatField(
+        required=False,
+        help_text=f"Step size, > 0. Default per optimizer: {defaults.DEFAULT_LEARNING_RATES}.",
+    )
+    momentum = serializers.FloatField(
+        required=False,
+        help_text="In [0, 1); sgd and rmsprop only. Default 0 for those, null otherwise.",
+    )
+    nesterov = serializers.BooleanField(
+        required=False, help_text="Nesterov momentum; sgd with momentum > 0."
+    )
+    weight_decay = serializers.FloatField(
+        required=False,
+        help_text=f"L2 penalty, >= 0. Default {defaults.DEFAULT_WEIGHT_DECAY} else 0.",
+    )
+    batch_size = serializers.JSONField(
+        required=False,
+        help_text=f"Rows per optimizer step, 1 to {defaults.MAX_BATCH_SIZE:,} (default {defaults.DEFAULT_BATCH_SIZE}); "
+        '1 is pure SGD; "full" is full-batch gradient descent.',
+    )
+    epochs = serializers.IntegerField(
+        required=False,
+        help_text=f"Passes over the training split, 1 to {defaults.MAX_EPOCHS} (default {defaults.DEFAULT_EPOCHS}).",
+    )
+    validation_split = serializers.FloatField(
+        required=False,
+        help_text=f"Share of rows held out, 0 to 0.9 (default {defaults.DEFAULT_VALIDATION_SPLIT}); 0: no validation.",
+    )
+    seed = serializers.IntegerField(
+        required=False, help_text="0 to 2**31-1; drawn at random and recorded when absent."
+    )

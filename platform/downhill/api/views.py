@@ -12,7 +12,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from downhill.datasets.selectors import datasets_visible_to
-from downhill.datasets.services import DatasetInUse, dataset_create, dataset_delete
+from downhill.datasets.services import (
+    DatasetInUse,
+    UploadTooLarge,
+    check_upload_size,
+    dataset_create,
+    dataset_delete,
+)
 from downhill.experiments.selectors import experiments_visible_to
 from downhill.experiments.services import experiment_create
 from downhill.runs.models import Run
@@ -29,6 +35,7 @@ from .health import broker_reachable
 from .serializers import (
     DatasetSerializer,
     DatasetUploadSerializer,
+    ExperimentConfigSerializer,
     ExperimentSerializer,
     RunSerializer,
 )
@@ -69,17 +76,26 @@ class DatasetViewSet(
         request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer}
     )
     def create(self, request):
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise ValidationError(
-                {"file": ["is required: send the CSV as multipart field 'file'."]}
+        try:
+            # Refused before the body is read when the client says how large it is.
+            check_upload_size(int(request.META.get("CONTENT_LENGTH") or 0) or None)
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ValidationError(
+                    {"file": ["is required: send the CSV as multipart field 'file'."]}
+                )
+            dataset = dataset_create(
+                owner=request.user,
+                file=upload,
+                # request.POST, not request.data: a file sent as `name` must not pass as text.
+                name=request.POST.get("name", ""),
+                target=request.POST.get("target", ""),
             )
-        dataset = dataset_create(
-            owner=request.user,
-            file=upload,
-            name=request.data.get("name", ""),
-            target=request.data.get("target", ""),
-        )
+        except UploadTooLarge as exc:
+            return Response(
+                {"detail": f"file: {exc}", "errors": {"file": [str(exc)]}},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, pk=None):
@@ -98,9 +114,9 @@ class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return experiments_visible_to(self.request.user)
 
     @extend_schema(
-        request=inline_serializer("ExperimentConfig", {"dataset": serializers.IntegerField()}),
+        request=ExperimentConfigSerializer,
         responses={201: ExperimentSerializer},
-        description="Config keys are listed in the README; unknown keys are refused with 400.",
+        description="Every default is filled in and echoed; unknown keys and bad values are refused with 400.",
     )
     def create(self, request):
         experiment = experiment_create(owner=request.user, data=request.data)
@@ -168,7 +184,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         params = request.query_params
         names = params.getlist("name") or run_metric_names(run)
         max_points = _int_param(
-            params, "max_points", 2, default=DEFAULT_MAX_POINTS, maximum=MAX_MAX_POINTS
+            params, "max_points", 3, default=DEFAULT_MAX_POINTS, maximum=MAX_MAX_POINTS
         )
         since_step = _int_param(params, "since_step", 0, default=0)
         series = run_metrics_series(run, names, max_points=max_points, since_step=since_step)
@@ -176,7 +192,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
 
 def _int_param(
-    params, name: str, minimum: int, *, default: int | None = None, maximum: int | None = None
+    params, name: str, minimum: int, *, default: int | None = None, maximum: int = 2**63 - 1
 ) -> int:
     raw = params.get(name)
     if raw in (None, ""):
@@ -185,7 +201,7 @@ def _int_param(
         value = int(raw)
     except ValueError:
         raise ValidationError({name: [f"must be a whole number, not {raw!r}."]}) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+    if not minimum <= value <= maximum:
+        bound = f"between {minimum} and {maximum}"
         raise ValidationError({name: [f"must be {bound}, not {value}."]})
     return value

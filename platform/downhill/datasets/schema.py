@@ -58,6 +58,8 @@ class ColumnSummary:
     distinct_capped: bool = False
 
     def add(self, raw: str) -> None:
+        if "\x00" in raw:
+            raise DatasetFileError("The file holds NUL bytes: it is binary, not a CSV text file.")
         value = raw.strip()
         if value.lower() in MISSING_TOKENS:
             self.missing += 1
@@ -188,7 +190,8 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
     delimiter = _sniff_delimiter(head)
 
     text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, delimiter=delimiter)
+    # strict: an unclosed quote is an error, not a field that swallows the rest of the file.
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
         if header is None or not any(h.strip() for h in header):

@@ -6,5 +6,5 @@ from .models import Dataset
 
 
 def datasets_visible_to(user) -> QuerySet[Dataset]:
-    qs = Dataset.objects.select_related("owner")
+    qs = Dataset.objects.all()
     return qs if user.is_staff else qs.filter(owner=user)

@@ -3,16 +3,44 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from .models import Dataset
 from .schema import DatasetFileError, infer_task, read_csv_schema
 
 MAX_NAME_LENGTH = 200
+MAX_COLUMN_NAME_LENGTH = 200
+
+
+class UploadTooLarge(Exception):
+    """The upload is over DOWNHILL_MAX_UPLOAD_MB (answered with 413)."""
+
+
+def upload_limit_bytes() -> int:
+    return settings.DOWNHILL_MAX_UPLOAD_MB * 1024 * 1024
+
+
+def check_upload_size(size: int | None) -> None:
+    if size is not None and size > upload_limit_bytes():
+        raise UploadTooLarge(
+            f"The upload is {size / 2**20:.1f} MB; the limit is {settings.DOWNHILL_MAX_UPLOAD_MB} MB."
+        )
+
+
+def _text_field(value, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError({field: "must be text."})
+    if "\x00" in value:
+        raise ValidationError({field: "must not contain NUL characters."})
+    return value.strip()
 
 
 def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "") -> Dataset:
@@ -20,14 +48,10 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
 
     Raises ValidationError({field: message}); on any error nothing is stored.
     """
-    limit = settings.DOWNHILL_MAX_UPLOAD_MB * 1024 * 1024
-    if file.size is not None and file.size > limit:
-        raise ValidationError(
-            {
-                "file": f"The file is {file.size / 2**20:.1f} MB; the limit is {settings.DOWNHILL_MAX_UPLOAD_MB} MB."
-            }
-        )
-    name = (name or "").strip() or os.path.splitext(os.path.basename(file.name or "dataset"))[0]
+    check_upload_size(file.size)
+    name, target = _text_field(name, "name"), _text_field(target, "target")
+    if not name:  # from the file's name, shortened to fit
+        name = os.path.splitext(os.path.basename(file.name or ""))[0][:MAX_NAME_LENGTH] or "dataset"
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationError({"name": f"Use at most {MAX_NAME_LENGTH} characters."})
 
@@ -41,7 +65,14 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
             {"file": "The file needs at least two columns: one or more features and a target."}
         )
 
-    target = (target or "").strip() or schema.columns[-1]["name"]
+    too_long = [c["name"] for c in schema.columns if len(c["name"]) > MAX_COLUMN_NAME_LENGTH]
+    if too_long:
+        raise ValidationError(
+            {
+                "file": f"Line 1: a column name is longer than {MAX_COLUMN_NAME_LENGTH} characters ('{too_long[0][:40]}…')."
+            }
+        )
+    target = target or schema.columns[-1]["name"]
     target_column = schema.column(target)
     if target_column is None:
         names = ", ".join(c["name"] for c in schema.columns)
@@ -62,7 +93,8 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
         task=infer_task(target_column, schema.n_rows),
     )
     # Store the file first; if the row cannot be written, remove the file again.
-    dataset.file.save(os.path.basename(file.name or "dataset.csv"), file, save=False)
+    # Stored under a generated name: the uploaded one may be too long or odd for a file system.
+    dataset.file.save(f"{uuid.uuid4().hex}.{dataset.format}", file, save=False)
     try:
         with transaction.atomic():
             dataset.save()
@@ -77,12 +109,13 @@ class DatasetInUse(Exception):
 
 
 def dataset_delete(*, dataset: Dataset) -> None:
-    n = dataset.experiments.count()
-    if n:
+    stored = dataset.file
+    try:
+        with transaction.atomic():
+            dataset.delete()
+    except ProtectedError as exc:  # the foreign key decides, so a concurrent experiment counts too
+        n = dataset.experiments.count()
         raise DatasetInUse(
             f"Dataset {dataset.id} is used by {n} experiment(s); delete those first so their runs stay readable."
-        )
-    stored = dataset.file
-    with transaction.atomic():
-        dataset.delete()
+        ) from exc
     transaction.on_commit(lambda: stored.delete(save=False))

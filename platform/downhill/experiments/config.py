@@ -36,6 +36,9 @@ MAX_EPOCHS = 10_000
 MAX_HIDDEN_LAYERS = 16
 MAX_HIDDEN_UNITS = 8192
 MAX_CLASSES = 1000
+MAX_BATCH_SIZE = 1_000_000
+# Each step writes two metric points; past this a run would fill the database, not teach.
+MAX_TOTAL_STEPS = 5_000_000
 
 CONFIG_KEYS = (
     "dataset", "target", "task", "model", "loss", "optimizer", "learning_rate", "momentum",
@@ -66,11 +69,17 @@ def _number(
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         errors.add(key, f"must be a number, not {type(value).__name__} {value!r}.")
         return default
-    if integer and not float(value).is_integer():
-        errors.add(key, f"must be a whole number, not {value!r}.")
+    try:
+        as_float = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        bound = f" (at most {maximum})" if maximum is not None else ""
+        errors.add(key, f"is far out of range{bound}.")
         return default
-    if not math.isfinite(value):
+    if not math.isfinite(as_float):
         errors.add(key, "must be a finite number.")
+        return default
+    if integer and not as_float.is_integer():
+        errors.add(key, f"must be a whole number, not {value!r}.")
         return default
     if minimum is not None:
         if exclusive_min and value <= minimum:
@@ -147,6 +156,10 @@ def _batch_size(errors, raw):
         return DEFAULT_BATCH_SIZE
     if value < 1:
         errors.add("batch_size", f"must be at least 1, not {value}.")
+    elif value > MAX_BATCH_SIZE:
+        errors.add(
+            "batch_size", f'must be at most {MAX_BATCH_SIZE:,}; "full" trains on every row at once.'
+        )
     return value
 
 
@@ -173,6 +186,18 @@ def target_task(dataset, target: str, task: str | None, errors: ConfigErrors) ->
                 f"too many classes (at most {MAX_CLASSES}); did you mean regression?",
             )
     return task
+
+
+def _check_total_steps(errors: ConfigErrors, dataset, config: dict) -> None:
+    n_train = max(1, dataset.n_rows - round(dataset.n_rows * config["validation_split"]))
+    batch = n_train if config["batch_size"] == "full" else min(config["batch_size"], n_train)
+    total = config["epochs"] * math.ceil(n_train / batch)
+    if total > MAX_TOTAL_STEPS:
+        errors.add(
+            "epochs",
+            f"{config['epochs']} epochs of {math.ceil(n_train / batch):,} steps make {total:,} steps; "
+            f"the limit is {MAX_TOTAL_STEPS:,}. Use a larger batch_size or fewer epochs.",
+        )
 
 
 def normalize_config(raw: Any, *, dataset_lookup) -> dict:
@@ -239,8 +264,8 @@ def normalize_config(raw: Any, *, dataset_lookup) -> dict:
     }  # fmt: skip
 
     if optimizer in MOMENTUM_OPTIMIZERS:
-        config["momentum"] = _number(errors, raw, "momentum", default=0.0, minimum=0, maximum=1)
-        if config["momentum"] is not None and config["momentum"] >= 1:
+        config["momentum"] = _number(errors, raw, "momentum", default=0.0, minimum=0)
+        if config["momentum"] >= 1:
             errors.add("momentum", "must be below 1 (at 1 the velocity never decays).")
     elif raw.get("momentum") is not None:
         errors.add(
@@ -271,6 +296,8 @@ def normalize_config(raw: Any, *, dataset_lookup) -> dict:
             )
         config["loss"] = loss
 
+    if dataset is not None and not errors.errors:
+        _check_total_steps(errors, dataset, config)
     errors.raise_if_any()
     if config["seed"] is None:
         config["seed"] = secrets.randbelow(2**31)  # recorded, so the run can be repeated exactly

@@ -14,7 +14,7 @@ MAX_MAX_POINTS = 100_000
 # Three points per bucket, so a spike (or a dip) can never vanish from a downsampled curve.
 _EXTREMES_SQL = """
 WITH bucketed AS (
-    SELECT step, value, ((step - %(lo)s) * %(buckets)s) / %(span)s AS bucket
+    SELECT step, value, (CAST(step - %(lo)s AS BIGINT) * %(buckets)s) / %(span)s AS bucket
     FROM runs_metricpoint
     WHERE run_id = %(run)s AND name = %(name)s AND step > %(since)s
 ), ranked AS (
@@ -47,7 +47,7 @@ def run_metrics_series(
 ) -> dict[str, dict[str, list]]:
     """Each named series as parallel step/value lists, after `since_step`, at most
     `max_points` points each. A longer series is downsampled in the database to the minimum,
-    maximum and last point of each of max_points // 3 equal step ranges."""
+    maximum and last point of each of max_points // 3 equal step ranges (max_points >= 3)."""
     series = {}
     for name in names:
         points = MetricPoint.objects.filter(run=run, name=name, step__gt=since_step)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from workers.contract import TRAIN_RUN_TASK, TRAINING_QUEUE
@@ -14,6 +16,9 @@ from .models import MetricPoint, Run
 
 log = logging.getLogger(__name__)
 S = Run.Status
+
+# The worker writes a heartbeat with every metrics write (about once a second).
+HEARTBEAT_STALE_AFTER = timedelta(seconds=60)
 
 # Which statuses each status may be entered from.
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {
@@ -26,11 +31,16 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
 
 
 def run_transition(
-    run_id: int, to: str, *, only_from: tuple[str, ...] | None = None, **fields
+    run_id: int,
+    to: str,
+    *,
+    only_from: tuple[str, ...] | None = None,
+    where: Q | None = None,
+    **fields,
 ) -> bool:
-    """Move a run to `to` if its current status allows it (and is in `only_from`, when given);
-    one atomic conditional UPDATE, so two processes racing (a cancel and a worker starting,
-    say) cannot both win. Returns whether the transition happened."""
+    """Move a run to `to` if its current status allows it (and is in `only_from`, and the row
+    matches `where`, when given); one atomic conditional UPDATE, so two processes racing (a
+    cancel and a worker starting, say) cannot both win. Returns whether it happened."""
     now = timezone.now()
     if to == S.RUNNING:
         fields.setdefault("started_at", now)
@@ -38,7 +48,10 @@ def run_transition(
     if to in (S.SUCCEEDED, S.FAILED, S.CANCELLED):
         fields.setdefault("finished_at", now)
     sources = [s for s in ALLOWED_FROM[to] if only_from is None or s in only_from]
-    updated = Run.objects.filter(pk=run_id, status__in=sources).update(status=to, **fields)
+    rows = Run.objects.filter(pk=run_id, status__in=sources)
+    if where is not None:
+        rows = rows.filter(where)
+    updated = rows.update(status=to, **fields)
     if updated:
         log.info("run %s -> %s", run_id, to)
     return bool(updated)
@@ -76,8 +89,21 @@ def _enqueue(run_id: int) -> None:
 
 def run_request_cancel(run: Run) -> Run:
     """Cancel a queued run at once; ask a running run's worker to stop (it checks within about
-    a second and marks the run cancelled). Finished runs are left as they are."""
-    if not run_transition(run.id, S.CANCELLED, only_from=(S.QUEUED,)):
+    a second and marks the run cancelled). A running run whose worker has stopped writing
+    heartbeats cannot honour that, so it is cancelled here. Finished runs are left alone."""
+    stale = Q(heartbeat_at__lt=timezone.now() - HEARTBEAT_STALE_AFTER)
+    if run_transition(run.id, S.CANCELLED, only_from=(S.QUEUED,)):
+        pass
+    elif run_transition(
+        run.id,
+        S.CANCELLED,
+        only_from=(S.RUNNING,),
+        where=stale,
+        error=f"Its worker stopped reporting (no heartbeat for over {HEARTBEAT_STALE_AFTER.seconds} s), "
+        "so the run was cancelled without it.",
+    ):
+        log.warning("run %s cancelled without its silent worker", run.id)
+    else:
         Run.objects.filter(pk=run.id, status=S.RUNNING).update(cancel_requested=True)
     run.refresh_from_db()
     return run

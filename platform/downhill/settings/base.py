@@ -22,9 +22,7 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = env_list(
-    "DOWNHILL_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"]
-)
+ALLOWED_HOSTS = env_list("DOWNHILL_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DOWNHILL_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -100,7 +98,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # never holds a whole dataset in memory.
 DOWNHILL_MAX_UPLOAD_MB = int(env_str("DOWNHILL_MAX_UPLOAD_MB", "1024"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # non-file request bodies (JSON configs)
-FILE_UPLOAD_TEMP_DIR = None
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
