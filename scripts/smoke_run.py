@@ -128,7 +128,9 @@ def main() -> int:
         losses = series["train_loss"]["values"]
         first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
         assert last < first, losses
-        print(f"smoke: run {run_id} succeeded on {run['device']}; train_loss {first:.3f} -> {last:.3f}")
+        print(
+            f"smoke: run {run_id} succeeded on {run['device']}; train_loss {first:.3f} -> {last:.3f}"
+        )
         login = requests.get(f"{base}/login/", timeout=5)
         assert login.status_code == 200 and "Downhill" in login.text
         css = requests.get(f"{base}/static/dashboard/style.css", timeout=5)

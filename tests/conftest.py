@@ -27,6 +27,32 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         connection.settings_dict["CONN_MAX_AGE"] = 0
 
 
+@pytest.fixture(scope="session", autouse=True)
+def broker_folder(tmp_path_factory):
+    """With the filesystem broker, tests send their messages to a folder of their own, never
+    to the var/broker of a `make run` on this checkout (its worker would take them)."""
+    from downhill.celery import app
+
+    if not app.conf.broker_url.startswith("filesystem://"):
+        yield None
+        return
+    root = tmp_path_factory.mktemp("broker")
+    for sub in ("queue", "processed", "control"):
+        (root / sub).mkdir()
+    saved = app.conf.broker_transport_options
+    app.conf.broker_transport_options = {
+        **saved,
+        "data_folder_in": str(root / "queue"),
+        "data_folder_out": str(root / "queue"),
+        "processed_folder": str(root / "processed"),
+        "control_folder": str(root / "control"),
+    }
+    os.environ["DOWNHILL_BROKER_DIR"] = str(root)  # for the worker process
+    yield root
+    app.conf.broker_transport_options = saved
+    del os.environ["DOWNHILL_BROKER_DIR"]
+
+
 @pytest.fixture(scope="session")
 def shared_media_root(tmp_path_factory):
     """The storage folder of tests that run a worker process (it reads the uploads too)."""

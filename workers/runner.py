@@ -1,23 +1,36 @@
 """Running one queued run: the bridge between a Run row and the engine.
 
 The engine knows nothing of Django; DatabaseSink is the callback that streams its metric
-points and progress into the database and carries cancel requests back.
+points, events and progress into the database and carries cancel requests back. It writes
+from a thread of its own, so the training loop never waits on the database.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
 import threading
 import time
 
+import numpy as np
+import torch
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
 
 from downhill.runs.models import Run
-from downhill.runs.services import metrics_record, run_progress_update, run_transition
+from downhill.runs.services import (
+    metrics_record,
+    run_events_record,
+    run_progress_update,
+    run_transition,
+)
 
 from .engine import Callback, DataError, Diverged, TrainState, fit, pick_device, prepare
+from .engine.export import export_layers, layers_to_npz_dict
 from .engine.loop import describe_device
+from .engine.losses import OUTPUT_TRANSFORMS
 from .tables import read_table
 
 log = logging.getLogger(__name__)
@@ -25,49 +38,103 @@ S = Run.Status
 
 
 class DatabaseSink(Callback):
-    """Buffers metric points and writes them in one batch at most every `flush_seconds`
-    (and at the end), together with progress; a cancel request found there stops the loop."""
+    """Buffers metric points and events and writes them in batches, at most every
+    `flush_seconds` and at the end, together with progress and the heartbeat. The writes run
+    on a background thread; the training thread only appends to lists."""
 
     def __init__(
         self, run_id: int, flush_seconds: float = 1.0, shutdown: threading.Event | None = None
     ):
         self.run_id = run_id
-        self.shutdown = shutdown
         self.flush_seconds = flush_seconds
-        self.buffer: list[tuple[str, int, float, float]] = []
-        self.last_flush = 0.0
+        self.shutdown = shutdown
         self.state: TrainState | None = None
+        self._points: list[tuple[str, int, float, float]] = []
+        self._events: list[dict] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
+    # --- the training thread: cheap appends only ---
     def on_train_begin(self, state: TrainState) -> None:
         self.state = state
-        self.flush()
+        self.flush()  # progress totals and heartbeat right away
+        self._thread = threading.Thread(
+            target=self._write_loop, name=f"run-{self.run_id}-writer", daemon=True
+        )
+        self._thread.start()
 
     def on_steps(self, state: TrainState, points) -> None:
         now = time.time()
+        rows = []
         for step, loss, lr in points:
-            self.buffer.append(("train_loss", step, loss, now))
-            self.buffer.append(("lr", step, lr, now))
-        self.maybe_flush()
+            rows.append(("train_loss", step, loss, now))
+            rows.append(("lr", step, lr, now))
+        with self._lock:
+            self._points.extend(rows)
+
+    def on_batch_size(self, state: TrainState, step: int, batch_size: int) -> None:
+        with self._lock:
+            self._points.append(("batch_size", step, float(batch_size), time.time()))
+
+    def on_event(self, state: TrainState, event: dict) -> None:
+        with self._lock:
+            self._events.append(event)
 
     def on_epoch_end(self, state: TrainState, metrics: dict[str, float]) -> None:
         now = time.time()
-        self.buffer.extend((name, state.step, value, now) for name, value in metrics.items())
-        self.maybe_flush()
+        with self._lock:
+            self._points.extend((name, state.step, value, now) for name, value in metrics.items())
 
     def on_train_end(self, state: TrainState) -> None:
+        self.close()
+
+    # --- the writer ---
+    def _write_loop(self) -> None:
+        try:
+            while not self._stop.wait(self.flush_seconds):
+                try:
+                    self.flush()
+                except DatabaseError:  # keep training; the points stay buffered for the next try
+                    log.warning(
+                        "run %s: metrics write failed; retrying in %.0f s",
+                        self.run_id,
+                        self.flush_seconds,
+                    )
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def close(self) -> None:
+        """Stop the writer thread and write what is left (from the calling thread)."""
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
         self.flush()
 
-    def maybe_flush(self) -> None:
-        if time.monotonic() - self.last_flush >= self.flush_seconds:
-            self.flush()
+    def close_quietly(self) -> None:
+        """On the way out of a failed run; a database error here must not hide the first."""
+        try:
+            self.close()
+        except DatabaseError:
+            log.exception("could not write the last metric points of run %s", self.run_id)
 
     def flush(self) -> None:
         state = self.state
         if state is None:  # training never began
             return
-        metrics_record(self.run_id, self.buffer)
-        self.buffer = []
-        self.last_flush = time.monotonic()
+        with self._lock:
+            points, self._points = self._points, []
+            events, self._events = self._events, []
+        try:
+            metrics_record(self.run_id, points)
+            run_events_record(self.run_id, events, time.time())
+        except DatabaseError:
+            with self._lock:  # put them back, in front of anything newer
+                self._points[:0] = points
+                self._events[:0] = events
+            raise
         cancel = run_progress_update(
             self.run_id, epoch=state.epoch, step=state.step, steps=state.steps
         )
@@ -76,12 +143,24 @@ class DatabaseSink(Callback):
         elif self.shutdown is not None and self.shutdown.is_set() and not state.stop_reason:
             state.stop_reason = "worker_shutdown"
 
-    def flush_quietly(self) -> None:
-        """Flush on the way out of a failed run; a database error here must not hide the first."""
-        try:
-            self.flush()
-        except DatabaseError:
-            log.exception("could not write the last metric points of run %s", self.run_id)
+
+def _save(path: str, content: bytes) -> str:
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    return default_storage.save(path, ContentFile(content))
+
+
+def save_artifacts(run_id: int, result) -> dict:
+    """Checkpoints (plain dicts, torch.save) and the final model exported for NumPy inference."""
+    artifacts: dict = {"checkpoints": {}}
+    for name, checkpoint in result.checkpoints.items():
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        artifacts["checkpoints"][name] = _save(f"runs/{run_id}/{name}.pt", buffer.getvalue())
+    buffer = io.BytesIO()
+    np.savez(buffer, **layers_to_npz_dict(export_layers(result.model.cpu())))
+    artifacts["model"] = _save(f"runs/{run_id}/model.npz", buffer.getvalue())
+    return artifacts
 
 
 def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None:
@@ -100,38 +179,46 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
     try:
         data = prepare(read_table(dataset), dataset.columns, config)
         result = fit(config, data, [sink], device=device)
+        outcome = {"summary": result.summary}
+        if result.state.stop_reason != "worker_shutdown":
+            outcome["artifacts"] = save_artifacts(run_id, result)
+            outcome["inference"] = {
+                "preprocessing": data.preprocessing,
+                "output_transform": OUTPUT_TRANSFORMS[config["loss"]],
+                "task": data.task,
+                "classes": data.classes,
+                "target": config["target"],
+            }
     except Diverged as exc:
-        sink.flush_quietly()  # keep the points up to the divergence: they show it coming
+        sink.close_quietly()  # keep the points up to the divergence: they show it coming
         _finish(run_id, S.FAILED, error=str(exc), step=exc.step)
         return
     except DataError as exc:
+        sink.close_quietly()
         _finish(run_id, S.FAILED, error=f"The data cannot be trained as configured: {exc}")
         return
     except Exception as exc:
         log.exception("run %s failed", run_id)
-        sink.flush_quietly()
+        sink.close_quietly()
         _finish(
             run_id,
             S.FAILED,
             error=f"The worker hit an internal error ({exc.__class__.__name__}); its log has the details.",
         )
         return
-    summary = result.summary
     stop = result.state.stop_reason
-    if summary["epochs_completed"] == config["epochs"]:
-        _finish(
-            run_id, S.SUCCEEDED, summary=summary
-        )  # a cancel seen in the last write came too late
-    elif stop == "cancelled":
-        _finish(run_id, S.CANCELLED, summary=summary)
-    else:  # the worker is shutting down
+    if stop == "worker_shutdown":
         _finish(
             run_id,
             S.FAILED,
-            summary=summary,
+            **outcome,
             error=f"The worker was stopped at step {result.state.step}, before the run finished. "
             f"Queue it again with POST /api/v1/experiments/{run.experiment_id}/runs/.",
         )
+    elif stop == "cancelled" and result.summary["epochs_completed"] < config["epochs"]:
+        _finish(run_id, S.CANCELLED, **outcome)
+    else:  # all epochs, or stopped early on purpose (early stopping, plateau below min_lr)
+        _finish(run_id, S.SUCCEEDED, **outcome)
 
 
 def _finish(run_id: int, status: str, **fields) -> None:

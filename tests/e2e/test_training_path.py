@@ -44,7 +44,8 @@ def test_upload_experiment_train_and_read_falling_loss(client_api):
         "steps": 15 * steps_per_epoch,
     }
     series = client_api.get(f"/runs/{run['id']}/metrics/").json()["series"]
-    assert set(series) == {"train_loss", "lr", "val_loss", "val_accuracy"}
+    assert set(series) == {"train_loss", "lr", "batch_size", "val_loss", "val_accuracy", "val_f1"}
+    assert series["batch_size"] == {"steps": [1], "values": [32.0]}
     train = series["train_loss"]
     assert train["steps"] == list(
         range(1, 15 * steps_per_epoch + 1)
@@ -124,3 +125,38 @@ def test_diverging_run_fails_with_a_message_naming_step_and_learning_rate(client
     ]
     assert kept["steps"] == list(range(1, step))  # every finite point before the divergence
     assert run["progress"]["step"] == step
+
+
+def test_trained_run_predicts_raw_rows_and_names_a_bad_one(client_api):
+    dataset = client_api.upload(iris_rows(), name="iris.csv")
+    experiment = client_api.experiment(dataset=dataset["id"], epochs=40, optimizer="adam", learning_rate=0.01,
+                                       lr_schedule={"type": "cosine"}, early_stopping={"patience_epochs": 40, "restore_best": True})  # fmt: skip
+    run = client_api.wait_for(experiment["run"], finished)
+    assert run["status"] == "succeeded", run["error"]
+    assert run["has_model"] is True
+
+    rows = [
+        {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
+        {
+            "sepal_length": "6.7",
+            "sepal_width": 3.0,
+            "petal_length": 5.2,
+            "petal_width": 2.3,
+            "species": "?",
+        },
+    ]
+    response = client_api.post(f"/runs/{run['id']}/predict/", json={"rows": rows})
+    assert response.status_code == 200, response.text
+    first, second = response.json()["predictions"]
+    assert first["label"] == "setosa" and second["label"] == "virginica"
+    assert sum(first["probabilities"].values()) == pytest.approx(1.0)
+
+    bad = [rows[0], {**rows[0], "petal_width": "wide"}]
+    response = client_api.post(f"/runs/{run['id']}/predict/", json={"rows": bad})
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("rows[1].petal_width:")
+
+    events = client_api.get(f"/runs/{run['id']}/events/").json()["events"]
+    assert {e["type"] for e in events} == {"best_checkpoint", "restore_best"}
+    assert events[-1]["type"] == "restore_best"  # early stopping never fired: 40 epochs ran
+    assert [e["step"] for e in events] == sorted(e["step"] for e in events)

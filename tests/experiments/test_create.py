@@ -56,7 +56,20 @@ def test_create_echoes_the_full_config_with_defaults_and_the_run_id(api, iris):
     assert config["batch_size"] == 32
     assert config["epochs"] == 20
     assert config["validation_split"] == 0.2
-    assert config["model"] == {"type": "mlp", "hidden": [64, 64], "activation": "relu"}
+    assert config["model"] == {
+        "type": "mlp", "hidden": [64, 64], "activation": "relu", "dropout": 0.0, "batch_norm": False,
+    }  # fmt: skip
+    assert config["init"] == {"type": "default"}
+    assert config["lr_schedule"] == {"type": "constant", "warmup_epochs": 0}
+    assert config["precision"] == "fp32"
+    for absent in (
+        "gradient_clipping",
+        "batch_size_schedule",
+        "optimizer_switch",
+        "early_stopping",
+        "swa",
+    ):
+        assert config[absent] is None
     assert isinstance(config["seed"], int) and 0 <= config["seed"] < 2**31
     assert body["dataset"] == iris
     assert body["runs"] == [body["run"]]
@@ -79,10 +92,17 @@ def test_create_queues_one_run_of_the_experiment(api, iris):
 
 def test_create_keeps_the_values_a_user_gave(api, diabetes):
     config = {
-        "dataset": diabetes, "model": {"type": "mlp", "hidden": [16], "activation": "tanh"},
+        "dataset": diabetes,
+        "model": {"type": "mlp", "hidden": [16], "activation": "tanh", "dropout": 0.1, "batch_norm": True},
+        "init": {"type": "normal", "std": 0.05},
         "loss": "huber", "optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9,
-        "nesterov": True, "weight_decay": 1e-4, "batch_size": 64, "epochs": 5,
-        "validation_split": 0.25, "seed": 1234,
+        "nesterov": True, "weight_decay": 1e-4, "gradient_clipping": {"max_norm": 5.0},
+        "batch_size": 64, "batch_size_schedule": {"every_epochs": 2, "factor": 2.0, "max": 256},
+        "epochs": 5, "validation_split": 0.25, "seed": 1234, "precision": "bf16",
+        "lr_schedule": {"type": "cosine", "min_lr": 0.001, "warmup_epochs": 1},
+        "optimizer_switch": {"at_epoch": 3, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.5},
+        "early_stopping": {"patience_epochs": 2, "min_delta": 0.01, "monitor": "val_loss", "restore_best": False},
+        "swa": {"start_epoch": 4, "lr": 0.02},
     }  # fmt: skip
     body = create(api, {**config, "name": "sgd with nesterov"}).json()
 
@@ -294,7 +314,7 @@ def test_create_refuses_a_classification_loss_for_a_regression_target(api, diabe
 
 
 def test_create_refuses_an_unknown_loss(api, iris):
-    assert_refused(create(api, {"dataset": iris, "loss": "hinge"}), "loss")
+    assert_refused(create(api, {"dataset": iris, "loss": "focal"}), "loss", mentions="unknown loss")
 
 
 def test_create_refuses_regression_on_a_text_target(api, iris):

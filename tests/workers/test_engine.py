@@ -22,10 +22,13 @@ def schema_for(table: dict) -> list[dict]:
 
 
 def config(**overrides) -> dict:
+    """A complete run spec, as downhill.experiments.config.normalize_config returns it."""
     base = {
-        "target": "y", "task": "regression", "model": {"type": "linear"}, "loss": "mse",
-        "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.0, "nesterov": False,
-        "weight_decay": 0.0, "batch_size": 32, "epochs": 5, "validation_split": 0.2, "seed": 3,
+        "target": "y", "task": "regression", "model": {"type": "linear"}, "init": {"type": "default"},
+        "loss": "mse", "optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.0, "nesterov": False,
+        "weight_decay": 0.0, "gradient_clipping": None, "batch_size": 32, "batch_size_schedule": None,
+        "epochs": 5, "lr_schedule": {"type": "constant", "warmup_epochs": 0}, "optimizer_switch": None,
+        "early_stopping": None, "swa": None, "validation_split": 0.2, "seed": 3, "precision": "fp32",
     }  # fmt: skip
     return {**base, **overrides}
 

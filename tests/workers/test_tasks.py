@@ -11,7 +11,9 @@ from tests.conftest import iris_rows
 from workers.runner import execute_run
 from workers.tasks import train_run
 
-pytestmark = pytest.mark.django_db
+# transaction=True: the run's metrics writer is a thread with its own connection, which must
+# see the committed run.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -2,21 +2,18 @@
 
 Every statistic (medians, means, standard deviations, categories) is fitted on the training
 split only, so nothing of the validation rows leaks into training. The fitted preprocessing is
-a plain dict, kept with the run so raw rows can be transformed the same way later.
+a plain dict (workers/preprocessing.py), kept with the run so raw rows can be transformed the
+same way later, by the web process too.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-MISSING_CATEGORY = "(missing)"
-# A text column with more distinct values than this is an identifier or free text, not a
-# category: one-hot encoding it would add a feature per row (and gigabytes of memory).
-MAX_CATEGORIES = 100
+from workers.preprocessing import fit_features, transform
 
 
 class DataError(ValueError):
@@ -69,57 +66,6 @@ def split_indices(
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
-def _fit_features(
-    table: dict[str, np.ndarray], schema: list[dict], features: list[str], train: np.ndarray
-) -> dict:
-    fitted = []
-    ignored = {}
-    for name in features:
-        kind = next(c["dtype"] for c in schema if c["name"] == name)
-        values = table[name][train]
-        if kind == "numeric":
-            finite = values[~np.isnan(values)]
-            median = float(np.median(finite)) if len(finite) else 0.0
-            filled = np.where(np.isnan(values), median, values)
-            mean = float(filled.mean()) if len(filled) else 0.0
-            std = float(filled.std()) if len(filled) else 1.0
-            fitted.append(
-                {"name": name, "kind": "numeric", "median": median, "mean": mean, "std": std or 1.0}
-            )
-        else:
-            categories = sorted({MISSING_CATEGORY if v is None else v for v in values})
-            if len(categories) > MAX_CATEGORIES:
-                ignored[name] = (
-                    f"{len(categories)} distinct text values in the training rows "
-                    f"(more than {MAX_CATEGORIES}): an identifier or free text, not a category"
-                )
-                continue
-            fitted.append({"name": name, "kind": "categorical", "categories": categories})
-    return {"features": fitted, "ignored_columns": ignored}
-
-
-def transform(
-    table: dict[str, np.ndarray], preprocessing: dict, rows: np.ndarray | None = None
-) -> np.ndarray:
-    """Apply fitted preprocessing; unseen categories become all-zero one-hot rows."""
-    blocks = []
-    for feature in preprocessing["features"]:
-        values = table[feature["name"]] if rows is None else table[feature["name"]][rows]
-        if feature["kind"] == "numeric":
-            filled = np.where(np.isnan(values), feature["median"], values)
-            blocks.append(((filled - feature["mean"]) / feature["std"]).reshape(-1, 1))
-        else:
-            categories = np.array(feature["categories"], dtype=object)  # sorted when fitted
-            keys = np.where(values == None, MISSING_CATEGORY, values)  # noqa: E711 (elementwise)
-            position = np.minimum(np.searchsorted(categories, keys), len(categories) - 1)
-            known = categories[position] == keys  # unseen categories stay all-zero
-            onehot = np.zeros((len(values), len(categories)), dtype=np.float32)
-            onehot[np.flatnonzero(known), position[known]] = 1.0
-            blocks.append(onehot)
-    n = len(next(iter(table.values()))) if rows is None else len(rows)
-    return np.hstack(blocks).astype(np.float32) if blocks else np.zeros((n, 0), dtype=np.float32)
-
-
 def _class_order(labels: np.ndarray) -> list[str]:
     """Classes sorted numerically when they are all numbers, else as text."""
     unique = set(labels.tolist())
@@ -168,7 +114,7 @@ def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> T
     if len(train) == 0:
         raise DataError("The validation split leaves no training rows; lower validation_split.")
     features = [c["name"] for c in schema if c["name"] != target]
-    preprocessing = _fit_features(table, schema, features, train)
+    preprocessing = fit_features(table, schema, features, train)
     preprocessing.update(target=target, task=task, classes=classes)
     x = transform(table, preprocessing)
     if x.shape[1] == 0:
@@ -188,9 +134,3 @@ def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> T
         classes=classes,
         preprocessing=preprocessing,
     )
-
-
-def batch_count(n_rows: int, batch_size: int | str) -> tuple[int, int]:
-    """(effective batch size, steps per epoch); the last batch of an epoch may be smaller."""
-    size = n_rows if batch_size == "full" else min(int(batch_size), n_rows)
-    return size, math.ceil(n_rows / size)

@@ -2,24 +2,31 @@
 
 Data stays resident on the device (small tabular sets fit; no per-sample DataLoader). Step
 losses stay on the device too and are read to the host in batches, about once a second and at
-every epoch's end: a `.item()` per step would stall a GPU on every step.
+every epoch's end: a `.item()` per step would stall a GPU on every step. The `lr` of every step
+comes from the run's schedule (schedules.py documents each formula).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
 import time
 from dataclasses import dataclass, field
 
 import torch
+from torch.optim.swa_utils import AveragedModel, update_bn
+
+from workers.contract import EARLY_STOPPING_MONITORS, batch_sizes_per_epoch
 
 from .callbacks import Callback, TrainState
-from .data import TrainingData, batch_count
-from .losses import build_loss
+from .data import TrainingData
+from .evaluate import evaluate
+from .init import apply_init
+from .losses import build_objective
 from .models import build_model
 from .optimizers import build_optimizer
-
-EVAL_CHUNK_ROWS = 65_536  # validation in chunks bounds memory on large sets
+from .schedules import build_schedule
 
 
 class Diverged(RuntimeError):
@@ -32,9 +39,10 @@ class Diverged(RuntimeError):
 
 @dataclass
 class FitResult:
-    model: torch.nn.Module
+    model: torch.nn.Module  # the run's final model: SWA-averaged, restored best, or last
     state: TrainState
     summary: dict = field(default_factory=dict)
+    checkpoints: dict[str, dict] = field(default_factory=dict)  # "best" and "last"
 
 
 def pick_device() -> torch.device:
@@ -47,8 +55,7 @@ def describe_device(device: torch.device) -> str:
     return device.type
 
 
-def _divergence_message(what: str, value: float, step: int, epoch: int, config: dict) -> str:
-    lr = config["learning_rate"]
+def _divergence_message(what: str, value: float, step: int, epoch: int, lr: float) -> str:
     became = "NaN" if math.isnan(value) else "infinite"
     return (
         f"Training diverged: the {what} became {became} at step {step} (epoch {epoch}). "
@@ -57,24 +64,15 @@ def _divergence_message(what: str, value: float, step: int, epoch: int, config: 
     )
 
 
-@torch.no_grad()
-def evaluate(model, loss_sum, x: torch.Tensor, y: torch.Tensor, task: str) -> dict[str, float]:
-    """Validation loss (mean over rows) and, for classification, accuracy; one host sync."""
-    model.eval()
-    total = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device)
-    for start in range(0, len(x), EVAL_CHUNK_ROWS):
-        xb, yb = x[start : start + EVAL_CHUNK_ROWS], y[start : start + EVAL_CHUNK_ROWS]
-        out = model(xb)
-        total += loss_sum(out, yb)
-        if task == "classification":
-            correct += (out.argmax(dim=1) == yb).sum()
-    model.train()
-    loss, n_correct = torch.stack([total, correct]).tolist()  # the one sync point of validation
-    metrics = {"val_loss": loss / len(x)}
-    if task == "classification":
-        metrics["val_accuracy"] = n_correct / len(x)
-    return metrics
+def _improved(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+def _state_copy(model: torch.nn.Module) -> dict:
+    """A detached copy of the weights, kept on the device (no host sync, no disk)."""
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
 
 
 def fit(
@@ -90,41 +88,88 @@ def fit(
     torch.manual_seed(config["seed"])
     shuffle = torch.Generator().manual_seed(config["seed"])
 
-    model = build_model(config["model"], data.n_features, data.n_outputs).to(device)
-    loss_fn = build_loss(config["loss"])
-    loss_sum = build_loss(config["loss"], reduction="sum")
+    objective = build_objective(
+        config["loss"], data.task, len(data.classes) if data.classes else None
+    )
+    model = build_model(config["model"], data.n_features, objective.n_outputs)
+    apply_init(model, config["init"])
+    model = model.to(device)
     optimizer = build_optimizer(config, model.parameters())
 
-    x, y = data.x_train.to(device), data.y_train.to(device)
+    x, labels = data.x_train.to(device), data.y_train.to(device)
+    y = objective.encode_targets(labels)
     has_val = data.x_val is not None
     if has_val:
-        x_val, y_val = data.x_val.to(device), data.y_val.to(device)
+        x_val, labels_val = data.x_val.to(device), data.y_val.to(device)
+        y_val = objective.encode_targets(labels_val)
     n = len(x)
-    batch_size, steps_per_epoch = batch_count(n, config["batch_size"])
-    state = TrainState(epochs=config["epochs"], steps_per_epoch=steps_per_epoch)
+    batch_sizes = batch_sizes_per_epoch(n, config)
+    epoch_steps = [math.ceil(n / size) for size in batch_sizes]
+    schedule = build_schedule(config["lr_schedule"], config["learning_rate"], epoch_steps)
+    clipping = config.get("gradient_clipping") or {}
+    switch, swa, stopping = (
+        config.get("optimizer_switch"),
+        config.get("swa"),
+        config.get("early_stopping"),
+    )
+    bf16 = config.get("precision") == "bf16" and device.type == "cuda"
+    autocast = (
+        (lambda: torch.autocast(device_type="cuda", dtype=torch.bfloat16))
+        if bf16
+        else contextlib.nullcontext
+    )
+
+    state = TrainState(
+        epochs=config["epochs"], steps_per_epoch=epoch_steps[0], total_steps=sum(epoch_steps)
+    )
     for cb in callbacks:
         cb.on_train_begin(state)
+
+    def emit(event_type: str, **details) -> None:
+        event = {"type": event_type, "step": state.step, "epoch": state.epoch, **details}
+        for cb in callbacks:
+            cb.on_event(state, event)
+
+    if config.get("precision") == "bf16" and not bf16:
+        emit("precision", message="bf16 needs a GPU; this run trained in fp32 on the CPU")
 
     pending_losses: list[torch.Tensor] = []  # on the device until the next sync
     pending_meta: list[tuple[int, float]] = []  # (step, lr) for each pending loss
     epoch_losses: list[float] = []
-    best = {"val_loss": math.inf, "epoch": 0}
+    monitor = stopping["monitor"] if stopping else "val_loss"
+    mode = EARLY_STOPPING_MONITORS[monitor]
+    best: dict = {
+        "value": None,
+        "epoch": 0,
+        "metrics": {},
+        "details": {},
+        "weights": None,
+        "step": 0,
+    }
+    last_metrics: dict[str, float] = {}
+    last_details: dict = {}
     history: dict[str, float] = {}
     completed_epochs = 0
+    bad_epochs = 0  # epochs without an improvement of min_delta, for early stopping
+    stopping_best: float | None = None
+    min_val_loss = math.inf
+    lr_scale = 1.0  # an optimizer switch rescales the schedule to the new base rate
+    swa_model = None
+    current_lr = math.nan
 
     def sync() -> None:
         """Read pending step losses to the host at once, check them, hand them to callbacks."""
         if not pending_losses:
             return
-        values = torch.stack(pending_losses).tolist()  # host-device sync point
+        values = torch.stack(pending_losses).float().tolist()  # host-device sync point
         points = [(s, v, lr) for (s, lr), v in zip(pending_meta, values, strict=True)]
         pending_losses.clear()
         pending_meta.clear()
-        for s, v, _ in points:
+        for s, v, lr in points:
             if not math.isfinite(v):
                 for cb in callbacks:  # the points before the bad one are still worth keeping
                     cb.on_steps(state, [p for p in points if p[0] < s])
-                raise Diverged(_divergence_message("training loss", v, s, state.epoch, config), s)
+                raise Diverged(_divergence_message("training loss", v, s, state.epoch, lr), s)
         epoch_losses.extend(v for _, v, _ in points)
         for cb in callbacks:
             cb.on_steps(state, points)
@@ -133,72 +178,164 @@ def fit(
     model.train()
     for epoch in range(1, config["epochs"] + 1):
         state.epoch = epoch
+        state.steps_per_epoch = epoch_steps[epoch - 1]
         epoch_losses.clear()
+        batch_size = batch_sizes[epoch - 1]
+        if epoch == 1 or batch_size != batch_sizes[epoch - 2]:
+            for cb in callbacks:
+                cb.on_batch_size(state, state.step + 1, batch_size)
+        if switch and epoch == switch["at_epoch"]:
+            optimizer = build_optimizer(
+                {**config, **switch, "nesterov": False, "weight_decay": 0.0}, model.parameters()
+            )
+            lr_scale = switch["learning_rate"] / config["learning_rate"]
+            current_lr = math.nan
+            emit(
+                "optimizer_switch",
+                optimizer=switch["optimizer"],
+                learning_rate=switch["learning_rate"],
+            )
+        if swa and epoch == swa["start_epoch"]:
+            swa_model = AveragedModel(model)
+            emit("swa_start", lr=swa["lr"])
+
         # Full batch: every step sees every row, so shuffling would only cost a gather.
-        order = None if batch_size == n else torch.randperm(n, generator=shuffle).to(device)
-        for start in range(0, n, batch_size):
+        order = None if batch_size >= n else torch.randperm(n, generator=shuffle).to(device)
+        for step_in_epoch, start in enumerate(range(0, n, batch_size)):
+            state.step += 1
+            lr = (
+                swa["lr"]
+                if swa_model is not None
+                else lr_scale * schedule.lr(state.step, epoch, step_in_epoch)
+            )
+            if lr != current_lr:  # a plain float comparison, no device work
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                current_lr = lr
             if order is None:
                 xb, yb = x, y
             else:
                 batch = order[start : start + batch_size]
                 xb, yb = x[batch], y[batch]
-            loss = loss_fn(model(xb), yb)
+            with autocast():
+                loss = objective.loss(model(xb), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if "max_norm" in clipping:
+                torch.nn.utils.clip_grad_norm_(
+                    model.parameters(), clipping["max_norm"], foreach=True
+                )
+            elif "max_value" in clipping:
+                torch.nn.utils.clip_grad_value_(
+                    model.parameters(), clipping["max_value"], foreach=True
+                )
             optimizer.step()
-            state.step += 1
             pending_losses.append(loss.detach())
-            pending_meta.append((state.step, optimizer.param_groups[0]["lr"]))
+            pending_meta.append((state.step, lr))
             if time.monotonic() >= next_sync:  # host clock only: no device sync here
                 sync()
                 next_sync = time.monotonic() + sync_seconds
                 if state.stop_reason:
                     break
         sync()
+        for event in schedule.drain_events():
+            for cb in callbacks:
+                cb.on_event(state, event)
         if state.stop_reason:
             break
 
+        if swa_model is not None:
+            swa_model.update_parameters(model)
         metrics: dict[str, float] = {}
         if has_val:
-            metrics = evaluate(model, loss_sum, x_val, y_val, data.task)
+            metrics, details = evaluate(model, objective, x_val, y_val, labels_val)
             if not math.isfinite(metrics["val_loss"]):
                 raise Diverged(
                     _divergence_message(
-                        "validation loss", metrics["val_loss"], state.step, epoch, config
+                        "validation loss", metrics["val_loss"], state.step, epoch, current_lr
                     ),
                     state.step,
                 )
-            if metrics["val_loss"] < best["val_loss"]:
-                best = {"val_loss": metrics["val_loss"], "epoch": epoch, **metrics}
+            last_metrics, last_details = metrics, details
+            if _improved(metrics[monitor], best["value"], mode):
+                best = {"value": metrics[monitor], "epoch": epoch, "step": state.step, "metrics": metrics,
+                        "details": details, "weights": _state_copy(model)}  # fmt: skip
+                emit("best_checkpoint", monitor=monitor, value=metrics[monitor])
+            min_val_loss = min(min_val_loss, metrics["val_loss"])
+            if stopping:  # improvement by at least min_delta resets the patience
+                if _improved(metrics[monitor], stopping_best, mode, stopping["min_delta"]):
+                    stopping_best, bad_epochs = metrics[monitor], 0
+                else:
+                    bad_epochs += 1
         history = {"train_loss": sum(epoch_losses) / len(epoch_losses), **metrics}
         completed_epochs = epoch
         for cb in callbacks:
             cb.on_epoch_end(state, metrics)
+        schedule.end_epoch(epoch, metrics.get("val_loss"))
+        if schedule.stop_reason and not state.stop_reason:
+            state.stop_reason = "lr_below_min"
+            emit("stop", reason=schedule.stop_reason)
+        if stopping and bad_epochs >= stopping["patience_epochs"] and not state.stop_reason:
+            state.stop_reason = "early_stopping"
+            emit("early_stop", monitor=monitor, best_epoch=best["epoch"], best_value=best["value"])
         if state.stop_reason:
             break
 
+    final_model = model
+    summary_metrics = last_metrics
+    if swa_model is not None:
+        # Batch-norm statistics belong to the weights they normalize: recompute them for the average.
+        if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            update_bn([(x[i : i + 1024],) for i in range(0, n, 1024)], swa_model, device=device)
+        final_model = swa_model.module
+        if has_val:
+            summary_metrics, last_details = evaluate(
+                final_model, objective, x_val, y_val, labels_val
+            )
+        emit("swa_final", epochs_averaged=int(swa_model.n_averaged.item()))
+    elif stopping and stopping["restore_best"] and best["weights"] is not None:
+        model.load_state_dict(best["weights"])
+        summary_metrics, last_details = best["metrics"], best["details"]
+        emit("restore_best", best_epoch=best["epoch"])
+
     for cb in callbacks:
         cb.on_train_end(state)
+
     summary = {
         "final_train_loss": history.get("train_loss"),
         "epochs_completed": completed_epochs,
         "steps_completed": state.step,
-        "batch_size": batch_size,
-        "steps_per_epoch": steps_per_epoch,
+        "batch_size": batch_sizes[0],
+        "steps_per_epoch": epoch_steps[0],
         "rows": data.sizes,
     }
     if has_val and best["epoch"]:
         summary.update(
-            final_val_loss=history.get("val_loss"),
-            best_val_loss=best["val_loss"],
+            final_val_loss=summary_metrics.get("val_loss"),
+            best_val_loss=min_val_loss,
             best_epoch=best["epoch"],
+            final_metrics=summary_metrics,
+            **last_details,
         )
         if data.task == "classification":
             summary.update(
-                val_accuracy=history.get("val_accuracy"), best_val_accuracy=best["val_accuracy"]
+                val_accuracy=summary_metrics.get("val_accuracy"),
+                best_val_accuracy=best["metrics"]["val_accuracy"],
             )
     if state.stop_reason:
         summary["stop_reason"] = state.stop_reason
     if data.preprocessing.get("ignored_columns"):
         summary["ignored_columns"] = data.preprocessing["ignored_columns"]
-    return FitResult(model=model, state=state, summary=summary)
+
+    spec = {"config": config, "preprocessing": data.preprocessing, "n_features": data.n_features,
+            "n_outputs": objective.n_outputs}  # fmt: skip
+    checkpoints = {
+        "last": {
+            **spec, "model": _state_copy(final_model), "optimizer": copy.deepcopy(optimizer.state_dict()),
+            "schedule": schedule.state_dict(), "step": state.step, "epoch": completed_epochs,
+        },
+    }  # fmt: skip
+    if best["weights"] is not None:
+        checkpoints["best"] = {**spec, "model": best["weights"], "step": best["step"], "epoch": best["epoch"],
+                               "monitor": monitor, "value": best["value"]}  # fmt: skip
+    return FitResult(model=final_model, state=state, summary=summary, checkpoints=checkpoints)

@@ -25,4 +25,6 @@ def build_optimizer(config: dict, params) -> torch.optim.Optimizer:
         return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
+    if name == "adadelta":
+        return torch.optim.Adadelta(params, lr=lr, weight_decay=wd)
     raise ValueError(f"unknown optimizer {name!r}")

@@ -44,15 +44,19 @@ class RunSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     config = serializers.JSONField(source="experiment.config", read_only=True)
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    has_model = serializers.SerializerMethodField(help_text="whether POST .../predict/ can answer")
 
     class Meta:
         model = Run
         fields = [
             "id", "experiment", "dataset", "status", "attempt", "progress", "device", "worker",
             "created_at", "started_at", "finished_at", "duration_seconds", "error", "summary",
-            "cancel_requested", "config",
+            "cancel_requested", "has_model", "config",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_has_model(self, run) -> bool:
+        return bool(run.artifacts.get("model"))
 
     def get_progress(self, run) -> dict:
         return {"epoch": run.epoch, "epochs": run.epochs, "step": run.step, "steps": run.steps}
@@ -112,6 +116,39 @@ class ExperimentConfigSerializer(serializers.Serializer):
     validation_split = serializers.FloatField(
         required=False,
         help_text=f"Share of rows held out, 0 to 0.9 (default {defaults.DEFAULT_VALIDATION_SPLIT}); 0: no validation.",
+    )
+    init = serializers.JSONField(
+        required=False,
+        help_text="Weight initialization: default, xavier_uniform, xavier_normal, he_uniform, he_normal, "
+        'orthogonal, zeros, or {"type": "normal", "std": 0.01}.',
+    )
+    gradient_clipping = serializers.JSONField(
+        required=False,
+        help_text='{"max_norm": x} (total L2 norm) or {"max_value": x} (each component); default none.',
+    )
+    batch_size_schedule = serializers.JSONField(
+        required=False,
+        help_text='{"every_epochs": k, "factor": f, "max": m}: grow the batch instead of decaying the rate.',
+    )
+    lr_schedule = serializers.JSONField(
+        required=False,
+        help_text="{type: constant | step | exponential | cosine | warm_restarts | cyclic | one_cycle | plateau, "
+        "...its parameters, warmup_epochs}; formulas in the README.",
+    )
+    optimizer_switch = serializers.JSONField(
+        required=False,
+        help_text='{"at_epoch": k, "optimizer": "sgd", "learning_rate": x, "momentum": 0.9}: finish with another optimizer.',
+    )
+    early_stopping = serializers.JSONField(
+        required=False,
+        help_text='{"patience_epochs": 5, "min_delta": 0, "monitor": "val_loss" | "val_accuracy", "restore_best": true}.',
+    )
+    swa = serializers.JSONField(
+        required=False,
+        help_text='{"start_epoch": k, "lr": x}: stochastic weight averaging from epoch k.',
+    )
+    precision = serializers.ChoiceField(
+        ("fp32", "bf16"), required=False, help_text="bf16 autocast on a GPU; CPU runs stay fp32."
     )
     seed = serializers.IntegerField(
         required=False, help_text="0 to 2**31-1; drawn at random and recorded when absent."

@@ -22,9 +22,11 @@ from downhill.datasets.services import (
 from downhill.experiments.selectors import experiments_visible_to
 from downhill.experiments.services import experiment_create
 from downhill.runs.models import Run
+from downhill.runs.predict import MAX_PREDICT_ROWS, ModelNotReady, run_predict
 from downhill.runs.selectors import (
     DEFAULT_MAX_POINTS,
     MAX_MAX_POINTS,
+    run_events,
     run_metric_names,
     run_metrics_series,
     runs_visible_to,
@@ -167,6 +169,33 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def cancel(self, request, pk=None):
         run = run_request_cancel(self.get_object())
         return Response(RunSerializer(run).data)
+
+    @extend_schema(responses=inline_serializer("RunEvents", {"events": serializers.ListField()}))
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        """Events in step order: warm restarts, decays, the optimizer switch, SWA, early stopping,
+        new best checkpoints. Each: {type, step, epoch, ...details}."""
+        run = self.get_object()
+        return Response({"run": run.id, "events": run_events(run)})
+
+    @extend_schema(
+        request=inline_serializer(
+            "PredictRequest", {"rows": serializers.ListField(child=serializers.DictField())}
+        ),
+        responses=inline_serializer("Predictions", {"predictions": serializers.ListField()}),
+        description=f"Raw rows as in the dataset (every feature column; null for a missing value), at most "
+        f"{MAX_PREDICT_ROWS} per request. Classification answers label and probabilities "
+        "(scores for hinge losses); regression answers value.",
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def predict(self, request, pk=None):
+        run = self.get_object()
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            predictions = run_predict(run, body.get("rows"))
+        except ModelNotReady as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response({"run": run.id, "predictions": predictions})
 
     @extend_schema(
         parameters=[

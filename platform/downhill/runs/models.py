@@ -31,6 +31,10 @@ class Run(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     summary = models.JSONField(default=dict, blank=True)
+    # Storage paths of what the run produced: {"checkpoints": {"best", "last"}, "model"}.
+    artifacts = models.JSONField(default=dict, blank=True)
+    # What predicting needs besides the model: fitted preprocessing, classes, output transform.
+    inference = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -76,3 +80,23 @@ class MetricPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}[{self.step}] = {self.value:g}"
+
+
+class RunEvent(models.Model):
+    """Something that happened at a step and belongs on the curves: a warm restart, a decay,
+    the optimizer switch, SWA's start, early stopping, a new best checkpoint."""
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    step = models.IntegerField()
+    epoch = models.IntegerField()
+    type = models.CharField(max_length=32)
+    details = models.JSONField(default=dict, blank=True)
+    wall_time = models.FloatField()
+
+    class Meta:
+        ordering = ["step", "id"]
+        indexes = [models.Index(fields=["run", "step"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} at step {self.step}"

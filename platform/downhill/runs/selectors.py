@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import Max, Min, QuerySet
 
-from .models import MetricPoint, Run
+from .models import MetricPoint, Run, RunEvent
 
 DEFAULT_MAX_POINTS = 5000
 MAX_MAX_POINTS = 100_000
@@ -68,3 +68,10 @@ def run_metrics_series(
                 rows = cursor.fetchall()
         series[name] = {"steps": [s for s, _ in rows], "values": [v for _, v in rows]}
     return series
+
+
+def run_events(run: Run) -> list[dict]:
+    return [
+        {"type": e.type, "step": e.step, "epoch": e.epoch, **e.details}
+        for e in RunEvent.objects.filter(run=run).order_by("step", "id")
+    ]

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from workers.contract import TRAIN_RUN_TASK, TRAINING_QUEUE
 
-from .models import MetricPoint, Run
+from .models import MetricPoint, Run, RunEvent
 
 log = logging.getLogger(__name__)
 S = Run.Status
@@ -127,3 +127,20 @@ def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]])
     if rows:
         MetricPoint.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
     return len(rows)
+
+
+def run_events_record(run_id: int, events: Iterable[dict], wall_time: float) -> None:
+    """Store engine events ({"type", "step", "epoch", ...details}) in one INSERT."""
+    rows = [
+        RunEvent(
+            run_id=run_id,
+            step=event["step"],
+            epoch=event["epoch"],
+            type=event["type"],
+            details={k: v for k, v in event.items() if k not in ("type", "step", "epoch")},
+            wall_time=wall_time,
+        )
+        for event in events
+    ]
+    if rows:
+        RunEvent.objects.bulk_create(rows)

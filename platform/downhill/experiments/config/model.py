@@ -1,0 +1,166 @@
+"""The `model`, `init` and `loss` settings, and the target's task."""
+
+from __future__ import annotations
+
+from workers.contract import ACTIVATIONS, INIT_TYPES, LOSSES_BY_TASK, MODEL_TYPES, loss_misfit
+
+from .fields import ConfigErrors, boolean, choice, number
+
+DEFAULT_MODEL = {
+    "type": "mlp",
+    "hidden": [64, 64],
+    "activation": "relu",
+    "dropout": 0.0,
+    "batch_norm": False,
+}
+DEFAULT_CNN_CHANNELS = [32, 64]
+MAX_HIDDEN_LAYERS = 16
+MAX_HIDDEN_UNITS = 8192
+MAX_CLASSES = 1000
+DEFAULT_INIT_STD = 0.01
+
+_MODEL_KEYS = {
+    "linear": ("type",),
+    "mlp": ("type", "hidden", "activation", "dropout", "batch_norm"),
+    "cnn": ("type", "channels", "activation", "dropout", "batch_norm"),
+}
+
+
+def _widths(errors: ConfigErrors, value, key: str, default: list[int]) -> list[int]:
+    if value is None:
+        return list(default)
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_HIDDEN_LAYERS
+        or not all(
+            isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_HIDDEN_UNITS
+            for h in value
+        )
+    ):
+        errors.add(
+            "model",
+            f"{key} must be a list of at most {MAX_HIDDEN_LAYERS} widths, each 1..{MAX_HIDDEN_UNITS}.",
+        )
+        return list(default)
+    return list(value)
+
+
+def model(errors: ConfigErrors, raw: dict, *, images: bool) -> dict:
+    value = raw.get("model")
+    if isinstance(value, str):
+        value = {"type": value}
+    if value is None:
+        value = {"type": "cnn" if images else "mlp"}
+    if not isinstance(value, dict):
+        errors.add("model", 'must be an object such as {"type": "mlp", "hidden": [64, 64]}.')
+        return dict(DEFAULT_MODEL)
+    kind = value.get("type", "mlp")
+    if kind not in MODEL_TYPES:
+        errors.add("model", f"unknown type {kind!r}; choose one of: {', '.join(MODEL_TYPES)}.")
+        return dict(DEFAULT_MODEL)
+    unknown = sorted(set(value) - set(_MODEL_KEYS[kind]))
+    if unknown:
+        errors.add("model", f"unknown key(s) for a {kind} model: {', '.join(unknown)}.")
+    if kind == "cnn" and not images:
+        errors.add(
+            "model", "a cnn needs an image dataset; this dataset is a table: use mlp or linear."
+        )
+    if kind != "cnn" and images:
+        errors.add("model", f"this dataset holds images: use a cnn, not {kind}.")
+    if kind == "linear":
+        return {"type": "linear"}
+    spec = {
+        "type": kind,
+        "activation": choice(errors, value, "activation", ACTIVATIONS, "relu", field="model"),
+        "dropout": number(
+            errors,
+            value,
+            "dropout",
+            default=0.0,
+            minimum=0,
+            maximum=1,
+            exclusive_max=True,
+            field="model",
+        ),
+        "batch_norm": boolean(errors, value, "batch_norm", False, field="model"),
+    }
+    if kind == "mlp":
+        spec["hidden"] = _widths(errors, value.get("hidden"), "hidden", DEFAULT_MODEL["hidden"])
+    else:
+        spec["channels"] = _widths(errors, value.get("channels"), "channels", DEFAULT_CNN_CHANNELS)
+    return spec
+
+
+def init(errors: ConfigErrors, raw: dict) -> dict:
+    value = raw.get("init")
+    if value is None:
+        return {"type": "default"}
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict) or value.get("type") not in INIT_TYPES:
+        errors.add(
+            "init", f'must be one of {", ".join(INIT_TYPES)}, or {{"type": "normal", "std": 0.01}}.'
+        )
+        return {"type": "default"}
+    allowed = ("type", "std") if value["type"] == "normal" else ("type",)
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        errors.add("init", f"unknown key(s) for {value['type']}: {', '.join(unknown)}.")
+    if value["type"] == "normal":
+        std = number(
+            errors,
+            value,
+            "std",
+            default=DEFAULT_INIT_STD,
+            minimum=0,
+            exclusive_min=True,
+            maximum=100,
+            field="init",
+        )
+        return {"type": "normal", "std": std}
+    return {"type": value["type"]}
+
+
+def target_task(errors: ConfigErrors, dataset, target: str, task: str | None) -> str:
+    """The task for a target column: the user's choice if it fits, else the inferred one."""
+    from downhill.datasets.schema import infer_task
+
+    column = dataset.column(target)
+    task = task or infer_task(column, dataset.n_rows)
+    if task == "regression" and column["dtype"] != "numeric":
+        errors.add("task", f"regression needs a numeric target; column '{target}' holds text.")
+    if task == "classification":
+        classes = column["distinct"]
+        if classes < 2:
+            errors.add(
+                "target",
+                f"column '{target}' has a single class; classification needs at least two.",
+            )
+        elif classes > MAX_CLASSES or column["distinct_capped"]:
+            more = "+" if column["distinct_capped"] else ""
+            errors.add(
+                "target",
+                f"column '{target}' has {classes}{more} distinct values, too many classes "
+                f"(at most {MAX_CLASSES}); did you mean regression?",
+            )
+    return task
+
+
+def loss(
+    errors: ConfigErrors, raw: dict, task: str | None, target_column: dict | None
+) -> str | None:
+    value = raw.get("loss")
+    if task is None:
+        return value
+    if value is None:
+        return LOSSES_BY_TASK[task][0]
+    every = sorted({name for names in LOSSES_BY_TASK.values() for name in names})
+    if value not in every:
+        errors.add("loss", f"unknown loss {value!r}; choose one of: {', '.join(every)}.")
+        return value
+    n_classes = target_column["distinct"] if target_column and task == "classification" else None
+    target_min = target_column.get("min") if target_column else None
+    problem = loss_misfit(value, task, n_classes, target_min)
+    if problem:
+        errors.add("loss", problem)
+    return value

@@ -1,0 +1,227 @@
+"""The engine's options do what they say: schedules drive the `lr` of every step, clipping
+bounds the update, the batch grows on schedule, the optimizer switches, early stopping stops,
+SWA averages, and every optimizer learns a real dataset."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tests.workers.test_engine import CPU, Recorder, config, linear_table, schema_for
+from workers.contract import batch_sizes_per_epoch
+from workers.engine import fit, prepare
+from workers.engine.evaluate import evaluate
+from workers.engine.losses import build_objective
+from workers.engine.schedules import build_schedule
+
+
+class EventRecorder(Recorder):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.events: list[dict] = []
+        self.batch_sizes: list[tuple[int, int]] = []
+
+    def on_event(self, state, event):
+        self.events.append(event)
+
+    def on_batch_size(self, state, step, batch_size):
+        self.batch_sizes.append((step, batch_size))
+
+
+def run(cfg: dict, table=None, recorder=None):
+    table = table if table is not None else linear_table()
+    recorder = recorder or EventRecorder()
+    result = fit(cfg, prepare(table, schema_for(table), cfg), [recorder], device=CPU)
+    return result, recorder
+
+
+def wine_table():
+    from sklearn.datasets import load_wine
+
+    wine = load_wine()
+    table = {name: wine.data[:, i] for i, name in enumerate(wine.feature_names)}
+    table["y"] = np.array([f"c{t}" for t in wine.target], dtype=object)
+    return table
+
+
+CLASSIFY = {
+    "task": "classification",
+    "loss": "cross_entropy",
+    "model": {"type": "mlp", "hidden": [32], "activation": "relu"},
+}
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        {"type": "step", "every_epochs": 2, "gamma": 0.5, "warmup_epochs": 0},
+        {"type": "cosine", "min_lr": 0.01, "warmup_epochs": 1},
+        {
+            "type": "warm_restarts",
+            "first_cycle_epochs": 2,
+            "cycle_mult": 2.0,
+            "min_lr": 0.0,
+            "warmup_epochs": 0,
+        },
+        {
+            "type": "cyclic",
+            "mode": "triangular2",
+            "min_lr": 0.01,
+            "max_lr": 0.1,
+            "half_cycle_epochs": 1.5,
+            "warmup_epochs": 0,
+        },
+        {"type": "one_cycle", "max_lr": 0.2, "warmup_epochs": 0},
+    ],
+    ids=lambda s: s["type"],
+)
+def test_every_steps_lr_follows_the_schedule_under_a_growing_batch(schedule):
+    cfg = config(epochs=6, batch_size=8, lr_schedule=schedule,
+                 batch_size_schedule={"every_epochs": 2, "factor": 2.0, "max": 32})  # fmt: skip
+    result, recorder = run(cfg)
+    n_train = result.summary["rows"]["train"]
+    epoch_steps = [math.ceil(n_train / b) for b in batch_sizes_per_epoch(n_train, cfg)]
+    reference = build_schedule(schedule, cfg["learning_rate"], epoch_steps)
+    expected = []
+    for epoch, steps in enumerate(epoch_steps, start=1):
+        for i in range(steps):
+            expected.append(reference.lr(len(expected) + 1, epoch, i))
+    assert [lr for _, _, lr in recorder.points] == expected
+    assert recorder.batch_sizes == [
+        (1, 8),
+        (1 + 2 * epoch_steps[0], 16),
+        (1 + 2 * epoch_steps[0] + 2 * epoch_steps[2], 32),
+    ]
+
+
+def test_warm_restarts_are_reported_as_events_at_the_cycle_starts():
+    cfg = config(epochs=7, lr_schedule={"type": "warm_restarts", "first_cycle_epochs": 1, "cycle_mult": 2.0,
+                                        "min_lr": 0.0, "warmup_epochs": 0})  # fmt: skip
+    result, recorder = run(cfg)
+    per_epoch = result.summary["steps_per_epoch"]
+    restarts = [e["step"] for e in recorder.events if e["type"] == "restart"]
+    assert restarts == [1 + per_epoch, 1 + 3 * per_epoch]  # cycles of 1, 2, 4 epochs
+
+
+def test_gradient_clipping_by_norm_bounds_every_update():
+    cfg = config(batch_size="full", epochs=1, learning_rate=0.5, validation_split=0.0,
+                 gradient_clipping={"max_norm": 0.01})  # fmt: skip
+    table = linear_table()
+    data = prepare(table, schema_for(table), cfg)
+    torch.manual_seed(cfg["seed"])
+    from workers.engine.models import build_model
+
+    before = torch.cat(
+        [p.flatten() for p in build_model(cfg["model"], data.n_features, 1).parameters()]
+    )
+    result = fit(cfg, data, device=CPU)
+    after = torch.cat([p.detach().flatten() for p in result.model.parameters()])
+    moved = (after - before).norm().item()
+    assert moved == pytest.approx(
+        0.5 * 0.01, rel=1e-4
+    )  # lr × max_norm: the raw gradient is far larger
+
+
+def test_optimizer_switch_changes_optimizer_and_rate_at_its_epoch():
+    cfg = config(optimizer="adam", learning_rate=0.01, momentum=None, epochs=4,
+                 optimizer_switch={"at_epoch": 3, "optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9})  # fmt: skip
+    result, recorder = run(cfg)
+    per_epoch = result.summary["steps_per_epoch"]
+    (switch,) = [e for e in recorder.events if e["type"] == "optimizer_switch"]
+    assert switch["epoch"] == 3 and switch["optimizer"] == "sgd"
+    lrs = [lr for _, _, lr in recorder.points]
+    assert set(lrs[: 2 * per_epoch]) == {0.01} and set(lrs[2 * per_epoch :]) == {0.05}
+    assert result.checkpoints["last"]["optimizer"]["param_groups"][0]["momentum"] == 0.9
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best_model():
+    # A learning rate that overshoots once the loss is small: validation stops improving.
+    cfg = config(epochs=200, learning_rate=0.02, batch_size=4,
+                 early_stopping={"patience_epochs": 3, "min_delta": 0.0, "monitor": "val_loss", "restore_best": True})  # fmt: skip
+    result, recorder = run(cfg, table=linear_table(n=120, noise=2.0))
+    assert result.summary["stop_reason"] == "early_stopping"
+    epochs = len(recorder.epochs)
+    assert epochs < 200
+    losses = [m["val_loss"] for m in recorder.epochs]
+    best_epoch = int(np.argmin(losses)) + 1
+    assert result.summary["best_epoch"] == best_epoch and epochs == best_epoch + 3
+    assert result.summary["final_val_loss"] == pytest.approx(min(losses))
+    assert [e["type"] for e in recorder.events][-2:] == ["early_stop", "restore_best"]
+
+
+def test_swa_final_model_is_the_average_of_the_epochs_it_saw():
+    base = config(epochs=6, learning_rate=0.05, validation_split=0.0)
+    swa_result, recorder = run({**base, "swa": {"start_epoch": 4, "lr": 0.05}})
+    snapshots = []
+    for epochs in (4, 5, 6):  # the same trajectory, stopped after each averaged epoch
+        result, _ = run({**base, "epochs": epochs})
+        snapshots.append(torch.cat([p.detach().flatten() for p in result.model.parameters()]))
+    averaged = torch.cat([p.detach().flatten() for p in swa_result.model.parameters()])
+    torch.testing.assert_close(averaged, torch.stack(snapshots).mean(dim=0))
+    types = [e["type"] for e in recorder.events]
+    assert "swa_start" in types and recorder.events[-1]["epochs_averaged"] == 3
+
+
+def test_plateau_decays_then_stops_once_the_rate_falls_below_min_lr():
+    cfg = config(epochs=300, learning_rate=0.05, batch_size=8,
+                 lr_schedule={"type": "plateau", "factor": 0.5, "patience_epochs": 0, "min_lr": 0.01, "warmup_epochs": 0})  # fmt: skip
+    result, recorder = run(cfg, table=linear_table(n=100, noise=3.0))
+    decays = [e for e in recorder.events if e["type"] == "decay"]
+    assert [round(e["lr"], 6) for e in decays] == [0.025, 0.0125]
+    assert result.summary["stop_reason"] == "lr_below_min"
+    assert len(recorder.epochs) < 300
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta"])
+def test_every_optimizer_learns_wine_with_its_default_rate(optimizer):
+    from downhill.experiments.config import DEFAULT_LEARNING_RATES
+
+    momentum = 0.9 if optimizer == "sgd" else (0.0 if optimizer == "rmsprop" else None)
+    cfg = config(target="y", optimizer=optimizer, learning_rate=DEFAULT_LEARNING_RATES[optimizer],
+                 momentum=momentum, epochs=30, **CLASSIFY)  # fmt: skip
+    result, _ = run(cfg, table=wine_table())
+    assert result.summary["val_accuracy"] >= 0.9, result.summary
+
+
+def test_validation_metrics_match_scikit_learn():
+    from sklearn.metrics import f1_score, mean_absolute_error, mean_squared_error, r2_score
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 4)
+    x, labels = torch.randn(500, 3), torch.randint(0, 4, (500,))
+    objective = build_objective("cross_entropy", "classification", 4)
+    metrics, details = evaluate(model, objective, x, objective.encode_targets(labels), labels)
+    predicted = model(x).argmax(dim=1).numpy()
+    assert metrics["val_f1"] == pytest.approx(f1_score(labels.numpy(), predicted, average="macro"))
+    assert metrics["val_accuracy"] == pytest.approx((predicted == labels.numpy()).mean())
+    assert np.array(details["confusion_matrix"]).sum() == 500
+
+    model = torch.nn.Linear(3, 1)
+    y = torch.randn(500, 1)
+    objective = build_objective("mse", "regression", None)
+    metrics, _ = evaluate(model, objective, x, objective.encode_targets(y), y)
+    out = model(x).detach().numpy().ravel()
+    assert metrics["val_mae"] == pytest.approx(mean_absolute_error(y.numpy().ravel(), out))
+    assert metrics["val_rmse"] == pytest.approx(mean_squared_error(y.numpy().ravel(), out) ** 0.5)
+    assert metrics["val_r2"] == pytest.approx(r2_score(y.numpy().ravel(), out))
+    assert metrics["val_loss"] == pytest.approx(
+        mean_squared_error(y.numpy().ravel(), out), rel=1e-5
+    )
+
+
+def test_bf16_on_a_cpu_trains_in_fp32_and_says_so():
+    _, recorder = run(config(precision="bf16", epochs=1))
+    assert recorder.events[0]["type"] == "precision" and "fp32" in recorder.events[0]["message"]
+
+
+def test_checkpoints_hold_the_model_optimizer_and_preprocessing():
+    result, _ = run(config(epochs=3))
+    last, best = result.checkpoints["last"], result.checkpoints["best"]
+    assert last["step"] == result.state.step and last["epoch"] == 3
+    assert set(last) >= {"model", "optimizer", "schedule", "config", "preprocessing"}
+    assert best["monitor"] == "val_loss" and best["value"] == pytest.approx(
+        result.summary["best_val_loss"]
+    )

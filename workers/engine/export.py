@@ -1,0 +1,108 @@
+"""A trained model as plain NumPy layers, for prediction without torch.
+
+`export_layers` walks an `nn.Sequential` (as `models.build_model` makes them) and returns the
+layer list that `workers.inference.forward` evaluates; the list's format and its `.npz` form
+are documented in `workers/inference.py`, which holds the reading side because the web
+process, which never imports torch, has to load it. `layers_to_npz_dict` and
+`layers_from_npz` are re-exported here so the engine has one place to import from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from workers.inference import layers_from_npz, layers_to_npz_dict
+
+__all__ = ["export_layers", "layers_from_npz", "layers_to_npz_dict"]
+
+_ACTIVATIONS = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.GELU: "gelu"}
+_IDENTITY_AT_INFERENCE = (nn.Dropout, nn.Identity)
+
+
+def export_layers(model: nn.Sequential) -> list[dict]:
+    """The layers of `model` with eval-mode semantics; raises ValueError for any layer (or
+    layer setting) that `workers.inference` cannot reproduce exactly."""
+    layers: list[dict] = []
+    for module in model:
+        if isinstance(module, nn.Sequential):
+            layers += export_layers(module)
+        elif not isinstance(module, _IDENTITY_AT_INFERENCE):
+            layers.append(_export_layer(module))
+    return layers
+
+
+def _export_layer(module: nn.Module) -> dict:
+    kind = type(module)
+    if kind in _ACTIVATIONS:
+        if kind is nn.GELU and module.approximate != "none":
+            raise ValueError("Only the exact (erf) GELU can be exported.")
+        return {"op": _ACTIVATIONS[kind]}
+    if kind is nn.Linear:
+        return {"op": "linear", "weight": _array(module.weight), "bias": _bias(module)}
+    if kind is nn.Conv2d:
+        return _conv2d(module)
+    if kind in (nn.BatchNorm1d, nn.BatchNorm2d):
+        return _batch_norm(module)
+    if kind is nn.MaxPool2d:
+        k = module.kernel_size
+        if not isinstance(k, int) or (module.stride, module.padding, module.dilation) != (k, 0, 1):
+            raise ValueError(f"Only square MaxPool2d with stride = kernel exports: {module}.")
+        if module.ceil_mode:
+            raise ValueError(f"Only MaxPool2d with floor rounding exports: {module}.")
+        return {"op": "max_pool2d", "kernel": k}
+    if kind is nn.AdaptiveAvgPool2d:
+        if module.output_size not in (1, (1, 1)):
+            raise ValueError(f"Only AdaptiveAvgPool2d(1) exports: {module}.")
+        return {"op": "global_avg_pool"}
+    if kind is nn.Flatten:
+        if (module.start_dim, module.end_dim) != (1, -1):
+            raise ValueError(f"Only Flatten() over all but the batch dimension exports: {module}.")
+        return {"op": "flatten"}
+    raise ValueError(f"Cannot export layer {module}: no NumPy equivalent.")
+
+
+def _conv2d(module: nn.Conv2d) -> dict:
+    padding = module.padding
+    plain = (
+        module.stride == (1, 1)
+        and module.dilation == (1, 1)
+        and module.groups == 1
+        and module.padding_mode == "zeros"
+        and isinstance(padding, tuple)  # not "same"/"valid"
+        and padding[0] == padding[1]
+    )
+    if not plain:
+        raise ValueError(f"Only stride-1, ungrouped, evenly zero-padded Conv2d exports: {module}.")
+    return {
+        "op": "conv2d",
+        "weight": _array(module.weight),
+        "bias": _bias(module),
+        "padding": padding[0],
+    }
+
+
+def _batch_norm(module: nn.BatchNorm1d | nn.BatchNorm2d) -> dict:
+    if module.running_mean is None:
+        raise ValueError(f"{module} keeps no running statistics, so it has no eval-mode form.")
+    channels = module.num_features
+    affine = module.affine
+    return {
+        "op": "batch_norm",
+        "mean": _array(module.running_mean),
+        "var": _array(module.running_var),
+        "weight": _array(module.weight) if affine else np.ones(channels, dtype=np.float32),
+        "bias": _array(module.bias) if affine else np.zeros(channels, dtype=np.float32),
+        "eps": float(module.eps),
+    }
+
+
+def _bias(module: nn.Linear | nn.Conv2d) -> np.ndarray:
+    if module.bias is None:
+        return np.zeros(module.weight.shape[0], dtype=np.float32)
+    return _array(module.bias)
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().to(device="cpu", dtype=torch.float32).numpy().copy()
