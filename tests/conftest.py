@@ -185,3 +185,10 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
         process.kill()
     log.close()
     print(f"\n--- worker log ({log_path}) ---\n{log_path.read_text()[-5000:]}")
+
+
+def pytest_collection_modifyitems(items):
+    """End-to-end tests run last. Their worker process takes any queued run it finds, so no
+    in-process test may run while it lives: SQLite reuses row ids after a flush, and a message
+    left for a cancelled run could otherwise start another test's run."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
