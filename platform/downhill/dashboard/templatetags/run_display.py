@@ -82,8 +82,17 @@ def model(value) -> str:
         return config_value(value)
     if value.get("type") == "linear":
         return "Linear"
-    hidden = " × ".join(str(width) for width in value.get("hidden", []))
-    return f"MLP, hidden {hidden or 'none'}, {value.get('activation', 'relu')}"
+    if value.get("type") == "cnn":
+        text = f"CNN, channels {' × '.join(str(c) for c in value.get('channels', []))}"
+    else:
+        hidden = " × ".join(str(width) for width in value.get("hidden", []))
+        text = f"MLP, hidden {hidden or 'none'}"
+    text += f", {value.get('activation', 'relu')}"
+    if value.get("batch_norm"):
+        text += ", batch norm"
+    if value.get("dropout"):
+        text += f", dropout {value['dropout']:g}"
+    return text
 
 
 @register.filter
