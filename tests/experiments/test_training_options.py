@@ -163,3 +163,26 @@ def test_binary_cross_entropy_fits_a_two_class_target(api, upload):
 def test_swa_starts_at_three_quarters_of_the_run_at_the_learning_rate_by_default(api, iris):
     config = create(api, {"dataset": iris, "epochs": 40, "swa": {}}).json()["config"]
     assert config["swa"] == {"start_epoch": 30, "lr": 0.001}
+
+
+def test_preview_plots_the_learning_rate_and_creates_nothing(api, iris):
+    from downhill.experiments.models import Experiment
+
+    body = {"dataset": iris, "optimizer": "sgd", "learning_rate": 0.1, "epochs": 10,
+            "lr_schedule": {"type": "step", "every_epochs": 5, "gamma": 0.5}}  # fmt: skip
+    response = api.post("/api/v1/experiments/preview/", body, format="json")
+    assert response.status_code == 200, response.content
+    preview = response.json()
+    assert preview["epoch_steps"] == [4] * 10 and preview["total_steps"] == 40  # 120 rows / 32
+    assert preview["lr"]["steps"] == list(range(1, 41))
+    assert preview["lr"]["values"] == [0.1] * 20 + [0.05] * 20
+    assert Experiment.objects.count() == 0
+
+
+def test_preview_refuses_a_bad_config_like_create(api, iris):
+    response = api.post(
+        "/api/v1/experiments/preview/",
+        {"dataset": iris, "lr_schedule": {"type": "x"}},
+        format="json",
+    )
+    assert response.status_code == 400 and "lr_schedule" in response.json()["errors"]

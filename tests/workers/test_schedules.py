@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler
 
-from workers.engine.schedules import PLATEAU_STOP_REASON, build_schedule, schedule_preview
+from workers.schedules import PLATEAU_STOP_REASON, build_schedule, schedule_preview
 
 BASE_LR = 0.1
 

@@ -15,7 +15,7 @@ from workers.contract import batch_sizes_per_epoch
 from workers.engine import fit, prepare
 from workers.engine.evaluate import evaluate
 from workers.engine.losses import build_objective
-from workers.engine.schedules import build_schedule
+from workers.schedules import build_schedule
 
 
 class EventRecorder(Recorder):
@@ -225,3 +225,17 @@ def test_checkpoints_hold_the_model_optimizer_and_preprocessing():
     assert best["monitor"] == "val_loss" and best["value"] == pytest.approx(
         result.summary["best_val_loss"]
     )
+
+
+def test_the_lr_preview_plots_exactly_the_rates_the_loop_sets():
+    from workers.schedules import run_lr_preview
+
+    cfg = config(epochs=8, optimizer="adam", momentum=None, learning_rate=0.01,
+                 lr_schedule={"type": "warm_restarts", "first_cycle_epochs": 2, "cycle_mult": 1.0, "min_lr": 0.001, "warmup_epochs": 1},
+                 optimizer_switch={"at_epoch": 4, "optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9},
+                 swa={"start_epoch": 7, "lr": 0.02},
+                 batch_size_schedule={"every_epochs": 3, "factor": 2.0, "max": 64})  # fmt: skip
+    result, recorder = run(cfg)
+    n_train = result.summary["rows"]["train"]
+    epoch_steps = [math.ceil(n_train / b) for b in batch_sizes_per_epoch(n_train, cfg)]
+    assert run_lr_preview(cfg, epoch_steps) == [lr for _, _, lr in recorder.points]

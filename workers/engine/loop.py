@@ -18,6 +18,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from workers.contract import EARLY_STOPPING_MONITORS, batch_sizes_per_epoch
+from workers.schedules import build_schedule
 
 from .callbacks import Callback, TrainState
 from .data import TrainingData
@@ -26,7 +27,6 @@ from .init import apply_init
 from .losses import build_objective
 from .models import build_model
 from .optimizers import build_optimizer
-from .schedules import build_schedule
 
 
 class Diverged(RuntimeError):
@@ -186,7 +186,7 @@ def fit(
                 cb.on_batch_size(state, state.step + 1, batch_size)
         if switch and epoch == switch["at_epoch"]:
             optimizer = build_optimizer(
-                {**config, **switch, "nesterov": False, "weight_decay": 0.0}, model.parameters()
+                {**config, **switch, "nesterov": False}, model.parameters()
             )
             lr_scale = switch["learning_rate"] / config["learning_rate"]
             current_lr = math.nan
@@ -203,6 +203,7 @@ def fit(
         order = None if batch_size >= n else torch.randperm(n, generator=shuffle).to(device)
         for step_in_epoch, start in enumerate(range(0, n, batch_size)):
             state.step += 1
+            # As workers.schedules.run_lr_preview plots it (a test keeps the two in step).
             lr = (
                 swa["lr"]
                 if swa_model is not None

@@ -20,7 +20,7 @@ from downhill.datasets.services import (
     dataset_delete,
 )
 from downhill.experiments.selectors import experiments_visible_to
-from downhill.experiments.services import experiment_create
+from downhill.experiments.services import experiment_create, experiment_preview
 from downhill.runs.models import Run
 from downhill.runs.predict import MAX_PREDICT_ROWS, ModelNotReady, run_predict
 from downhill.runs.selectors import (
@@ -123,6 +123,24 @@ class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def create(self, request):
         experiment = experiment_create(owner=request.user, data=request.data)
         return Response(self._shape(experiment), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ExperimentConfigSerializer,
+        responses=inline_serializer(
+            "ExperimentPreview",
+            {
+                "config": serializers.DictField(),
+                "epoch_steps": serializers.ListField(child=serializers.IntegerField()),
+                "total_steps": serializers.IntegerField(),
+                "lr": serializers.DictField(),
+            },
+        ),
+        description="Validate a config and plot its learning rate per step (at most 2000 points), "
+        "creating nothing: what the experiment form shows before launch.",
+    )
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        return Response(experiment_preview(owner=request.user, data=request.data))
 
     @extend_schema(request=None, responses={201: RunSerializer})
     @action(detail=True, methods=["post"])

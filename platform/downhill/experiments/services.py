@@ -7,6 +7,8 @@ from django.db import transaction
 
 from downhill.datasets.selectors import datasets_visible_to
 from downhill.runs.services import run_queue
+from workers.contract import steps_per_epoch
+from workers.schedules import run_lr_preview
 
 from .config import normalize_config
 from .models import Experiment
@@ -39,3 +41,30 @@ def experiment_create(*, owner, data: dict) -> Experiment:
 
 def _default_name(config: dict) -> str:
     return f"{config['optimizer']} lr={config['learning_rate']:g} bs={config['batch_size']}"
+
+
+PREVIEW_MAX_POINTS = 2000
+
+
+def experiment_preview(*, owner, data: dict) -> dict:
+    """Validate a config as experiment_create would, create nothing, and plot its learning rate
+    step by step (the same code the worker's loop follows). Raises ValidationError."""
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["The request body must be a JSON object."]})
+    data = {key: value for key, value in data.items() if key != "name"}
+    datasets = datasets_visible_to(owner)
+    config = normalize_config(data, dataset_lookup=lambda pk: datasets.filter(pk=pk).first())
+    dataset = datasets.get(pk=config["dataset"])
+    n_train = max(1, dataset.n_rows - round(dataset.n_rows * config["validation_split"]))
+    epoch_steps = steps_per_epoch(n_train, config)
+    lrs = run_lr_preview(config, epoch_steps)
+    stride = max(1, -(-len(lrs) // PREVIEW_MAX_POINTS))
+    steps = list(range(1, len(lrs) + 1, stride))
+    if steps[-1] != len(lrs):
+        steps.append(len(lrs))
+    return {
+        "config": config,
+        "epoch_steps": epoch_steps,
+        "total_steps": len(lrs),
+        "lr": {"steps": steps, "values": [lrs[s - 1] for s in steps]},
+    }

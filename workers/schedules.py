@@ -1,5 +1,8 @@
 """Learning-rate schedules: the lr of every optimizer update, from the run's `lr_schedule`.
 
+Plain Python (no torch): the engine drives its optimizer with it, and the web process plots
+a schedule's preview with the very same code.
+
 Terms used throughout (they are the public contract of the `lr` metric):
 - `step` counts optimizer updates from 1 over the whole run; S is the run's total steps.
 - `epoch` is 1-based; `step_in_epoch` is 0-based.
@@ -347,4 +350,25 @@ def schedule_preview(spec: dict | None, base_lr: float, epoch_steps: list[int]) 
         for step_in_epoch in range(n):
             step += 1
             lrs.append(schedule.lr(step, epoch, step_in_epoch))
+    return lrs
+
+
+def run_lr_preview(config: dict, epoch_steps: list[int]) -> list[float]:
+    """The lr of every step of a run as the loop will set it: the schedule, rescaled from an
+    optimizer switch on, replaced by SWA's rate from its start (plateau: as if never decaying)."""
+    schedule = build_schedule(config["lr_schedule"], config["learning_rate"], epoch_steps)
+    switch, swa = config.get("optimizer_switch"), config.get("swa")
+    step, lrs = 0, []
+    for epoch, n in enumerate(epoch_steps, start=1):
+        scale = (
+            switch["learning_rate"] / config["learning_rate"]
+            if switch and epoch >= switch["at_epoch"]
+            else 1.0
+        )
+        for step_in_epoch in range(n):
+            step += 1
+            if swa and epoch >= swa["start_epoch"]:
+                lrs.append(swa["lr"])
+            else:
+                lrs.append(scale * schedule.lr(step, epoch, step_in_epoch))
     return lrs
