@@ -365,3 +365,23 @@ def test_upload_refuses_an_unclosed_quote_naming_the_line(api, media_root):
 def test_upload_refuses_a_column_name_longer_than_200_characters(api, media_root):
     content = ("x," + "t" * 201 + "\n1,2\n3,4\n").encode()
     assert_refused(post_bytes(api, content), "file", "longer than 200", media_root=media_root)
+
+
+def test_numeric_columns_carry_an_exact_histogram_and_text_columns_their_top_values(
+    api, media_root
+):
+    rows = [["x", "colour", "y"]] + [[i % 10, "rgb"[i % 3], i] for i in range(100)]
+    body = api.post(URL, {"file": csv_file(rows)}, format="multipart").json()
+    x, colour, _ = body["columns"]
+    assert x["histogram"]["counts"][0] == 10 and sum(x["histogram"]["counts"]) == 100
+    assert x["histogram"]["edges"][0] == 0 and x["histogram"]["edges"][-1] == 9
+    assert x["histogram"]["estimated"] is False
+    assert [value for value, _ in colour["top_values"]] == ["r", "g", "b"]
+
+
+def test_preview_shows_the_first_rows_as_the_file_holds_them(api, media_root):
+    dataset = api.post(URL, {"file": csv_file(iris_rows())}, format="multipart").json()["id"]
+    preview = api.get(f"{URL}{dataset}/preview/?rows=3").json()
+    assert preview["columns"][-1] == "species"
+    assert preview["rows"] == [[str(v) for v in row] for row in iris_rows()[1:4]]
+    assert api.get(f"{URL}{dataset}/preview/?rows=0").status_code == 400

@@ -239,3 +239,13 @@ def test_the_lr_preview_plots_exactly_the_rates_the_loop_sets():
     n_train = result.summary["rows"]["train"]
     epoch_steps = [math.ceil(n_train / b) for b in batch_sizes_per_epoch(n_train, cfg)]
     assert run_lr_preview(cfg, epoch_steps) == [lr for _, _, lr in recorder.points]
+
+
+def test_a_regression_summary_holds_predicted_against_actual_for_the_validation_rows():
+    result, _ = run(config(epochs=30))
+    sample = result.summary["val_predictions"]
+    assert len(sample["actual"]) == len(sample["predicted"]) == result.summary["rows"]["validation"]
+    errors = np.array(sample["predicted"]) - np.array(sample["actual"])
+    assert np.sqrt((errors**2).mean()) == pytest.approx(
+        result.summary["final_metrics"]["val_rmse"], rel=1e-4
+    )

@@ -29,6 +29,9 @@ from .models import build_model
 from .optimizers import build_optimizer
 
 
+VAL_PREDICTION_SAMPLE = 500
+
+
 class Diverged(RuntimeError):
     """The loss became NaN or infinite at `step`; the message tells the user what to try."""
 
@@ -185,9 +188,7 @@ def fit(
             for cb in callbacks:
                 cb.on_batch_size(state, state.step + 1, batch_size)
         if switch and epoch == switch["at_epoch"]:
-            optimizer = build_optimizer(
-                {**config, **switch, "nesterov": False}, model.parameters()
-            )
+            optimizer = build_optimizer({**config, **switch, "nesterov": False}, model.parameters())
             lr_scale = switch["learning_rate"] / config["learning_rate"]
             current_lr = math.nan
             emit(
@@ -323,6 +324,15 @@ def fit(
                 val_accuracy=summary_metrics.get("val_accuracy"),
                 best_val_accuracy=best["metrics"]["val_accuracy"],
             )
+        else:  # for a predicted-vs-actual plot: the final model on the first validation rows
+            with torch.no_grad():
+                final_model.eval()
+                rows = slice(0, VAL_PREDICTION_SAMPLE)
+                predicted = objective.predict(final_model(x_val[rows]).float())
+            summary["val_predictions"] = {
+                "actual": labels_val[rows].flatten().tolist(),
+                "predicted": predicted.flatten().tolist(),
+            }
     if state.stop_reason:
         summary["stop_reason"] = state.stop_reason
     if data.preprocessing.get("ignored_columns"):

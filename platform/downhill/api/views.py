@@ -11,7 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from downhill.datasets.selectors import datasets_visible_to
+from downhill.datasets.selectors import PREVIEW_MAX_ROWS, dataset_preview, datasets_visible_to
 from downhill.datasets.services import (
     DatasetInUse,
     UploadTooLarge,
@@ -99,6 +99,20 @@ class DatasetViewSet(
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("rows", int, description=f"1 to {PREVIEW_MAX_ROWS}, default 20")
+        ],
+        responses=inline_serializer(
+            "DatasetPreview", {"columns": serializers.ListField(), "rows": serializers.ListField()}
+        ),
+    )
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        """The header and the first rows of the file, as text."""
+        n_rows = _int_param(request.query_params, "rows", 1, default=20, maximum=PREVIEW_MAX_ROWS)
+        return Response(dataset_preview(self.get_object(), n_rows))
 
     def destroy(self, request, pk=None):
         try:

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import math
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -22,6 +23,8 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 CLASSIFICATION_MAX_INTEGER_CLASSES = 20
 DISTINCT_CAP = 10_000  # beyond this many distinct values a column's counts stop growing
 TOP_VALUES = 10
+HISTOGRAM_BINS = 20
+HISTOGRAM_SAMPLE = 10_000
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
 
@@ -56,6 +59,10 @@ class ColumnSummary:
     maximum: float = -math.inf
     counts: Counter = field(default_factory=Counter)
     distinct_capped: bool = False
+    # A uniform sample of the numbers (reservoir), for the histogram of a column with more
+    # distinct values than `counts` keeps; exact counts serve every other column.
+    sample: list = field(default_factory=list)
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     def add(self, raw: str) -> None:
         if "\x00" in raw:
@@ -80,10 +87,34 @@ class ColumnSummary:
         delta = number - self.mean
         self.mean += delta / self.count
         self.m2 += delta * (number - self.mean)
+        if len(self.sample) < HISTOGRAM_SAMPLE:
+            self.sample.append(number)
+        else:
+            slot = self.rng.randrange(self.count)
+            if slot < HISTOGRAM_SAMPLE:
+                self.sample[slot] = number
         self.minimum = min(self.minimum, number)
         self.maximum = max(self.maximum, number)
         if self.integer and not number.is_integer():
             self.integer = False
+
+    def histogram(self) -> dict:
+        """HISTOGRAM_BINS equal bins over [min, max]: exact counts, or counts estimated from the
+        sample (scaled to the column's count) when the column has too many distinct values."""
+        lo, hi = self.minimum, self.maximum
+        width = (hi - lo) / HISTOGRAM_BINS or 1.0
+        bins = [0.0] * HISTOGRAM_BINS
+        if self.distinct_capped:
+            pairs, scale = ((v, 1) for v in self.sample), self.count / len(self.sample)
+        else:
+            pairs, scale = ((float(k), n) for k, n in self.counts.items()), 1.0
+        for value, n in pairs:
+            bins[min(int((value - lo) / width), HISTOGRAM_BINS - 1)] += n
+        return {
+            "edges": [lo + i * width for i in range(HISTOGRAM_BINS + 1)],
+            "counts": [round(b * scale) for b in bins],
+            "estimated": self.distinct_capped,
+        }
 
     def describe(self) -> dict:
         numeric = self.numeric and self.count > 0
@@ -102,6 +133,7 @@ class ColumnSummary:
                 max=self.maximum,
                 mean=self.mean,
                 std=std,
+                histogram=self.histogram(),
             )
         else:
             info.update(
