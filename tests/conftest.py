@@ -73,6 +73,14 @@ def media_root(request, settings, tmp_path, shared_media_root):
     return root
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Throttle counts live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user("ada", password="correct-horse-battery-1")

@@ -40,3 +40,30 @@ print("ok")
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+def _check_deploy(env_overrides: dict) -> subprocess.CompletedProcess:
+    import os
+    import secrets
+
+    env = {
+        **os.environ,
+        "DOWNHILL_SECRET_KEY": secrets.token_urlsafe(60),
+        "DOWNHILL_DEBUG": "0",
+        "DOWNHILL_ALLOWED_HOSTS": "downhill.example.com",
+        **env_overrides,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_check_deploy_passes_with_production_settings():
+    result = _check_deploy({"DOWNHILL_SECURE": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_fails_without_the_https_settings():
+    result = _check_deploy({"DOWNHILL_SECURE": "0"})
+    assert result.returncode != 0 and "SESSION_COOKIE_SECURE" in result.stdout + result.stderr

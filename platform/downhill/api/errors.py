@@ -14,6 +14,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from downhill.runs.services import QuotaExceeded
+
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +41,8 @@ def _summary(errors: dict[str, list[str]]) -> str:
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, QuotaExceeded):
+        return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
     if isinstance(exc, (OperationalError, InterfaceError)):
         log.exception("database unavailable")
         return Response(

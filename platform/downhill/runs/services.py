@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -57,8 +58,22 @@ def run_transition(
     return bool(updated)
 
 
+class QuotaExceeded(Exception):
+    """The owner has DOWNHILL_MAX_ACTIVE_RUNS runs queued or running already (answered 429)."""
+
+
 def run_queue(*, experiment) -> Run:
-    """Create a queued run of an experiment and enqueue it by name once the row is committed."""
+    """Create a queued run of an experiment and enqueue it by name once the row is committed.
+    Raises QuotaExceeded past the owner's limit of queued + running runs."""
+    limit = settings.DOWNHILL_MAX_ACTIVE_RUNS
+    active = Run.objects.filter(
+        experiment__owner_id=experiment.owner_id, status__in=(S.QUEUED, S.RUNNING)
+    ).count()
+    if active >= limit:
+        raise QuotaExceeded(
+            f"You have {active} runs queued or running; the limit is {limit}. "
+            "Wait for one to finish, or cancel one, then try again."
+        )
     config = experiment.config
     run = Run.objects.create(
         experiment=experiment,

@@ -7,3 +7,4 @@ from .celery import *  # noqa: F403
 from .storage import *  # noqa: F403
 from .logging import *  # noqa: F403
 from .api import *  # noqa: F403
+from .security import *  # noqa: F403

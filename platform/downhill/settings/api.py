@@ -1,8 +1,10 @@
 """Django REST Framework and the OpenAPI schema."""
 
+from .env import env_str
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "downhill.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -10,6 +12,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "downhill.api.errors.exception_handler",
+    # Guessing passwords and mass sign-up are slowed down per client address.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"auth": env_str("DOWNHILL_AUTH_THROTTLE", "30/min")},
 }
 
 SPECTACULAR_SETTINGS = {

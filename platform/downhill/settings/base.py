@@ -33,9 +33,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "downhill.accounts",
     "downhill.datasets",
     "downhill.experiments",
     "downhill.runs",
@@ -97,6 +97,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Uploads: Django spools anything over 2.5 MB to a temporary file, so the web process
 # never holds a whole dataset in memory.
 DOWNHILL_MAX_UPLOAD_MB = int(env_str("DOWNHILL_MAX_UPLOAD_MB", "1024"))
+DOWNHILL_ALLOW_SIGNUP = env_bool("DOWNHILL_ALLOW_SIGNUP", True)
+# Queued + running runs a user may have at once; past it, a new run is refused with 429.
+DOWNHILL_MAX_ACTIVE_RUNS = int(env_str("DOWNHILL_MAX_ACTIVE_RUNS", "10"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # non-file request bodies (JSON configs)
 
 SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,97 @@
+"""Writes for accounts: sign-up and API tokens."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from .models import ApiToken
+
+DEFAULT_TOKEN_NAME = "default"
+MAX_TOKENS_PER_USER = 50
+MAX_USERNAME_LENGTH = 150
+
+
+SIGNUP_CLOSED = "Sign-up is turned off on this server; ask an administrator for an account."
+
+
+class SignupClosed(Exception):
+    """DOWNHILL_ALLOW_SIGNUP is off."""
+
+
+def user_register(*, username, password, email="") -> object:
+    """Create a user; the password goes through Django's validators. Raises ValidationError
+    naming the field, or SignupClosed."""
+    if not settings.DOWNHILL_ALLOW_SIGNUP:
+        raise SignupClosed(SIGNUP_CLOSED)
+    errors: dict[str, list[str]] = {}
+    User = get_user_model()
+    if not isinstance(username, str) or not username.strip():
+        errors["username"] = ["is required."]
+    else:
+        username = username.strip()
+        try:
+            User.username_validator(username)
+        except ValidationError as exc:
+            errors["username"] = list(exc.messages)
+        if len(username) > MAX_USERNAME_LENGTH:
+            errors.setdefault("username", []).append(
+                f"use at most {MAX_USERNAME_LENGTH} characters."
+            )
+        elif User.objects.filter(username__iexact=username).exists():
+            errors.setdefault("username", []).append("is taken.")
+    if not isinstance(email, str):
+        errors["email"] = ["must be text."]
+    if not isinstance(password, str) or not password:
+        errors["password"] = ["is required."]
+    elif "username" not in errors:
+        try:
+            password_validation.validate_password(password, User(username=username, email=email))
+        except ValidationError as exc:
+            errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username=username, email=email or "", password=password)
+    except IntegrityError:  # the same name, registered a moment ago
+        raise ValidationError({"username": ["is taken."]}) from None
+
+
+def token_create(*, user, name: str) -> ApiToken:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
+        raise ValidationError(
+            {"name": ["is required: 1 to 100 characters naming the program that uses it."]}
+        )
+    name = name.strip()
+    if user.api_tokens.count() >= MAX_TOKENS_PER_USER:
+        raise ValidationError(
+            {"name": [f"you hold {MAX_TOKENS_PER_USER} tokens already; revoke one first."]}
+        )
+    try:
+        with transaction.atomic():
+            return ApiToken.objects.create(user=user, name=name, key=secrets.token_hex(20))
+    except IntegrityError:
+        raise ValidationError({"name": [f"you already have a token named '{name}'."]}) from None
+
+
+def token_default(*, user) -> ApiToken:
+    """The user's "default" token, created on first use (what `POST /auth/token/` answers)."""
+    token = ApiToken.objects.filter(user=user, name=DEFAULT_TOKEN_NAME).first()
+    if token is None:
+        try:
+            with transaction.atomic():
+                token = ApiToken.objects.create(
+                    user=user, name=DEFAULT_TOKEN_NAME, key=secrets.token_hex(20)
+                )
+        except IntegrityError:  # two logins at once
+            token = ApiToken.objects.get(user=user, name=DEFAULT_TOKEN_NAME)
+    return token
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    token.delete()
