@@ -249,3 +249,55 @@ def test_a_regression_summary_holds_predicted_against_actual_for_the_validation_
     assert np.sqrt((errors**2).mean()) == pytest.approx(
         result.summary["final_metrics"]["val_rmse"], rel=1e-4
     )
+
+
+class StopAfterEpoch(EventRecorder):
+    """Keeps the resume checkpoint of `epoch` and stops the run there."""
+
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.stop_epoch = epoch
+        self.checkpoint = None
+
+    def on_epoch_end(self, state, metrics):
+        super().on_epoch_end(state, metrics)
+        if state.epoch == self.stop_epoch:
+            state.stop_reason = "cancelled"
+
+    def on_checkpoint(self, state, checkpoint):
+        if state.epoch == self.stop_epoch:
+            self.checkpoint = checkpoint
+
+
+def test_a_run_resumed_from_its_checkpoint_continues_exactly_as_if_never_stopped():
+    import copy
+
+    cfg = config(
+        epochs=9, optimizer="adam", momentum=None, learning_rate=0.01,
+        model={"type": "mlp", "hidden": [16], "activation": "relu", "dropout": 0.3, "batch_norm": True},
+        lr_schedule={"type": "cosine", "min_lr": 0.0, "warmup_epochs": 1},
+        optimizer_switch={"at_epoch": 3, "optimizer": "sgd", "learning_rate": 0.002, "momentum": 0.9},
+        batch_size_schedule={"every_epochs": 4, "factor": 2.0, "max": 64},
+        swa={"start_epoch": 7, "lr": 0.001},
+        early_stopping={"patience_epochs": 9, "min_delta": 0.0, "monitor": "val_loss", "restore_best": False},
+    )  # fmt: skip
+    table = linear_table(n=200)
+    whole, whole_rec = run(cfg, table=table)
+
+    for stop_at in (4, 8):  # after the switch; inside SWA
+        first = StopAfterEpoch(stop_at)
+        data = prepare(table, schema_for(table), cfg)
+        fit(cfg, data, [first], device=CPU, checkpoint_seconds=0.0)
+        assert first.checkpoint["epoch"] == stop_at
+        second = EventRecorder()
+        resumed = fit(cfg, data, [second], device=CPU, resume=copy.deepcopy(first.checkpoint))
+        steps = [p for p in first.points if p[0] <= first.checkpoint["step"]] + second.points
+        assert steps == whole_rec.points
+        assert first.epochs[:stop_at] + second.epochs == whole_rec.epochs
+        assert (
+            second.events[0]["type"] == "resumed"
+            and second.events[0]["from_step"] == first.checkpoint["step"]
+        )
+        for a, b in zip(resumed.model.parameters(), whole.model.parameters(), strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        assert resumed.summary["best_val_loss"] == whole.summary["best_val_loss"]

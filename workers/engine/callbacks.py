@@ -34,6 +34,9 @@ class Callback:
     def on_event(self, state: TrainState, event: dict) -> None:
         """Something worth marking on the curves: {"type", "step", "epoch", ...details}."""
 
+    def on_checkpoint(self, state: TrainState, checkpoint: dict) -> None:
+        """A resume checkpoint at an epoch end (see fit's `checkpoint_seconds`); keep it somewhere."""
+
     def on_epoch_end(self, state: TrainState, metrics: dict[str, float]) -> None:
         """After an epoch and its validation; `metrics` holds val_* values (empty without validation)."""
 

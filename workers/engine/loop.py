@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from .init import apply_init
 from .losses import build_objective
 from .models import build_model
 from .optimizers import build_optimizer
-
 
 VAL_PREDICTION_SAMPLE = 500
 
@@ -73,6 +73,23 @@ def _improved(value: float, best: float | None, mode: str, min_delta: float = 0.
     return value < best - min_delta if mode == "min" else value > best + min_delta
 
 
+@dataclass
+class Tracker:
+    """The loop's running record of the run, kept in checkpoints so a resumed run goes on."""
+
+    best: dict = field(default_factory=lambda: {
+        "value": None, "epoch": 0, "metrics": {}, "details": {}, "weights": None, "step": 0,
+    })  # fmt: skip
+    last_metrics: dict = field(default_factory=dict)
+    last_details: dict = field(default_factory=dict)
+    history: dict = field(default_factory=dict)
+    completed_epochs: int = 0
+    bad_epochs: int = 0  # epochs without an improvement of min_delta, for early stopping
+    stopping_best: float | None = None
+    min_val_loss: float = math.inf
+    lr_scale: float = 1.0  # an optimizer switch rescales the schedule to the new base rate
+
+
 def _state_copy(model: torch.nn.Module) -> dict:
     """A detached copy of the weights, kept on the device (no host sync, no disk)."""
     return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
@@ -85,8 +102,15 @@ def fit(
     *,
     device: torch.device | None = None,
     sync_seconds: float = 1.0,
+    checkpoint_seconds: float | None = None,
+    resume: dict | None = None,
 ) -> FitResult:
-    """Train `config`'s model on `data`. Raises Diverged when the loss stops being finite."""
+    """Train `config`'s model on `data`. Raises Diverged when the loss stops being finite.
+
+    With `checkpoint_seconds`, callbacks receive a resume checkpoint (on_checkpoint) at the
+    first epoch end after that many seconds; `resume` (such a checkpoint) carries a run on from
+    the epoch after it, as if it had never stopped: same weights, optimizer, schedule, random
+    streams and running record, so a CPU run's series continue exactly."""
     device = device or pick_device()
     torch.manual_seed(config["seed"])
     shuffle = torch.Generator().manual_seed(config["seed"])
@@ -141,24 +165,38 @@ def fit(
     epoch_losses: list[float] = []
     monitor = stopping["monitor"] if stopping else "val_loss"
     mode = EARLY_STOPPING_MONITORS[monitor]
-    best: dict = {
-        "value": None,
-        "epoch": 0,
-        "metrics": {},
-        "details": {},
-        "weights": None,
-        "step": 0,
-    }
-    last_metrics: dict[str, float] = {}
-    last_details: dict = {}
-    history: dict[str, float] = {}
-    completed_epochs = 0
-    bad_epochs = 0  # epochs without an improvement of min_delta, for early stopping
-    stopping_best: float | None = None
-    min_val_loss = math.inf
-    lr_scale = 1.0  # an optimizer switch rescales the schedule to the new base rate
+    track = Tracker()  # everything a resumed run must carry on with
     swa_model = None
     current_lr = math.nan
+    start_epoch = 1
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        if switch and resume["epoch"] >= switch["at_epoch"]:  # the switch had happened
+            optimizer = build_optimizer({**config, **switch, "nesterov": False}, model.parameters())
+        optimizer.load_state_dict(resume["optimizer"])
+        schedule.load_state_dict(resume["schedule"])
+        if resume["swa"] is not None:
+            swa_model = AveragedModel(model)
+            swa_model.load_state_dict(resume["swa"])
+        track = Tracker(**resume["tracker"])
+        torch.set_rng_state(resume["rng"]["torch"])
+        shuffle.set_state(resume["rng"]["shuffle"])
+        state.step, state.epoch = resume["step"], resume["epoch"]
+        start_epoch = resume["epoch"] + 1
+        emit("resumed", from_step=state.step)
+    spec = {"config": config, "preprocessing": data.preprocessing, "n_features": data.n_features,
+            "n_outputs": objective.n_outputs}  # fmt: skip
+
+    def training_checkpoint() -> dict:
+        """All a resumed run needs (kept on the device; the caller moves it to storage)."""
+        return {
+            **spec, "model": _state_copy(model), "optimizer": copy.deepcopy(optimizer.state_dict()),
+            "schedule": schedule.state_dict(), "swa": None if swa_model is None else _state_copy(swa_model),
+            "tracker": dataclasses.asdict(track), "step": state.step, "epoch": track.completed_epochs,
+            "rng": {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state()},
+        }  # fmt: skip
+
+    last_checkpoint = time.monotonic()
 
     def sync() -> None:
         """Read pending step losses to the host at once, check them, hand them to callbacks."""
@@ -179,7 +217,7 @@ def fit(
 
     next_sync = time.monotonic() + sync_seconds
     model.train()
-    for epoch in range(1, config["epochs"] + 1):
+    for epoch in range(start_epoch, config["epochs"] + 1):
         state.epoch = epoch
         state.steps_per_epoch = epoch_steps[epoch - 1]
         epoch_losses.clear()
@@ -189,7 +227,7 @@ def fit(
                 cb.on_batch_size(state, state.step + 1, batch_size)
         if switch and epoch == switch["at_epoch"]:
             optimizer = build_optimizer({**config, **switch, "nesterov": False}, model.parameters())
-            lr_scale = switch["learning_rate"] / config["learning_rate"]
+            track.lr_scale = switch["learning_rate"] / config["learning_rate"]
             current_lr = math.nan
             emit(
                 "optimizer_switch",
@@ -208,7 +246,7 @@ def fit(
             lr = (
                 swa["lr"]
                 if swa_model is not None
-                else lr_scale * schedule.lr(state.step, epoch, step_in_epoch)
+                else track.lr_scale * schedule.lr(state.step, epoch, step_in_epoch)
             )
             if lr != current_lr:  # a plain float comparison, no device work
                 for group in optimizer.param_groups:
@@ -258,71 +296,84 @@ def fit(
                     ),
                     state.step,
                 )
-            last_metrics, last_details = metrics, details
-            if _improved(metrics[monitor], best["value"], mode):
-                best = {"value": metrics[monitor], "epoch": epoch, "step": state.step, "metrics": metrics,
+            track.last_metrics, track.last_details = metrics, details
+            if _improved(metrics[monitor], track.best["value"], mode):
+                track.best = {"value": metrics[monitor], "epoch": epoch, "step": state.step, "metrics": metrics,
                         "details": details, "weights": _state_copy(model)}  # fmt: skip
                 emit("best_checkpoint", monitor=monitor, value=metrics[monitor])
-            min_val_loss = min(min_val_loss, metrics["val_loss"])
+            track.min_val_loss = min(track.min_val_loss, metrics["val_loss"])
             if stopping:  # improvement by at least min_delta resets the patience
-                if _improved(metrics[monitor], stopping_best, mode, stopping["min_delta"]):
-                    stopping_best, bad_epochs = metrics[monitor], 0
+                if _improved(metrics[monitor], track.stopping_best, mode, stopping["min_delta"]):
+                    track.stopping_best, track.bad_epochs = metrics[monitor], 0
                 else:
-                    bad_epochs += 1
-        history = {"train_loss": sum(epoch_losses) / len(epoch_losses), **metrics}
-        completed_epochs = epoch
+                    track.bad_epochs += 1
+        track.history = {"train_loss": sum(epoch_losses) / len(epoch_losses), **metrics}
+        track.completed_epochs = epoch
         for cb in callbacks:
             cb.on_epoch_end(state, metrics)
         schedule.end_epoch(epoch, metrics.get("val_loss"))
         if schedule.stop_reason and not state.stop_reason:
             state.stop_reason = "lr_below_min"
             emit("stop", reason=schedule.stop_reason)
-        if stopping and bad_epochs >= stopping["patience_epochs"] and not state.stop_reason:
+        if (
+            checkpoint_seconds is not None
+            and time.monotonic() - last_checkpoint >= checkpoint_seconds
+        ):
+            checkpoint = training_checkpoint()
+            for cb in callbacks:
+                cb.on_checkpoint(state, checkpoint)
+            last_checkpoint = time.monotonic()
+        if stopping and track.bad_epochs >= stopping["patience_epochs"] and not state.stop_reason:
             state.stop_reason = "early_stopping"
-            emit("early_stop", monitor=monitor, best_epoch=best["epoch"], best_value=best["value"])
+            emit(
+                "early_stop",
+                monitor=monitor,
+                best_epoch=track.best["epoch"],
+                best_value=track.best["value"],
+            )
         if state.stop_reason:
             break
 
     final_model = model
-    summary_metrics = last_metrics
+    summary_metrics = track.last_metrics
     if swa_model is not None:
         # Batch-norm statistics belong to the weights they normalize: recompute them for the average.
         if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
             update_bn([(x[i : i + 1024],) for i in range(0, n, 1024)], swa_model, device=device)
         final_model = swa_model.module
         if has_val:
-            summary_metrics, last_details = evaluate(
+            summary_metrics, track.last_details = evaluate(
                 final_model, objective, x_val, y_val, labels_val
             )
         emit("swa_final", epochs_averaged=int(swa_model.n_averaged.item()))
-    elif stopping and stopping["restore_best"] and best["weights"] is not None:
-        model.load_state_dict(best["weights"])
-        summary_metrics, last_details = best["metrics"], best["details"]
-        emit("restore_best", best_epoch=best["epoch"])
+    elif stopping and stopping["restore_best"] and track.best["weights"] is not None:
+        model.load_state_dict(track.best["weights"])
+        summary_metrics, track.last_details = track.best["metrics"], track.best["details"]
+        emit("restore_best", best_epoch=track.best["epoch"])
 
     for cb in callbacks:
         cb.on_train_end(state)
 
     summary = {
-        "final_train_loss": history.get("train_loss"),
-        "epochs_completed": completed_epochs,
+        "final_train_loss": track.history.get("train_loss"),
+        "epochs_completed": track.completed_epochs,
         "steps_completed": state.step,
         "batch_size": batch_sizes[0],
         "steps_per_epoch": epoch_steps[0],
         "rows": data.sizes,
     }
-    if has_val and best["epoch"]:
+    if has_val and track.best["epoch"]:
         summary.update(
             final_val_loss=summary_metrics.get("val_loss"),
-            best_val_loss=min_val_loss,
-            best_epoch=best["epoch"],
+            best_val_loss=track.min_val_loss,
+            best_epoch=track.best["epoch"],
             final_metrics=summary_metrics,
-            **last_details,
+            **track.last_details,
         )
         if data.task == "classification":
             summary.update(
                 val_accuracy=summary_metrics.get("val_accuracy"),
-                best_val_accuracy=best["metrics"]["val_accuracy"],
+                best_val_accuracy=track.best["metrics"]["val_accuracy"],
             )
         else:  # for a predicted-vs-actual plot: the final model on the first validation rows
             with torch.no_grad():
@@ -338,15 +389,8 @@ def fit(
     if data.preprocessing.get("ignored_columns"):
         summary["ignored_columns"] = data.preprocessing["ignored_columns"]
 
-    spec = {"config": config, "preprocessing": data.preprocessing, "n_features": data.n_features,
-            "n_outputs": objective.n_outputs}  # fmt: skip
-    checkpoints = {
-        "last": {
-            **spec, "model": _state_copy(final_model), "optimizer": copy.deepcopy(optimizer.state_dict()),
-            "schedule": schedule.state_dict(), "step": state.step, "epoch": completed_epochs,
-        },
-    }  # fmt: skip
-    if best["weights"] is not None:
-        checkpoints["best"] = {**spec, "model": best["weights"], "step": best["step"], "epoch": best["epoch"],
-                               "monitor": monitor, "value": best["value"]}  # fmt: skip
+    checkpoints = {"last": training_checkpoint()}
+    if track.best["weights"] is not None:
+        checkpoints["best"] = {**spec, "model": track.best["weights"], "step": track.best["step"], "epoch": track.best["epoch"],
+                               "monitor": monitor, "value": track.best["value"]}  # fmt: skip
     return FitResult(model=final_model, state=state, summary=summary, checkpoints=checkpoints)
