@@ -26,7 +26,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-$PY -m celery -A workers.app worker -Q training --pool solo --loglevel INFO \
+# --beat: this worker also sends the periodic sweep that requeues runs whose worker was lost.
+$PY -m celery -A workers.app worker -Q training --pool solo --beat --loglevel INFO \
     --hostname "worker-$$@%h" &
 worker_pid=$!
 $PY -m gunicorn downhill.wsgi:application --chdir platform --bind "$BIND:$PORT" \

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -63,7 +65,7 @@ def shared_media_root(tmp_path_factory):
 def media_root(request, settings, tmp_path, shared_media_root):
     """Uploads land in a folder of this test, so a test sees exactly what was stored (tests
     with a worker process share one folder with it). Never the developer's var/media."""
-    if "celery_worker_process" in request.fixturenames:
+    if request.node.get_closest_marker("e2e"):
         root = shared_media_root
     else:
         root = tmp_path / "media"
@@ -156,47 +158,82 @@ def _purge_training_queue() -> None:
         conn.default_channel.queue_purge("training")
 
 
+class WorkerProcess:
+    """A real `celery worker` process (in a process group of its own, so killing the group is
+    losing the machine), on the test database, storage and broker."""
+
+    def __init__(self, log_path, *, media_root, beat: bool = False, **env_overrides: str):
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DOWNHILL_MEDIA_ROOT": str(media_root),
+            "DOWNHILL_VAR_DIR": str(log_path.parent),  # beat's schedule file, never var/
+            "PYTHONUNBUFFERED": "1",
+            **env_overrides,
+        }
+        command = [
+            sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "training",
+            "--pool", "solo", "--loglevel", "INFO", "--hostname", f"test-{log_path.stem}-{os.getpid()}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ] + (["--beat"] if beat else [])  # fmt: skip
+        self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        """kill -9 the worker and everything it started: its machine is gone."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+    def tail(self, chars: int = 5000) -> str:
+        return self.log_path.read_text()[-chars:]
+
+
+SESSION_WORKERS: list[WorkerProcess] = []
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, shared_media_root):
-    """A real `celery worker` process on the test database and the configured broker."""
-    with django_db_blocker.unblock():
-        url = database_url()
-    try:
+    """The end-to-end tests' worker, shared by the session."""
+    with contextlib.suppress(Exception):  # the queue may not exist yet
         _purge_training_queue()
-    except Exception:  # the queue may not exist yet
-        pass
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DOWNHILL_MEDIA_ROOT": str(shared_media_root),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = open(log_path, "w")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "training",
-         "--pool", "solo", "--loglevel", "INFO", "--hostname", f"test-worker-{os.getpid()}@%h",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while "ready." not in log_path.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
-        time.sleep(0.2)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    print(f"\n--- worker log ({log_path}) ---\n{log_path.read_text()[-5000:]}")
+    with django_db_blocker.unblock():
+        worker = WorkerProcess(
+            tmp_path_factory.mktemp("worker") / "session.log", media_root=shared_media_root
+        )
+    SESSION_WORKERS.append(worker)
+    yield worker.process
+    worker.stop()
+    print(f"\n--- worker log ({worker.log_path}) ---\n{worker.tail()}")
 
 
 def pytest_collection_modifyitems(items):
-    """End-to-end tests run last. Their worker process takes any queued run it finds, so no
-    in-process test may run while it lives: SQLite reuses row ids after a flush, and a message
-    left for a cancelled run could otherwise start another test's run."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+    """End-to-end tests run last, and the worker-fault tests (which stop the session's worker)
+    last of all. A worker process takes any queued run it finds, so no in-process test may run
+    while it lives: SQLite reuses row ids after a flush, and a message left for a cancelled run
+    could otherwise start another test's run."""
+    items.sort(key=lambda item: (item.get_closest_marker("e2e") is not None,
+                                 item.get_closest_marker("worker_faults") is not None))  # fmt: skip

@@ -10,6 +10,7 @@ import math
 
 TRAINING_QUEUE = "training"
 TRAIN_RUN_TASK = "downhill.train_run"
+REQUEUE_STALE_TASK = "downhill.requeue_stale_runs"
 
 TASKS = ("classification", "regression")
 

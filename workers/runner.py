@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import socket
 import threading
 import time
+import uuid
 
 import numpy as np
 import torch
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
+from django.db.models import Q
 
 from downhill.runs.models import Run
 from downhill.runs.services import (
     metrics_record,
+    run_discard_after,
     run_events_record,
     run_progress_update,
+    run_requeue,
     run_transition,
 )
 
@@ -43,9 +49,14 @@ class DatabaseSink(Callback):
     on a background thread; the training thread only appends to lists."""
 
     def __init__(
-        self, run_id: int, flush_seconds: float = 1.0, shutdown: threading.Event | None = None
+        self,
+        run_id: int,
+        lease: str,
+        flush_seconds: float = 1.0,
+        shutdown: threading.Event | None = None,
     ):
         self.run_id = run_id
+        self.lease = lease
         self.flush_seconds = flush_seconds
         self.shutdown = shutdown
         self.state: TrainState | None = None
@@ -89,6 +100,15 @@ class DatabaseSink(Callback):
     def on_train_end(self, state: TrainState) -> None:
         self.close()
 
+    def on_checkpoint(self, state: TrainState, checkpoint: dict) -> None:
+        """Keep the latest resume checkpoint in storage, named by its step; older ones go once
+        the new one is stored, so a crash while writing leaves the previous one."""
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        _save(f"runs/{self.run_id}/resume-{checkpoint['step']:012d}.pt", buffer.getvalue())
+        for older in resume_checkpoints(self.run_id)[1:]:
+            default_storage.delete(older)
+
     # --- the writer ---
     def _write_loop(self) -> None:
         try:
@@ -124,9 +144,17 @@ class DatabaseSink(Callback):
         state = self.state
         if state is None:  # training never began
             return
+        # The heartbeat first: an attempt that lost its lease (it was presumed dead and the run
+        # requeued) must stop, and write nothing more.
+        owned, cancel = run_progress_update(
+            self.run_id, lease=self.lease, epoch=state.epoch, step=state.step, steps=state.steps
+        )
         with self._lock:
             points, self._points = self._points, []
             events, self._events = self._events, []
+        if not owned:
+            state.stop_reason = "lease_lost"
+            return
         try:
             metrics_record(self.run_id, points)
             run_events_record(self.run_id, events, time.time())
@@ -135,13 +163,36 @@ class DatabaseSink(Callback):
                 self._points[:0] = points
                 self._events[:0] = events
             raise
-        cancel = run_progress_update(
-            self.run_id, epoch=state.epoch, step=state.step, steps=state.steps
-        )
         if cancel and not state.stop_reason:
             state.stop_reason = "cancelled"
         elif self.shutdown is not None and self.shutdown.is_set() and not state.stop_reason:
             state.stop_reason = "worker_shutdown"
+
+
+def resume_checkpoints(run_id: int) -> list[str]:
+    """Stored resume checkpoints of a run, newest (highest step) first."""
+    folder = f"runs/{run_id}"
+    try:
+        _, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    names = sorted(
+        (f for f in files if f.startswith("resume-") and f.endswith(".pt")), reverse=True
+    )
+    return [f"{folder}/{name}" for name in names]
+
+
+def load_resume_checkpoint(run_id: int, device) -> dict | None:
+    """The newest resume checkpoint that loads (a half-written one is skipped)."""
+    for path in resume_checkpoints(run_id):
+        try:
+            with default_storage.open(path, "rb") as stored:
+                return torch.load(
+                    io.BytesIO(stored.read()), map_location=device, weights_only=False
+                )
+        except Exception:  # noqa: BLE001 (a truncated file: fall back to the one before)
+            log.warning("run %s: checkpoint %s does not load; trying an older one", run_id, path)
+    return None
 
 
 def _save(path: str, content: bytes) -> str:
@@ -165,20 +216,33 @@ def save_artifacts(run_id: int, result) -> dict:
 
 def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None:
     """Train a queued run to its end. Every outcome lands on the run row; nothing raises.
+    A later attempt (its worker was lost) resumes from the run's latest checkpoint.
     `shutdown` set (the worker is stopping) ends the run at its next metrics write."""
     device = pick_device()
-    if not run_transition(
-        run_id, S.RUNNING, device=describe_device(device), worker=socket.gethostname()
-    ):
-        log.info("run %s is not queued (cancelled or taken); skipping", run_id)
+    lease = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    claimed = run_transition(
+        run_id, S.RUNNING, device=describe_device(device), worker=socket.gethostname(), lease=lease
+    )
+    if not claimed:
+        log.info("run %s is not queued (cancelled, or taken by another worker); skipping", run_id)
         return
     run = Run.objects.select_related("experiment__dataset").get(pk=run_id)
     config = run.experiment.config
     dataset = run.experiment.dataset
-    sink = DatabaseSink(run_id, shutdown=shutdown)
+    sink = DatabaseSink(run_id, lease, shutdown=shutdown)
     try:
+        resume = None
+        if run.attempt > 1:  # an earlier attempt lost its worker: go on from its checkpoint
+            resume = load_resume_checkpoint(run_id, device)
+            run_discard_after(run_id, resume["step"] if resume else 0)
         data = prepare(read_table(dataset), dataset.columns, config)
-        result = fit(config, data, [sink], device=device)
+        result = fit(
+            config, data, [sink], device=device, resume=resume,
+            checkpoint_seconds=settings.DOWNHILL_CHECKPOINT_SECONDS,
+        )  # fmt: skip
+        if result.state.stop_reason == "lease_lost":  # another attempt owns the run now
+            log.warning("run %s: lease lost; this attempt stops without a word", run_id)
+            return
         outcome = {"summary": result.summary}
         if result.state.stop_reason != "worker_shutdown":
             outcome["artifacts"] = save_artifacts(run_id, result)
@@ -191,42 +255,38 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
             }
     except Diverged as exc:
         sink.close_quietly()  # keep the points up to the divergence: they show it coming
-        _finish(run_id, S.FAILED, error=str(exc), step=exc.step)
+        _finish(run_id, lease, S.FAILED, error=str(exc), step=exc.step)
         return
     except DataError as exc:
         sink.close_quietly()
-        _finish(run_id, S.FAILED, error=f"The data cannot be trained as configured: {exc}")
+        _finish(run_id, lease, S.FAILED, error=f"The data cannot be trained as configured: {exc}")
         return
     except Exception as exc:
         log.exception("run %s failed", run_id)
         sink.close_quietly()
         _finish(
             run_id,
+            lease,
             S.FAILED,
             error=f"The worker hit an internal error ({exc.__class__.__name__}); its log has the details.",
         )
         return
     stop = result.state.stop_reason
-    if stop == "worker_shutdown":
-        _finish(
-            run_id,
-            S.FAILED,
-            **outcome,
-            error=f"The worker was stopped at step {result.state.step}, before the run finished. "
-            f"Queue it again with POST /api/v1/experiments/{run.experiment_id}/runs/.",
-        )
+    if stop == "worker_shutdown":  # the next worker to start goes on from the last checkpoint
+        run.refresh_from_db()
+        run_requeue(run, where=Q(lease=lease), reason="its worker was stopped")
     elif stop == "cancelled" and result.summary["epochs_completed"] < config["epochs"]:
-        _finish(run_id, S.CANCELLED, **outcome)
+        _finish(run_id, lease, S.CANCELLED, **outcome)
     else:  # all epochs, or stopped early on purpose (early stopping, plateau below min_lr)
-        _finish(run_id, S.SUCCEEDED, **outcome)
+        _finish(run_id, lease, S.SUCCEEDED, **outcome)
 
 
-def _finish(run_id: int, status: str, **fields) -> None:
-    """The final transition, retried: a run must not stay `running` because the database
-    blinked when training ended."""
+def _finish(run_id: int, lease: str, status: str, **fields) -> None:
+    """The final transition, by the attempt that holds the run, retried: a run must not stay
+    `running` because the database blinked when training ended."""
     for attempt in range(6):
         try:
-            run_transition(run_id, status, **fields)
+            run_transition(run_id, status, where=Q(lease=lease), **fields)
             return
         except DatabaseError:
             log.warning(

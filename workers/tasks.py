@@ -1,16 +1,20 @@
 """Celery tasks of the worker. Thin: take ids, call one function."""
 
+import logging
 import threading
 
-from celery.signals import worker_shutting_down
+from celery.signals import worker_ready, worker_shutting_down
 
 from downhill.celery import app
 
-from .contract import TRAIN_RUN_TASK
+from .contract import REQUEUE_STALE_TASK, TRAIN_RUN_TASK
+
+log = logging.getLogger(__name__)
 
 # Set when the worker begins a shutdown (Ctrl-C, SIGTERM): the run in progress stops at its
-# next metrics write instead of holding the shutdown for the rest of its epochs. The worker
-# runs the solo pool, so the task and this handler share the process.
+# next metrics write, back in the queue to resume from its checkpoint, instead of holding the
+# shutdown for the rest of its epochs. The worker runs the solo pool, so the task and this
+# handler share the process.
 SHUTTING_DOWN = threading.Event()
 
 
@@ -19,9 +23,25 @@ def _stop_training(**kwargs) -> None:
     SHUTTING_DOWN.set()
 
 
+@worker_ready.connect
+def _sweep_on_start(**kwargs) -> None:
+    """A worker that starts finds the runs whose workers were lost while none was watching."""
+    requeue_stale_runs.delay()
+
+
 @app.task(name=TRAIN_RUN_TASK)
 def train_run(run_id: int) -> None:
     """Train one queued run; its outcome is written on the run row."""
     from .runner import execute_run  # torch loads in the worker only
 
     execute_run(run_id, shutdown=SHUTTING_DOWN)
+
+
+@app.task(name=REQUEUE_STALE_TASK)
+def requeue_stale_runs() -> None:
+    """Celery beat sends this every DOWNHILL_SWEEP_SECONDS: requeue runs whose worker is gone."""
+    from downhill.runs.services import runs_requeue_stale
+
+    requeued = runs_requeue_stale()
+    if requeued:
+        log.warning("requeued runs whose worker was lost: %s", requeued)

@@ -91,13 +91,13 @@ def test_cancel_of_a_running_run_asks_its_worker_to_stop(run):
 
     assert result.status == S.RUNNING
     assert result.cancel_requested is True
-    assert run_progress_update(run.id, epoch=1, step=5, steps=30) is True
+    assert run_progress_update(run.id, lease="", epoch=1, step=5, steps=30) == (True, True)
 
 
 def test_a_running_run_without_a_cancel_request_is_told_to_continue(run):
-    run_transition(run.id, S.RUNNING)
+    run_transition(run.id, S.RUNNING, lease="w1")
 
-    assert run_progress_update(run.id, epoch=2, step=10, steps=30) is False
+    assert run_progress_update(run.id, lease="w1", epoch=2, step=10, steps=30) == (True, False)
     run.refresh_from_db()
     assert (run.epoch, run.step, run.steps) == (2, 10, 30)
 
@@ -121,11 +121,11 @@ def test_cancel_of_a_running_run_whose_worker_went_silent_cancels_it_at_once(run
 
     from django.utils import timezone
 
-    from downhill.runs.services import HEARTBEAT_STALE_AFTER
+    from downhill.runs.services import heartbeat_timeout
 
     run_transition(run.id, S.RUNNING)
     Run.objects.filter(pk=run.id).update(
-        heartbeat_at=timezone.now() - HEARTBEAT_STALE_AFTER - timedelta(seconds=1)
+        heartbeat_at=timezone.now() - heartbeat_timeout() - timedelta(seconds=1)
     )
     run = run_request_cancel(run)
     assert run.status == S.CANCELLED and "stopped reporting" in run.error
@@ -135,3 +135,51 @@ def test_cancel_of_a_running_run_with_a_fresh_heartbeat_only_asks_its_worker(run
     run_transition(run.id, S.RUNNING)
     run = run_request_cancel(run)
     assert run.status == S.RUNNING and run.cancel_requested
+
+
+def test_an_attempt_that_lost_its_lease_is_told_so_and_writes_no_progress(run):
+    run_transition(run.id, S.RUNNING, lease="old")
+    Run.objects.filter(pk=run.id).update(lease="new")
+    assert run_progress_update(run.id, lease="old", epoch=3, step=9, steps=30) == (False, False)
+    run.refresh_from_db()
+    assert run.step == 0
+
+
+def _go_stale(run, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Run.objects.filter(pk=run.id).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.DOWNHILL_HEARTBEAT_TIMEOUT + 1)
+    )
+
+
+def test_the_sweep_requeues_a_run_whose_heartbeat_went_stale_as_its_next_attempt(
+    run, settings, django_capture_on_commit_callbacks
+):
+    from downhill.runs.models import RunEvent
+    from downhill.runs.services import runs_requeue_stale
+
+    run_transition(run.id, S.RUNNING, lease="lost-worker")
+    fresh = runs_requeue_stale()
+    assert fresh == []  # a live heartbeat is left alone
+    _go_stale(run, settings)
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        assert runs_requeue_stale() == [run.id]
+    run.refresh_from_db()
+    assert (run.status, run.attempt, run.lease) == (S.QUEUED, 2, "")
+    assert len(enqueued) == 1  # sent to the broker again once committed
+    assert RunEvent.objects.get(run=run, type="requeued").details["attempt"] == 2
+
+
+def test_a_run_that_loses_its_worker_on_every_attempt_fails_saying_so(run, settings):
+    from downhill.runs.services import runs_requeue_stale
+
+    settings.DOWNHILL_MAX_ATTEMPTS = 2
+    Run.objects.filter(pk=run.id).update(attempt=2)
+    run_transition(run.id, S.RUNNING, lease="w")
+    _go_stale(run, settings)
+    assert runs_requeue_stale() == []
+    run.refresh_from_db()
+    assert run.status == S.FAILED and "every one of its 2 attempts" in run.error

@@ -53,13 +53,15 @@ def test_task_skips_a_run_cancelled_before_it_started(api, queue_run):
     assert not MetricPoint.objects.filter(run=run).exists()
 
 
-def test_a_worker_shutting_down_ends_its_run_as_failed_saying_so(queue_run):
+def test_a_worker_shutting_down_puts_its_run_back_in_the_queue_to_resume(queue_run):
+    from downhill.runs.models import RunEvent
+
     experiment = queue_run(epochs=50)
     shutdown = threading.Event()
     shutdown.set()
     execute_run(experiment["run"], shutdown=shutdown)
     run = Run.objects.get(pk=experiment["run"])
-    assert run.status == "failed"
-    assert "worker was stopped" in run.error
-    assert f"/api/v1/experiments/{experiment['id']}/runs/" in run.error
+    assert (run.status, run.attempt, run.lease) == ("queued", 2, "")
     assert run.step < 50 * 4
+    (event,) = RunEvent.objects.filter(run=run, type="requeued")
+    assert event.details["reason"] == "its worker was stopped"

@@ -29,6 +29,9 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Who owns the run while it runs: the attempt's worker token. Ownership lives here, not in
+    # the broker message (Redis redelivers long tasks), so no run executes twice at once.
+    lease = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
     summary = models.JSONField(default=dict, blank=True)
     # Storage paths of what the run produced: {"checkpoints": {"best", "last"}, "model"}.

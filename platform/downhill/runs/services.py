@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from workers.contract import TRAIN_RUN_TASK, TRAINING_QUEUE
@@ -18,12 +20,10 @@ from .models import MetricPoint, Run, RunEvent
 log = logging.getLogger(__name__)
 S = Run.Status
 
-# The worker writes a heartbeat with every metrics write (about once a second).
-HEARTBEAT_STALE_AFTER = timedelta(seconds=60)
-
-# Which statuses each status may be entered from.
+# Which statuses each status may be entered from (running -> queued: a lost worker's run is
+# requeued as a new attempt).
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {
-    S.QUEUED: (),
+    S.QUEUED: (S.RUNNING,),
     S.RUNNING: (S.QUEUED,),
     S.SUCCEEDED: (S.RUNNING,),
     S.FAILED: (S.QUEUED, S.RUNNING),
@@ -44,7 +44,9 @@ def run_transition(
     cancel and a worker starting, say) cannot both win. Returns whether it happened."""
     now = timezone.now()
     if to == S.RUNNING:
-        fields.setdefault("started_at", now)
+        fields.setdefault(
+            "started_at", Coalesce(F("started_at"), Value(now))
+        )  # a resumed attempt keeps it
         fields.setdefault("heartbeat_at", now)
     if to in (S.SUCCEEDED, S.FAILED, S.CANCELLED):
         fields.setdefault("finished_at", now)
@@ -106,7 +108,8 @@ def run_request_cancel(run: Run) -> Run:
     """Cancel a queued run at once; ask a running run's worker to stop (it checks within about
     a second and marks the run cancelled). A running run whose worker has stopped writing
     heartbeats cannot honour that, so it is cancelled here. Finished runs are left alone."""
-    stale = Q(heartbeat_at__lt=timezone.now() - HEARTBEAT_STALE_AFTER)
+    timeout = heartbeat_timeout()
+    stale = Q(heartbeat_at__lt=timezone.now() - timeout)
     if run_transition(run.id, S.CANCELLED, only_from=(S.QUEUED,)):
         pass
     elif run_transition(
@@ -114,7 +117,7 @@ def run_request_cancel(run: Run) -> Run:
         S.CANCELLED,
         only_from=(S.RUNNING,),
         where=stale,
-        error=f"Its worker stopped reporting (no heartbeat for over {HEARTBEAT_STALE_AFTER.seconds} s), "
+        error=f"Its worker stopped reporting (no heartbeat for over {timeout.seconds} s), "
         "so the run was cancelled without it.",
     ):
         log.warning("run %s cancelled without its silent worker", run.id)
@@ -124,12 +127,72 @@ def run_request_cancel(run: Run) -> Run:
     return run
 
 
-def run_progress_update(run_id: int, *, epoch: int, step: int, steps: int) -> bool:
-    """Record progress and the worker's heartbeat. Returns whether a cancel was requested."""
-    Run.objects.filter(pk=run_id).update(
+def heartbeat_timeout() -> timedelta:
+    """A running run whose worker wrote no heartbeat for this long has lost its worker."""
+    return timedelta(seconds=settings.DOWNHILL_HEARTBEAT_TIMEOUT)
+
+
+def run_progress_update(
+    run_id: int, *, lease: str, epoch: int, step: int, steps: int
+) -> tuple[bool, bool]:
+    """Record progress and the worker's heartbeat, if `lease` still owns the running run.
+    Returns (still owned, cancel requested)."""
+    owned = Run.objects.filter(pk=run_id, status=S.RUNNING, lease=lease).update(
         epoch=epoch, step=step, steps=steps, heartbeat_at=timezone.now()
     )
-    return Run.objects.filter(pk=run_id, cancel_requested=True).exists()
+    if not owned:
+        return False, False
+    return True, Run.objects.filter(pk=run_id, cancel_requested=True).exists()
+
+
+def run_discard_after(run_id: int, step: int) -> None:
+    """A resumed attempt restarts after `step`: drop what the lost attempt wrote past it, so
+    every step keeps exactly one point."""
+    MetricPoint.objects.filter(run_id=run_id, step__gt=step).delete()
+    RunEvent.objects.filter(run_id=run_id, step__gt=step).exclude(type="requeued").delete()
+
+
+def runs_requeue_stale() -> list[int]:
+    """Requeue every running run whose heartbeat went stale (its worker is gone) as a new
+    attempt, which resumes from its latest checkpoint; past DOWNHILL_MAX_ATTEMPTS it fails.
+    Returns the ids of the runs requeued. Safe to run anywhere, any number of times at once:
+    each change is one conditional UPDATE."""
+    stale_before = timezone.now() - heartbeat_timeout()
+    requeued = []
+    for run in Run.objects.filter(status=S.RUNNING, heartbeat_at__lt=stale_before):
+        still_stale = Q(heartbeat_at__lt=stale_before, attempt=run.attempt)
+        lost = f"Its worker stopped reporting at step {run.step} (attempt {run.attempt})"
+        if run.cancel_requested:
+            run_transition(
+                run.id, S.CANCELLED, where=still_stale, error=f"{lost}; cancelled as asked."
+            )
+        elif run.attempt >= settings.DOWNHILL_MAX_ATTEMPTS:
+            run_transition(
+                run.id, S.FAILED, where=still_stale,
+                error=f"{lost}, and every one of its {run.attempt} attempts lost its worker: something in "
+                "this run stops workers (memory?). Try a smaller model or batch.",
+            )  # fmt: skip
+        elif run_requeue(run, where=still_stale, reason="its worker stopped sending heartbeats"):
+            requeued.append(run.id)
+    return requeued
+
+
+def run_requeue(run: Run, *, where: Q, reason: str) -> bool:
+    """Put a running run back in the queue as its next attempt (it resumes from its latest
+    checkpoint), if it still matches `where`. Returns whether it did."""
+    if not run_transition(run.id, S.QUEUED, where=where, attempt=run.attempt + 1, lease=""):
+        return False
+    event = {
+        "type": "requeued",
+        "step": run.step,
+        "epoch": run.epoch,
+        "attempt": run.attempt + 1,
+        "reason": reason,
+    }
+    run_events_record(run.id, [event], time.time())
+    transaction.on_commit(lambda: _enqueue(run.id))
+    log.warning("run %s requeued as attempt %s: %s", run.id, run.attempt + 1, reason)
+    return True
 
 
 def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]]) -> int:

@@ -6,7 +6,7 @@ after it ran (acks_late) and a worker takes one task at a time (prefetch 1).
 
 from pathlib import Path
 
-from .env import VAR_DIR, env_str
+from .env import VAR_DIR, env_int, env_str
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 
@@ -36,3 +36,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+
+# Lost workers: a running run whose heartbeat is older than DOWNHILL_HEARTBEAT_TIMEOUT seconds
+# is requeued by the periodic sweep (Celery beat, every DOWNHILL_SWEEP_SECONDS) and resumes
+# from its latest checkpoint (written every DOWNHILL_CHECKPOINT_SECONDS); after
+# DOWNHILL_MAX_ATTEMPTS attempts it fails instead.
+DOWNHILL_HEARTBEAT_TIMEOUT = env_int("DOWNHILL_HEARTBEAT_TIMEOUT", 30)
+DOWNHILL_SWEEP_SECONDS = env_int("DOWNHILL_SWEEP_SECONDS", 10)
+DOWNHILL_CHECKPOINT_SECONDS = env_int("DOWNHILL_CHECKPOINT_SECONDS", 30)
+DOWNHILL_MAX_ATTEMPTS = env_int("DOWNHILL_MAX_ATTEMPTS", 3)
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-runs": {
+        "task": "downhill.requeue_stale_runs",
+        "schedule": float(DOWNHILL_SWEEP_SECONDS),
+        # Behind a long run a sweep waits; a newer one will do, so old ones expire.
+        "options": {"queue": "training", "expires": float(DOWNHILL_SWEEP_SECONDS)},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
