@@ -14,7 +14,31 @@ from downhill.datasets.schema import is_missing, parse_number
 
 def read_table(dataset: Dataset) -> dict[str, np.ndarray]:
     """Numeric columns as float64 with NaN for missing values; the others as text, None for
-    missing. The file was validated at upload, so its shape is known to be sound."""
+    missing; an image column as one array (n, height, width, channels) of raw pixels. The
+    file was validated at upload, so its shape is known to be sound."""
+    if dataset.format == "csv":
+        return _read_csv(dataset)
+    return _read_arrays(dataset)
+
+
+def _read_arrays(dataset: Dataset) -> dict[str, np.ndarray]:
+    """An NPZ upload, or the images decoded from a ZIP: X holds every column but the last
+    (the features x0, x1, ... or the image), y the last one."""
+    *features, target = dataset.columns
+    stored = dataset.arrays or dataset.file
+    with default_storage.open(stored.name, "rb") as f, np.load(f, allow_pickle=False) as arrays:
+        x, y = arrays["X"], arrays["y"]
+    y = y.reshape(len(y))  # (n, 1) is accepted at upload
+    table = {target["name"]: y.astype(object if target["dtype"] == "categorical" else np.float64)}
+    if features[0]["dtype"] == "image":
+        table[features[0]["name"]] = x if x.ndim == 4 else x[..., np.newaxis]
+    else:
+        for j, column in enumerate(features):
+            table[column["name"]] = x[:, j].astype(np.float64)
+    return table
+
+
+def _read_csv(dataset: Dataset) -> dict[str, np.ndarray]:
     kinds = [(c["name"], c["dtype"]) for c in dataset.columns]
     raw: list[list] = [[] for _ in kinds]
     with default_storage.open(dataset.file.name, "rb") as stored:

@@ -11,34 +11,9 @@ import pytest
 
 from downhill.datasets.models import Dataset
 from tests.conftest import csv_file, diabetes_rows, iris_rows
+from tests.datasets.builders import URL, assert_refused, post_bytes, stored_files
 
 pytestmark = pytest.mark.django_db
-
-URL = "/api/v1/datasets/"
-
-
-def post_bytes(api, content: bytes, filename: str = "data.csv", **fields):
-    data = io.BytesIO(content)
-    data.name = filename
-    return api.post(URL, {"file": data, **fields}, format="multipart")
-
-
-def stored_files(media_root) -> list:
-    return [p for p in media_root.rglob("*") if p.is_file()]
-
-
-def assert_refused(response, field: str, *fragments: str, media_root) -> None:
-    """A 400 in the API's error shape whose message names the problem; nothing was kept."""
-    assert response.status_code == 400, response.content
-    body = response.json()
-    assert field in body["errors"], body
-    message = " ".join(body["errors"][field])
-    for fragment in fragments:
-        assert fragment.lower() in message.lower(), message
-    assert body["detail"].startswith(f"{field}: "), body
-    assert Dataset.objects.count() == 0
-    assert stored_files(media_root) == []
-
 
 # --- happy path ---------------------------------------------------------------------------
 

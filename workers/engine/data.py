@@ -1,5 +1,8 @@
 """From a table of raw columns to tensors: split, impute, encode, standardize.
 
+A table of images (one image column and the target) becomes (n, channels, height, width)
+tensors, scaled to [0, 1] and standardized per channel.
+
 Every statistic (medians, means, standard deviations, categories) is fitted on the training
 split only, so nothing of the validation rows leaks into training. The fitted preprocessing is
 a plain dict (workers/preprocessing.py), kept with the run so raw rows can be transformed the
@@ -31,7 +34,10 @@ class TrainingData:
     preprocessing: dict
 
     @property
-    def n_features(self) -> int:
+    def n_features(self) -> int | tuple[int, int, int]:
+        """Features per row; for images their shape (channels, height, width)."""
+        if self.x_train.dim() == 4:
+            return tuple(self.x_train.shape[1:])
         return self.x_train.shape[1]
 
     @property
@@ -116,20 +122,19 @@ def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> T
     features = [c["name"] for c in schema if c["name"] != target]
     preprocessing = fit_features(table, schema, features, train)
     preprocessing.update(target=target, task=task, classes=classes)
-    x = transform(table, preprocessing)
-    if x.shape[1] == 0:
+    # Each split transformed on its own: no full-size copy of the features besides the splits.
+    x_train = transform(table, preprocessing, train)
+    if x_train.shape[1] == 0:
         raise DataError("No feature columns are left besides the target.")
     y_tensor = (
         torch.from_numpy(y) if task == "classification" else torch.from_numpy(y).reshape(-1, 1)
     )
-    x_tensor = torch.from_numpy(x)
-    train_t, val_t = torch.from_numpy(train), torch.from_numpy(val)
     has_val = len(val) > 0
     return TrainingData(
-        x_train=x_tensor[train_t],
-        y_train=y_tensor[train_t],
-        x_val=x_tensor[val_t] if has_val else None,
-        y_val=y_tensor[val_t] if has_val else None,
+        x_train=torch.from_numpy(x_train),
+        y_train=y_tensor[torch.from_numpy(train)],
+        x_val=torch.from_numpy(transform(table, preprocessing, val)) if has_val else None,
+        y_val=y_tensor[torch.from_numpy(val)] if has_val else None,
         task=task,
         classes=classes,
         preprocessing=preprocessing,

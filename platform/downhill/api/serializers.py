@@ -14,7 +14,7 @@ class DatasetSerializer(serializers.ModelSerializer):
         model = Dataset
         fields = [
             "id", "name", "status", "error", "format", "size_bytes", "sha256", "n_rows",
-            "columns", "target", "task", "created_at",
+            "columns", "target", "task", "details", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -22,7 +22,10 @@ class DatasetSerializer(serializers.ModelSerializer):
 class DatasetUploadSerializer(serializers.Serializer):
     """The upload form, for the schema; validation itself is datasets.services.dataset_create."""
 
-    file = serializers.FileField(help_text="CSV with a header row; the delimiter is detected.")
+    file = serializers.FileField(
+        help_text="A CSV with a header row (the delimiter is detected), an NPZ with arrays X and y, "
+        "or a ZIP of PNG/JPEG images in one folder per class."
+    )
     name = serializers.CharField(required=False, help_text="Defaults to the file name.")
     target = serializers.CharField(required=False, help_text="Target column; defaults to the last.")
 

@@ -88,7 +88,12 @@ class DatasetViewSet(
             upload = request.FILES.get("file")
             if upload is None:
                 raise ValidationError(
-                    {"file": ["is required: send the CSV as multipart field 'file'."]}
+                    {
+                        "file": [
+                            "is required: send the dataset (a CSV, an NPZ or a ZIP of images) "
+                            "as multipart field 'file'."
+                        ]
+                    }
                 )
             dataset = dataset_create(
                 owner=request.user,
@@ -114,7 +119,7 @@ class DatasetViewSet(
     )
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
-        """The header and the first rows of the file, as text."""
+        """The column names and the first rows, as text (an image: its file in the ZIP)."""
         n_rows = _int_param(request.query_params, "rows", 1, default=20, maximum=PREVIEW_MAX_ROWS)
         return Response(dataset_preview(self.get_object(), n_rows))
 

@@ -17,15 +17,22 @@ class Dataset(models.Model):
     )
     name = models.CharField(max_length=200)
     file = models.FileField(upload_to="datasets/%Y/%m/", max_length=500)
+    # "csv", "npz" (arrays X and y) or "images" (a ZIP of one folder per class)
     format = models.CharField(max_length=20, default="csv")
+    # What the worker reads when it is not the upload itself: the decoded images of a ZIP.
+    arrays = models.FileField(upload_to="datasets/%Y/%m/", max_length=500, blank=True)
     delimiter = models.CharField(max_length=1, default=",")
     size_bytes = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROCESSING)
     error = models.TextField(blank=True)
     n_rows = models.IntegerField(default=0)
-    # [{"name", "dtype": "numeric"|"categorical", "missing", "distinct", "integer", stats...}]
+    # [{"name", "dtype": "numeric"|"categorical", "missing", "distinct", "integer", stats...}
+    #  | {"name", "dtype": "image", "shape": [channels, height, width], "pixel_scale"}]
     columns = models.JSONField(default=list)
+    # Format-specific facts: array shapes and dtypes (npz); image size, colour, classes and
+    # their counts, the source sizes (images).
+    details = models.JSONField(default=dict, blank=True)
     target = models.CharField(max_length=200, blank=True)
     task = models.CharField(max_length=20, choices=Task.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

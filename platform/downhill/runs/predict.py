@@ -106,6 +106,11 @@ def run_predict(run: Run, rows) -> list[dict]:
             f"Run {run.id} has no trained model ({run.status}); predictions need a finished run."
         )
     info = run.inference
+    if any(f["kind"] == "image" for f in info["preprocessing"]["features"]):
+        raise ValidationError(
+            {"rows": [f"Run {run.id} was trained on images; predictions for image runs are not available "
+                      "through the API yet."]}
+        )  # fmt: skip
     x = transform(_table(rows, info["preprocessing"], info["target"]), info["preprocessing"])
     out = forward(_layers(model_path), x.astype(np.float32)).astype(np.float64)
     kind, classes = info["output_transform"], info.get("classes")

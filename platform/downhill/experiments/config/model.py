@@ -126,6 +126,11 @@ def target_task(errors: ConfigErrors, dataset, target: str, task: str | None) ->
     from downhill.datasets.schema import infer_task
 
     column = dataset.column(target)
+    if column["dtype"] == "image":
+        errors.add(
+            "target", f"column '{target}' holds the images; predict '{dataset.target}' instead."
+        )
+        return task or "classification"
     task = task or infer_task(column, dataset.n_rows)
     if task == "regression" and column["dtype"] != "numeric":
         errors.add("task", f"regression needs a numeric target; column '{target}' holds text.")

@@ -1,0 +1,221 @@
+"""A ZIP of PNG or JPEG images in one folder per class: `flowers/train/roses/1.png` is an
+image of the class "roses".
+
+Layout: every image sits directly in its class folder, and the class folders sit side by
+side in one folder (the archive's top level, or any single path such as `flowers/train/`).
+`__MACOSX/`, `.DS_Store`, `Thumbs.db`, `desktop.ini` and `._*` files are skipped; any other
+file is refused, as are images outside a class folder or below one, and a single class.
+
+Size: images are resized (stretched, not cropped) to the most common size among them,
+scaled down to at most DOWNHILL_IMAGE_MAX_SIDE pixels on its longer side with its aspect
+ratio kept. Colour: if any image is in colour (RGB, palette, CMYK, ...), every image becomes
+RGB; if all are grayscale they keep one channel. Transparent pixels are laid on black; 16-bit
+grayscale is scaled to 8 bits; JPEG EXIF orientation is applied.
+
+The decoded images are stored as one NPZ next to the upload, so a worker loads a single
+uint8 array: X (n, height, width, channels), y (the class of each image), paths (the
+members, joined by NUL characters, which no member name may hold).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from collections import Counter
+
+import numpy as np
+from django.conf import settings
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .archive import SafeArchive, shown
+from .columns import categorical_column, image_column
+from .intake import Intake
+from .schema import DatasetFileError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+PILLOW_FORMATS = ("PNG", "JPEG")  # what the bytes must be, whatever the extension says
+IGNORED_FOLDERS = {"__MACOSX"}
+IGNORED_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+GRAYSCALE_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+SIXTEEN_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
+ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+# The largest image decoded: 50 megapixels is about 150 MB as RGB, and above any camera's.
+MAX_SOURCE_PIXELS = 50_000_000
+MAX_CLASS_NAME_LENGTH = 200
+EXIF_ORIENTATION = 0x0112
+ROTATED_ORIENTATIONS = {5, 6, 7, 8}  # a quarter turn: width and height swap
+PATH_SEPARATOR = "\x00"
+
+
+def _parts(name: str) -> list[str]:
+    return [p for p in re.split(r"[\\/]", name) if p]
+
+
+def _ignorable(parts: list[str]) -> bool:
+    name = parts[-1]
+    return (
+        any(p in IGNORED_FOLDERS for p in parts[:-1])
+        or name in IGNORED_FILES
+        or name.startswith("._")
+    )
+
+
+def _classes(images: list[tuple[zipfile.ZipInfo, list[str]]]) -> tuple[list[str], str]:
+    """The class of each image (its folder's name) and the folder holding the class folders."""
+    folders = [parts[:-1] for _, parts in images]
+    common = os.path.commonprefix(folders)
+    root = "/".join(common) + "/" if common else "the archive's top level"
+    if common and all(len(f) == len(common) for f in folders):  # every image in one folder
+        raise DatasetFileError(
+            f"The archive holds a single class ({shown(common[-1])}): classification needs "
+            "at least two class folders, each holding the images of its class."
+        )
+    classes = []
+    for (info, _), folder in zip(images, folders, strict=True):
+        if not folder:
+            raise DatasetFileError(
+                f"The archive member {shown(info.filename)} is outside any class folder: put each "
+                "image in a folder named after its class (e.g. roses/1.png, tulips/2.png)."
+            )
+        if len(folder) == len(common):
+            raise DatasetFileError(
+                f"The archive member {shown(info.filename)} is outside any class folder: images "
+                f"belong in the class folders inside {root}."
+            )
+        if len(folder) > len(common) + 1:
+            raise DatasetFileError(
+                f"The archive member {shown(info.filename)} is in a folder below its class "
+                f"folder {shown(folder[len(common)])}: every image sits directly in its class "
+                f"folder, and the class folders side by side in {root}."
+            )
+        name = folder[-1]
+        if len(name) > MAX_CLASS_NAME_LENGTH:
+            raise DatasetFileError(
+                f"The class folder {shown(name)} has a name longer than "
+                f"{MAX_CLASS_NAME_LENGTH} characters."
+            )
+        classes.append(name)
+    return classes, root
+
+
+def _open(archive: SafeArchive, info: zipfile.ZipInfo) -> Image.Image:
+    """The image's header (nothing decoded yet), refused when it is no PNG or JPEG or too big."""
+    data = archive.read(info)
+    try:
+        image = Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
+    except UnidentifiedImageError as exc:
+        raise DatasetFileError(
+            f"The archive member {shown(info.filename)} cannot be decoded as an image: its "
+            "bytes are neither PNG nor JPEG."
+        ) from exc
+    except Exception as exc:  # Pillow raises many kinds for hostile bytes
+        raise _undecodable(info, exc) from exc
+    if image.width * image.height > MAX_SOURCE_PIXELS:
+        raise DatasetFileError(
+            f"The image {shown(info.filename)} is {image.width}×{image.height} pixels; the "
+            f"largest accepted has {MAX_SOURCE_PIXELS:,} pixels."
+        )
+    return image
+
+
+def _undecodable(info: zipfile.ZipInfo, exc: Exception) -> DatasetFileError:
+    return DatasetFileError(
+        f"The archive member {shown(info.filename)} cannot be decoded as a PNG or JPEG "
+        f"image ({exc.__class__.__name__}: {exc})."
+    )
+
+
+def _rotated(image: Image.Image) -> bool:
+    """Whether the JPEG's EXIF orientation turns it a quarter (width and height swap)."""
+    return image.format == "JPEG" and image.getexif().get(EXIF_ORIENTATION) in ROTATED_ORIENTATIONS
+
+
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    return (image.height, image.width) if _rotated(image) else image.size
+
+
+def _target_size(sizes: Counter, max_side: int) -> tuple[int, int]:
+    """The most common (width, height) (ties: the larger), its longer side cut to `max_side`."""
+    (width, height), _ = max(sizes.items(), key=lambda item: (item[1], item[0][0] * item[0][1]))
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _pixels(image: Image.Image, channels: int, size: tuple[int, int]) -> np.ndarray:
+    """(height, width) or (height, width, 3) uint8 pixels of `image` at `size`."""
+    if image.format == "JPEG":
+        # Decode at 1/2, 1/4 or 1/8 scale when that is still at least `size` (as stored).
+        image.draft(None, size[::-1] if _rotated(image) else size)
+        image = ImageOps.exif_transpose(image)
+    if image.mode in SIXTEEN_BIT_MODES:
+        wide = np.clip(np.asarray(image, dtype=np.float64), 0, 65535)
+        image = Image.fromarray(np.round(wide / 257).astype(np.uint8))
+    if image.mode in ALPHA_MODES or "transparency" in image.info:
+        image = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", image.size, (0, 0, 0, 255)), image)
+    image = image.convert("RGB" if channels == 3 else "L")
+    if image.size != size:
+        image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(image, dtype=np.uint8)
+
+
+def read_image_folders(archive: SafeArchive) -> Intake:
+    images, ignored = [], 0
+    for info in archive.members:
+        parts = _parts(info.filename)
+        if _ignorable(parts):
+            ignored += 1
+        elif not parts[-1].lower().endswith(IMAGE_EXTENSIONS):
+            raise DatasetFileError(
+                f"The archive member {shown(info.filename)} is not a PNG or JPEG image; the "
+                "archive must hold .png, .jpg or .jpeg files in one folder per class."
+            )
+        else:
+            images.append((info, parts))
+    if not images:
+        raise DatasetFileError(
+            "The archive holds no PNG or JPEG images; put them in one folder per class."
+        )
+    images.sort(key=lambda item: item[0].filename)
+    classes, root = _classes(images)
+
+    # First pass: sizes and colour from the headers, so the common size is known before
+    # any image is decoded; the second decodes each one straight into the shared array.
+    sizes, colour = Counter(), False
+    for info, _ in images:
+        image = _open(archive, info)
+        sizes[_upright_size(image)] += 1
+        colour = colour or image.mode not in GRAYSCALE_MODES
+    width, height = _target_size(sizes, settings.DOWNHILL_IMAGE_MAX_SIDE)
+    channels = 3 if colour else 1
+    x = np.empty((len(images), height, width, channels), dtype=np.uint8)
+    for i, (info, _) in enumerate(images):
+        image = _open(archive, info)
+        try:
+            x[i] = _pixels(image, channels, (width, height)).reshape(height, width, channels)
+        except Exception as exc:
+            raise _undecodable(info, exc) from exc
+
+    counts = Counter(classes)
+    shape = (channels, height, width)
+    details = {
+        "image_shape": list(shape),
+        "classes": dict(sorted(counts.items())),
+        "root": root,
+        "color": "rgb" if colour else "grayscale",
+        "source_sizes": [[f"{w}×{h}", n] for (w, h), n in sizes.most_common(10)],
+        "resized": len(images) - sizes[(width, height)],
+        "ignored_members": ignored,
+        "pixel_scale": 255.0,
+    }
+    paths = PATH_SEPARATOR.join(info.filename for info, _ in images)
+    return Intake(
+        format="images",
+        n_rows=len(images),
+        columns=[image_column("image", shape, 255.0), categorical_column("label", counts)],
+        target="label",
+        details=details,
+        arrays={"X": x, "y": np.array(classes, dtype=str), "paths": np.array(paths)},
+    )
