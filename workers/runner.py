@@ -102,7 +102,17 @@ class DatabaseSink(Callback):
 
     def on_checkpoint(self, state: TrainState, checkpoint: dict) -> None:
         """Keep the latest resume checkpoint in storage, named by its step; older ones go once
-        the new one is stored, so a crash while writing leaves the previous one."""
+        the new one is stored, so a crash while writing leaves the previous one. The points up
+        to its step are written first: a resumed attempt keeps exactly those."""
+        try:
+            self.flush()
+        except DatabaseError:  # the database is away: keep training, checkpoint next time
+            log.warning(
+                "run %s: no checkpoint at step %s, the database is unreachable",
+                self.run_id,
+                state.step,
+            )
+            return
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
         _save(f"runs/{self.run_id}/resume-{checkpoint['step']:012d}.pt", buffer.getvalue())
