@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install browser run worker test lint format clean
+.PHONY: install browser run worker beat test lint format clean
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ run: install
 
 worker: install
 	$(PY) -m celery -A workers.app worker -Q training --pool solo --loglevel INFO
+
+# Exactly one per deployment: sends the sweep that requeues runs whose worker was lost.
+# (`make run` embeds it in its worker.)
+beat: install
+	$(PY) -m celery -A workers.app beat --loglevel INFO
 
 # Browser tests drive Debian's chromium (a test tool's own browser download fails offline).
 browser:
@@ -38,6 +43,17 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Benchmarks print a Markdown table, write bench/<name>/results/ and exit 1 below their gate
+# (BENCHMARKS.md). BENCH_ARGS=--quick for a short smoke run.
+.PHONY: bench bench-engine bench-metrics-read
+bench: bench-engine bench-metrics-read
+
+bench-engine: install
+	$(PY) bench/engine/run.py $(BENCH_ARGS)
+
+bench-metrics-read: install
+	$(PY) bench/metrics_read/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

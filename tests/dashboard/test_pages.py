@@ -1,4 +1,6 @@
-"""The server-rendered pages: sign-in, the runs list, a run's page and its Cancel button."""
+"""The server-rendered pages: sign-in, the runs list, a run's page and its Cancel button.
+More of each page: test_runs_table, test_run_page, test_compare, test_datasets_pages,
+test_experiment_form."""
 
 from __future__ import annotations
 
@@ -7,46 +9,10 @@ import re
 import pytest
 from django.contrib.staticfiles import finders
 
-from downhill.datasets.models import Dataset
-from downhill.experiments.models import Experiment
 from downhill.runs.models import Run
+from tests.dashboard.builders import PASSWORD, make_run, row_of
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "correct-horse-battery-1"  # the `user` fixture's
-
-
-def make_run(
-    owner, *, dataset_name="iris", status=Run.Status.SUCCEEDED, task="classification", **config
-):
-    dataset = Dataset.objects.create(
-        owner=owner,
-        name=dataset_name,
-        file=f"datasets/{dataset_name}.csv",
-        status=Dataset.Status.READY,
-        columns=[{"name": "x", "dtype": "numeric"}, {"name": "y", "dtype": "categorical"}],
-        target="y",
-        task=task,
-    )
-    config = {
-        "dataset": dataset.id, "target": "y", "task": task,
-        "model": {"type": "mlp", "hidden": [64, 64], "activation": "relu"},
-        "loss": "cross_entropy" if task == "classification" else "mse",
-        "optimizer": "adam", "learning_rate": 0.001, "momentum": None, "nesterov": False,
-        "weight_decay": 0.0, "batch_size": 32, "epochs": 20, "validation_split": 0.2, "seed": 7,
-        **config,
-    }  # fmt: skip
-    experiment = Experiment.objects.create(owner=owner, dataset=dataset, name="exp", config=config)
-    return Run.objects.create(experiment=experiment, status=status, epochs=config["epochs"])
-
-
-def row_of(html: str, run: Run) -> str:
-    """The runs-table row of one run."""
-    match = re.search(
-        rf'<tr>\s*<td>\s*<a class="run-link" href="/runs/{run.id}/">.*?</tr>', html, re.S
-    )
-    assert match, f"run {run.id} is not listed"
-    return match.group(0)
 
 
 def test_anonymous_visitor_is_sent_to_login(client):
@@ -115,7 +81,7 @@ def test_runs_page_lists_dataset_optimizer_learning_rate_and_batch_size(client, 
 def test_runs_page_hides_accuracy_column_when_no_run_has_accuracy(client, user):
     make_run(user, task="regression")
     client.force_login(user)
-    assert "Val accuracy" not in client.get("/").content.decode()
+    assert "sort=-val_accuracy" not in client.get("/").content.decode()
 
 
 def test_runs_page_without_runs_explains_how_to_start(client, user):
@@ -241,16 +207,52 @@ def test_cancel_needs_a_post_and_the_runs_owner(client, user, other_user):
     assert theirs.status == mine.status == Run.Status.QUEUED
 
 
+def test_login_page_links_to_sign_up_only_where_it_is_open(client, settings):
+    settings.DOWNHILL_ALLOW_SIGNUP = True
+    assert 'href="/signup/"' in client.get("/login/").content.decode()
+    settings.DOWNHILL_ALLOW_SIGNUP = False
+    assert 'href="/signup/"' not in client.get("/login/").content.decode()
+
+
+def test_header_links_every_page(client, user):
+    client.force_login(user)
+    html = client.get("/").content.decode()
+    for href in ('href="/"', 'href="/datasets/"', 'href="/experiments/new/"', 'href="/api/docs/"'):
+        assert href in html
+
+
 def test_static_files_referenced_by_the_pages_exist(client, user):
     run = make_run(user)
+    other = make_run(user)
     client.force_login(user)
-    pages = [client.get("/login/"), client.get("/"), client.get(f"/runs/{run.id}/")]
+    pages = [
+        client.get(url)
+        for url in (
+            "/", f"/runs/{run.id}/", f"/runs/compare/?ids={run.id},{other.id}",
+            "/datasets/", f"/datasets/{run.experiment.dataset_id}/", "/experiments/new/",
+        )
+    ]  # fmt: skip
     client.logout()
     pages.append(client.get("/login/"))
 
     referenced = set()
     for page in pages:
+        assert page.status_code == 200
         referenced |= set(re.findall(r'(?:src|href)="/static/([^"]+)"', page.content.decode()))
-    assert {"dashboard/style.css", "dashboard/chart.js", "dashboard/run.js"} <= referenced
+    scripts = {"chart", "common", "run", "runs", "compare", "datasets", "experiment"}
+    assert {"dashboard/style.css"} | {f"dashboard/{name}.js" for name in scripts} <= referenced
     for path in referenced:
         assert finders.find(path), f"/static/{path} is referenced but not found"
+
+
+def test_pages_have_no_inline_scripts_or_styles(client, user):
+    """Everything a page runs comes from /static/: a strict Content-Security-Policy can hold."""
+    run = make_run(user)
+    client.force_login(user)
+    for url in ("/", f"/runs/{run.id}/", "/datasets/", "/experiments/new/",
+                f"/runs/compare/?ids={run.id}"):  # fmt: skip
+        html = client.get(url).content.decode()
+        for script in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in script or 'type="application/json"' in script, (url, script)
+        assert " style=" not in html and "<style" not in html, url
+        assert " on" + "click=" not in html, url

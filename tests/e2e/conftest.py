@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import time
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -63,3 +65,46 @@ def client_api(celery_worker_process, live_server, django_user_model):
     # live server has closed its connections.
     django_user_model.objects.create_user("ada", password=PASSWORD)
     return Api(live_server.url, "ada", PASSWORD)
+
+
+CHROMIUM = os.environ.get("DOWNHILL_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def browser_page(live_server):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # meanwhile are still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    problems: list[str] = []
+    local_host = urlparse(live_server.url).hostname
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.on(
+            "console",
+            lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+        )
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+        def only_this_machine(route):
+            host = urlparse(route.request.url).hostname
+            if host in (local_host, "localhost", "127.0.0.1"):
+                route.continue_()
+            else:
+                problems.append(f"request leaving the machine: {route.request.url}")
+                route.abort()
+
+        page.route("**/*", only_this_machine)
+        yield page, problems
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]

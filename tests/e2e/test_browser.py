@@ -3,9 +3,7 @@ run's loss curve grow while a real worker trains it, find it in the runs list.""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
@@ -14,48 +12,7 @@ from tests.e2e.conftest import PASSWORD, finished
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("DOWNHILL_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture
-def browser_page(live_server):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # meanwhile are still plain synchronous calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    problems: list[str] = []
-    local_host = urlparse(live_server.url).hostname
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.on(
-            "console",
-            lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-
-        def only_this_machine(route):
-            host = urlparse(route.request.url).hostname
-            if host in (local_host, "localhost", "127.0.0.1"):
-                route.continue_()
-            else:
-                problems.append(f"request leaving the machine: {route.request.url}")
-                route.abort()
-
-        page.route("**/*", only_this_machine)
-        yield page, problems
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def screenshot(page, name: str) -> None:

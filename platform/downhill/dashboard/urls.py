@@ -1,19 +1,24 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from .views import account, datasets, experiments, runs
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="dashboard/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", account.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.runs_page, name="runs"),
-    path("runs/<int:run_id>/", views.run_page, name="run"),
+    path("", runs.runs_page, name="runs"),
+    path("runs/compare/", runs.runs_compare, name="runs-compare"),
+    path("runs/<int:run_id>/", runs.run_page, name="run"),
     # Not "run-cancel": the API router already names its cancel action that.
-    path("runs/<int:run_id>/cancel/", views.run_cancel, name="cancel-run"),
+    path("runs/<int:run_id>/cancel/", runs.run_cancel, name="cancel-run"),
+    path("runs/<int:run_id>/again/", runs.run_rerun, name="rerun"),
+    path("datasets/", datasets.datasets_page, name="datasets"),
+    path("datasets/<int:dataset_id>/", datasets.dataset_page, name="dataset"),
+    path("datasets/<int:dataset_id>/delete/", datasets.dataset_delete_view, name="dataset-delete"),
+    path("experiments/new/", experiments.experiment_new, name="experiment-new"),
+    path(
+        "experiments/new/preview/",
+        experiments.experiment_form_preview,
+        name="experiment-form-preview",
+    ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 
 register = template.Library()
 
@@ -24,7 +25,19 @@ CONFIG_LABELS = {
     "epochs": "Epochs",
     "validation_split": "Validation split",
     "seed": "Seed",
+    "init": "Weight init",
+    "gradient_clipping": "Gradient clipping",
+    "batch_size_schedule": "Batch-size schedule",
+    "lr_schedule": "Learning-rate schedule",
+    "optimizer_switch": "Optimizer switch",
+    "early_stopping": "Early stopping",
+    "swa": "Weight averaging (SWA)",
+    "precision": "Precision",
 }
+# Optional objects: absent or null means switched off.
+OPTIONAL_SECTIONS = (
+    "gradient_clipping", "batch_size_schedule", "optimizer_switch", "early_stopping", "swa",
+)  # fmt: skip
 
 
 def _is_number(value) -> bool:
@@ -77,6 +90,82 @@ def duration(seconds) -> str:
 
 
 @register.filter
+def momentum(value) -> str:
+    """Momentum of sgd and rmsprop; the other optimizers keep their own moment estimates."""
+    if not _is_number(value):
+        return NONE
+    return f"{value:g}"
+
+
+SCHEDULE_NAMES = {
+    "constant": "constant",
+    "step": "step",
+    "exponential": "exponential",
+    "cosine": "cosine",
+    "warm_restarts": "warm restarts",
+    "cyclic": "cyclic",
+    "one_cycle": "one cycle",
+    "plateau": "plateau",
+}
+
+
+@register.filter
+def schedule(value) -> str:
+    """The learning-rate schedule in a few words: "cosine", "step ×0.1 / 10 ep"."""
+    if not isinstance(value, dict) or not value.get("type"):
+        return NONE
+    kind = value["type"]
+    text = SCHEDULE_NAMES.get(kind, kind.replace("_", " "))
+    if kind == "step":
+        text += f" ×{value.get('gamma', 0.1):g} / {value.get('every_epochs', 10)} ep"
+    elif kind == "exponential":
+        text += f" ×{value.get('gamma', 0.95):g}"
+    return text
+
+
+# Why a run stopped before its last epoch, in words.
+STOP_REASONS = {
+    "early_stopping": "Early stopping: the monitored validation metric stopped improving.",
+    "lr_below_min": "The plateau schedule would have taken the learning rate below its minimum.",
+    "cancelled": "Cancelled on request.",
+    "worker_shutdown": "The worker was stopped.",
+}
+
+
+@register.filter
+def stop_reason(value) -> str:
+    return STOP_REASONS.get(value, str(value).replace("_", " ").capitalize() + ".")
+
+
+def eta_seconds(run) -> float | None:
+    """Seconds left at the pace so far, for a running run that has trained some steps."""
+    elapsed = run.duration_seconds
+    if run.status != "running" or not run.step or not run.steps or not elapsed:
+        return None
+    return max(0.0, (run.steps - run.step) * elapsed / run.step)
+
+
+@register.filter
+def eta(seconds) -> str:
+    if not _is_number(seconds):
+        return ""
+    return f"about {duration(max(1, seconds))} left"
+
+
+@register.filter
+def started(value) -> str:
+    """When a run started, short: the time for today's runs, else the day."""
+    if value is None:
+        return NONE
+    local = timezone.localtime(value)
+    if local.date() == timezone.localdate():
+        return local.strftime("%H:%M")
+    if local.year == timezone.localdate().year:
+        return f"{local.strftime('%b')} {local.day}"
+    return f"{local.strftime('%b')} {local.day}, {local.year}"
+
+
+@register.filter
 def model(value) -> str:
     if not isinstance(value, dict):
         return config_value(value)
@@ -108,10 +197,14 @@ def config_rows(config: dict) -> list[tuple[str, str]]:
         if key == "nesterov" and config.get("optimizer") != "sgd":
             continue  # an sgd-only switch
         label = CONFIG_LABELS.get(key, key.replace("_", " ").capitalize())
+        if key in OPTIONAL_SECTIONS and value is None:
+            rows.append((label, "off"))
+            continue
         rows.append((label, _FORMATTERS.get(key, config_value)(value)))
     return rows
 
 
+@register.filter(name="config_text")
 def config_value(value) -> str:
     if value is None:
         return NONE
@@ -120,7 +213,14 @@ def config_value(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, dict):
-        return ", ".join(f"{key}: {config_value(item)}" for key, item in value.items())
+        # {"type": "cosine", "min_lr": 0} reads "cosine, min lr 0"
+        parts = [str(value["type"]).replace("_", " ")] if "type" in value else []
+        parts += [
+            f"{key.replace('_', ' ')} {config_value(item)}"
+            for key, item in value.items()
+            if key != "type"
+        ]
+        return ", ".join(parts)
     if isinstance(value, list):
         return ", ".join(config_value(item) for item in value)
     return str(value)

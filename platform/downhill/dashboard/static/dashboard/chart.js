@@ -1,26 +1,35 @@
 /*
- * A small SVG line chart for training curves: several series on shared axes, round tick
- * values, a legend and a hover readout. No dependencies; the look lives in style.css
- * (.chart__* classes, series colours .series-0, .series-1, ...).
+ * Small SVG charts for training curves, with no dependencies; the look lives in style.css
+ * (.chart__* classes, series colours .series-0 … .series-9).
+ *
+ * LineChart: several series on shared axes, round ticks, a legend, a hover readout, an
+ * optional log scale, an exponential moving average drawn over a series' raw line
+ * (`smooth: true`), and events marked as vertical lines.
  *
  *   const chart = new DownhillChart.LineChart(element, {
  *     series: [
- *       { key: "train_loss", label: "train loss" },
- *       { key: "val_loss", label: "validation loss", markers: true },
- *     ],
+ *       { key: "train_loss", label: "train loss", smooth: true },
+ *       { key: "val_loss", label: "validation loss", markers: true, color: 1 },
+ *     ],                       // a series may also name a shorter `legend` and `tooltip` label
  *     yMin: 0, yMax: 1,        // optional hard bounds (the axis still fits the data inside them)
  *     format: (v) => "...",    // optional: how a value reads in the readout
  *     empty: "No points yet",  // shown until the first point arrives
+ *     height: 240,
  *   });
  *   chart.append("train_loss", [1, 2, 3], [2.3, 2.1, 1.9]);  // redrawn on the next frame
+ *   chart.setSmoothing(0.6); chart.setLogScale(true);
+ *   chart.setEvents([{ step: 120, label: "decay", detail: "lr 0.001" }]);
+ *
+ * ScatterChart: predicted against actual values, with the diagonal where they agree.
  */
 (function () {
   "use strict";
 
   const SVG_NS = "http://www.w3.org/2000/svg";
-  const MARGIN = { top: 10, right: 18, bottom: 28, left: 58 };
+  const MARGIN = { top: 12, right: 18, bottom: 30, left: 60 };
   const HEIGHT = 240;
   const MAX_MARKERS = 120; // past this many points a marker per point is only clutter
+  const COLOURS = 10; // .series-0 … .series-9 in style.css
 
   function svgElement(name, attributes, parent) {
     const node = document.createElementNS(SVG_NS, name);
@@ -65,11 +74,42 @@
     return String(Number(v.toPrecision(4)));
   }
 
+  function formatLogTick(v) {
+    const size = Math.abs(v);
+    if (size < 1e-3 || size >= 1e5) return v.toExponential(0).replace("e+", "e");
+    return String(Number(v.toPrecision(3)));
+  }
+
   function linear(d0, d1, r0, r1) {
     const k = (r1 - r0) / (d1 - d0);
     const scale = (v) => r0 + (v - d0) * k;
     scale.invert = (p) => d0 + (p - r0) / k;
     return scale;
+  }
+
+  /** A log10 scale over positive values; zero and negatives fall off the bottom. */
+  function logarithmic(d0, d1, r0, r1) {
+    const inner = linear(Math.log10(d0), Math.log10(d1), r0, r1);
+    const scale = (v) => (v > 0 ? inner(Math.log10(v)) : r0 + 1e4);
+    scale.invert = (p) => Math.pow(10, inner.invert(p));
+    return scale;
+  }
+
+  /** Ticks of a log axis: every power of ten, with 2 and 5 between when there are few decades. */
+  function logTicks(lo, hi) {
+    const first = Math.floor(Math.log10(lo));
+    const last = Math.ceil(Math.log10(hi));
+    const decades = last - first;
+    const multiples = decades <= 2 ? [1, 2, 5] : [1];
+    const every = Math.max(1, Math.ceil(decades / 6));
+    const ticks = [];
+    for (let e = first; e <= last; e += every) {
+      for (const m of multiples) {
+        const v = m * Math.pow(10, e);
+        if (v >= lo * 0.999 && v <= hi * 1.001) ticks.push(v);
+      }
+    }
+    return ticks;
   }
 
   /** Index of the step nearest to `step` in an ascending list. */
@@ -85,11 +125,28 @@
   }
 
   /**
+   * TensorBoard's smoothing: an exponential moving average with weight w, debiased so the
+   * first points are not pulled towards zero. w = 0 returns the values unchanged.
+   */
+  function smoothed(values, weight) {
+    if (!weight) return values;
+    const out = new Array(values.length);
+    let last = 0;
+    let count = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      last = last * weight + (1 - weight) * v;
+      count++;
+      out[i] = last / (1 - Math.pow(weight, count));
+    }
+    return out;
+  }
+
+  /**
    * The SVG path through a series. With more points than pixel columns, each column keeps its
    * first, lowest, highest and last point: the line looks the same and no spike is lost.
    */
-  function linePath(series, x, y, columns) {
-    const { steps, values } = series;
+  function linePath(steps, values, x, y, columns) {
     const n = steps.length;
     const kept = [];
     if (n <= columns * 2) {
@@ -122,64 +179,49 @@
     return d;
   }
 
-  class LineChart {
+  /** The y range of some series' values: [min, max] of the finite ones (positive on a log axis). */
+  function valueRange(seriesList, positiveOnly) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const s of seriesList) {
+      if (!positiveOnly) {
+        lo = Math.min(lo, s.min);
+        hi = Math.max(hi, s.max);
+        continue;
+      }
+      for (const v of s.values) {
+        if (v > 0) {
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+    }
+    return [lo, hi];
+  }
+
+  class BaseChart {
     constructor(root, options) {
       this.root = root;
       this.options = options;
-      this.series = options.series.map((spec, index) => ({
-        ...spec,
-        index,
-        steps: [],
-        values: [],
-        min: Infinity,
-        max: -Infinity,
-      }));
+      this.height = options.height || HEIGHT;
       this.view = null; // the scales of the last drawing, for the hover readout
-      this.pointerX = null;
+      this.pointer = null;
       this.frame = 0;
-
       root.replaceChildren();
       this.legend = htmlElement("div", "chart__legend", root);
-      for (const s of this.series) {
-        s.legendKey = htmlElement("span", "chart__key", this.legend);
-        htmlElement("span", `chart__swatch series-${s.index}`, s.legendKey);
-        s.legendKey.append(s.label);
-      }
       this.svg = svgElement("svg", { role: "img", "aria-label": options.label || "" }, root);
       this.tooltip = htmlElement("div", "chart__tooltip", root);
       this.tooltip.hidden = true;
-
       this.svg.addEventListener("pointermove", (event) => {
-        this.pointerX = event.clientX - this.svg.getBoundingClientRect().left;
+        const box = this.svg.getBoundingClientRect();
+        this.pointer = { x: event.clientX - box.left, y: event.clientY - box.top };
         this.drawHover();
       });
       this.svg.addEventListener("pointerleave", () => {
-        this.pointerX = null;
+        this.pointer = null;
         this.drawHover();
       });
       new ResizeObserver(() => this.scheduleRender()).observe(root);
-      this.scheduleRender();
-    }
-
-    /** Add points after the series' last step (older or repeated steps are ignored). */
-    append(key, steps, values) {
-      const s = this.series.find((candidate) => candidate.key === key);
-      if (!s) return;
-      const last = this.lastStep(key);
-      for (let i = 0; i < steps.length; i++) {
-        const value = values[i];
-        if (steps[i] <= last || !Number.isFinite(value)) continue;
-        s.steps.push(steps[i]);
-        s.values.push(value);
-        if (value < s.min) s.min = value;
-        if (value > s.max) s.max = value;
-      }
-      this.scheduleRender();
-    }
-
-    lastStep(key) {
-      const s = this.series.find((candidate) => candidate.key === key);
-      return s && s.steps.length ? s.steps[s.steps.length - 1] : 0;
     }
 
     scheduleRender() {
@@ -190,76 +232,226 @@
       });
     }
 
-    render() {
+    /** Empty axes with a message; false when the chart has a size and something to draw. */
+    prepare(hasData) {
       const width = this.root.clientWidth;
-      if (!width) return; // not laid out (hidden); the resize observer calls again
+      if (!width) return null; // not laid out (hidden); the resize observer calls again
       const svg = this.svg;
       svg.replaceChildren();
-      svg.setAttribute("viewBox", `0 0 ${width} ${HEIGHT}`);
-      svg.setAttribute("height", HEIGHT);
-      const left = MARGIN.left;
-      const right = width - MARGIN.right;
-      const top = MARGIN.top;
-      const bottom = HEIGHT - MARGIN.bottom;
-
-      const drawn = this.series.filter((s) => s.steps.length);
-      for (const s of this.series) s.legendKey.hidden = !s.steps.length;
-      if (!drawn.length) {
+      svg.setAttribute("viewBox", `0 0 ${width} ${this.height}`);
+      svg.setAttribute("height", this.height);
+      const box = { left: MARGIN.left, right: width - MARGIN.right, top: MARGIN.top, bottom: this.height - MARGIN.bottom };
+      if (!hasData) {
         this.view = null;
-        svgElement("line", { class: "chart__axis", x1: left, x2: right, y1: bottom, y2: bottom }, svg);
-        const text = svgElement("text", { class: "chart__empty", x: (left + right) / 2, y: HEIGHT / 2, "text-anchor": "middle" }, svg);
+        svgElement("line", { class: "chart__axis", x1: box.left, x2: box.right, y1: box.bottom, y2: box.bottom }, svg);
+        const text = svgElement("text", { class: "chart__empty", x: (box.left + box.right) / 2, y: this.height / 2, "text-anchor": "middle" }, svg);
         text.textContent = this.options.empty || "No points yet";
         this.drawHover();
-        return;
+        return null;
       }
+      return box;
+    }
+
+    drawYAxis(group, box, y, ticks, label) {
+      for (const v of ticks) {
+        const py = Math.round(y(v)) + 0.5;
+        svgElement("line", { class: "chart__grid", x1: box.left, x2: box.right, y1: py, y2: py }, group);
+        const text = svgElement("text", { class: "chart__tick", x: box.left - 8, y: py, "text-anchor": "end", "dominant-baseline": "middle" }, group);
+        text.textContent = label(v);
+      }
+    }
+
+    drawXAxis(group, box, x, ticks, label, title) {
+      for (const v of ticks) {
+        const px = Math.round(x(v)) + 0.5;
+        svgElement("line", { class: "chart__axis", x1: px, x2: px, y1: box.bottom, y2: box.bottom + 4 }, group);
+        const text = svgElement("text", { class: "chart__tick", x: px, y: box.bottom + 18, "text-anchor": "middle" }, group);
+        text.textContent = label(v);
+      }
+      svgElement("line", { class: "chart__axis", x1: box.left, x2: box.right, y1: box.bottom + 0.5, y2: box.bottom + 0.5 }, group);
+      if (title) {
+        // Under the y labels, where no tick can collide with it.
+        const text = svgElement("text", { class: "chart__axis-title", x: box.left - 8, y: box.bottom + 18, "text-anchor": "end" }, group);
+        text.textContent = title;
+      }
+    }
+
+    placeTooltip(anchorX, top) {
+      const tooltip = this.tooltip;
+      tooltip.hidden = false;
+      const room = this.root.clientWidth;
+      const boxWidth = tooltip.offsetWidth;
+      const leftSide = anchorX + 14 + boxWidth > room ? anchorX - 14 - boxWidth : anchorX + 14;
+      tooltip.style.left = `${Math.max(0, leftSide)}px`;
+      tooltip.style.top = `${this.svg.offsetTop + top}px`;
+    }
+  }
+
+  class LineChart extends BaseChart {
+    constructor(root, options) {
+      super(root, options);
+      this.smoothing = options.smoothing || 0;
+      this.logScale = Boolean(options.logScale);
+      this.events = [];
+      this.series = options.series.map((spec, index) => this.makeSeries(spec, index));
+      this.scheduleRender();
+    }
+
+    makeSeries(spec, index) {
+      const s = { ...spec, index, colour: (spec.color ?? index) % COLOURS, steps: [], values: [], min: Infinity, max: -Infinity };
+      s.legendKey = htmlElement("span", "chart__key", this.legend);
+      htmlElement("span", `chart__swatch series-${s.colour}${spec.dashed ? " chart__swatch--dashed" : ""}`, s.legendKey);
+      s.legendKey.append(spec.legend || s.label);
+      if (spec.legend) s.legendKey.title = s.label;
+      return s;
+    }
+
+    find(key) {
+      return this.series.find((candidate) => candidate.key === key);
+    }
+
+    /** Add points after the series' last step (older or repeated steps are ignored). */
+    append(key, steps, values) {
+      const s = this.find(key);
+      if (!s) return;
+      const last = this.lastStep(key);
+      for (let i = 0; i < steps.length; i++) {
+        const value = values[i];
+        if (steps[i] <= last || value === null || !Number.isFinite(value)) continue;
+        s.steps.push(steps[i]);
+        s.values.push(value);
+        if (value < s.min) s.min = value;
+        if (value > s.max) s.max = value;
+      }
+      s.smoothCache = null;
+      this.scheduleRender();
+    }
+
+    /** Replace a series' points (a fresh downsampled read of a long run). */
+    replace(key, steps, values) {
+      const s = this.find(key);
+      if (!s) return;
+      Object.assign(s, { steps: [], values: [], min: Infinity, max: -Infinity, smoothCache: null });
+      this.append(key, steps, values);
+    }
+
+    lastStep(key) {
+      const s = this.find(key);
+      return s && s.steps.length ? s.steps[s.steps.length - 1] : 0;
+    }
+
+    count(key) {
+      const s = this.find(key);
+      return s ? s.steps.length : 0;
+    }
+
+    setSmoothing(weight) {
+      this.smoothing = weight;
+      this.scheduleRender();
+    }
+
+    setLogScale(on) {
+      this.logScale = Boolean(on);
+      this.scheduleRender();
+    }
+
+    /** Events to mark: [{step, label, detail?}], drawn as vertical lines across the plot. */
+    setEvents(events) {
+      this.events = events;
+      this.scheduleRender();
+    }
+
+    smoothValues(s) {
+      if (!s.smooth || !this.smoothing) return null;
+      const cache = s.smoothCache;
+      if (cache && cache.weight === this.smoothing && cache.length === s.values.length) return cache.values;
+      const values = smoothed(s.values, this.smoothing);
+      s.smoothCache = { weight: this.smoothing, length: s.values.length, values };
+      return values;
+    }
+
+    render() {
+      const drawn = this.series.filter((s) => s.steps.length);
+      for (const s of this.series) s.legendKey.hidden = !s.steps.length;
+      const log = this.logScale && drawn.some((s) => s.max > 0);
+      const box = this.prepare(drawn.length > 0);
+      if (!box) return;
+      const svg = this.svg;
 
       // x: steps from 0 (or the first step) to the last one.
-      let x0 = Math.min(0, ...drawn.map((s) => s.steps[0]));
+      const x0 = Math.min(0, ...drawn.map((s) => s.steps[0]));
       let x1 = Math.max(...drawn.map((s) => s.steps[s.steps.length - 1]));
       if (x1 <= x0) x1 = x0 + 1;
-      const xStep = Math.max(1, tickStep(x1 - x0, Math.max(2, Math.floor((right - left) / 90))));
+      const xStep = Math.max(1, tickStep(x1 - x0, Math.max(2, Math.floor((box.right - box.left) / 90))));
+      const x = linear(x0, x1, box.left, box.right);
 
       // y: the data's range, widened to round ticks, inside the optional hard bounds.
-      let y0 = Math.min(...drawn.map((s) => s.min));
-      let y1 = Math.max(...drawn.map((s) => s.max));
-      if (y1 - y0 < 1e-12) {
-        const pad = Math.abs(y0) * 0.1 || 1;
-        y0 -= pad;
-        y1 += pad;
+      let [y0, y1] = valueRange(drawn, log);
+      let y;
+      let yTicks;
+      let yLabel;
+      if (log) {
+        if (y1 / y0 < 1.0001) {
+          y0 /= 2;
+          y1 *= 2;
+        }
+        y0 = Math.pow(10, Math.floor(Math.log10(y0) * 4) / 4);
+        y1 = Math.pow(10, Math.ceil(Math.log10(y1) * 4) / 4);
+        y = logarithmic(y0, y1, box.bottom, box.top);
+        yTicks = logTicks(y0, y1);
+        yLabel = formatLogTick;
+      } else {
+        if (y1 - y0 < 1e-12) {
+          const pad = Math.abs(y0) * 0.1 || 1;
+          y0 -= pad;
+          y1 += pad;
+        }
+        const yStep = tickStep(y1 - y0, 5);
+        y0 = Math.floor(y0 / yStep + 1e-9) * yStep;
+        y1 = Math.ceil(y1 / yStep - 1e-9) * yStep;
+        if (this.options.yMin !== undefined) y0 = Math.max(y0, this.options.yMin);
+        if (this.options.yMax !== undefined) y1 = Math.min(y1, this.options.yMax);
+        y = linear(y0, y1, box.bottom, box.top);
+        yTicks = ticksBetween(y0, y1, yStep);
+        yLabel = tickFormatter(yStep);
       }
-      const yStep = tickStep(y1 - y0, 5);
-      y0 = Math.floor(y0 / yStep + 1e-9) * yStep;
-      y1 = Math.ceil(y1 / yStep - 1e-9) * yStep;
-      if (this.options.yMin !== undefined) y0 = Math.max(y0, this.options.yMin);
-      if (this.options.yMax !== undefined) y1 = Math.min(y1, this.options.yMax);
-
-      const x = linear(x0, x1, left, right);
-      const y = linear(y0, y1, bottom, top);
-      this.view = { x, y, left, right, top, bottom, drawn };
+      this.view = { x, y, ...box, drawn };
 
       const axes = svgElement("g", {}, svg);
-      const yLabel = tickFormatter(yStep);
-      for (const v of ticksBetween(y0, y1, yStep)) {
-        const py = Math.round(y(v)) + 0.5;
-        svgElement("line", { class: "chart__grid", x1: left, x2: right, y1: py, y2: py }, axes);
-        const label = svgElement("text", { class: "chart__tick", x: left - 8, y: py, "text-anchor": "end", "dominant-baseline": "middle" }, axes);
-        label.textContent = yLabel(v);
-      }
-      const xLabel = tickFormatter(xStep);
-      for (const v of ticksBetween(x0, x1, xStep)) {
-        const px = Math.round(x(v)) + 0.5;
-        svgElement("line", { class: "chart__axis", x1: px, x2: px, y1: bottom, y2: bottom + 4 }, axes);
-        const label = svgElement("text", { class: "chart__tick", x: px, y: bottom + 18, "text-anchor": "middle" }, axes);
-        label.textContent = xLabel(v);
-      }
-      svgElement("line", { class: "chart__axis", x1: left, x2: right, y1: bottom + 0.5, y2: bottom + 0.5 }, axes);
+      this.drawYAxis(axes, box, y, yTicks, yLabel);
+      this.drawXAxis(axes, box, x, ticksBetween(x0, x1, xStep), tickFormatter(xStep), "step");
 
-      const lines = svgElement("g", {}, svg);
+      const clipId = `clip-${Math.random().toString(36).slice(2)}`;
+      const clip = svgElement("clipPath", { id: clipId }, svg);
+      svgElement("rect", { x: box.left - 4, y: box.top - 4, width: box.right - box.left + 8, height: box.bottom - box.top + 8 }, clip);
+
+      const marks = svgElement("g", { class: "chart__events" }, svg);
+      this.drawnEvents = this.events.filter((e) => e.step >= x0 && e.step <= x1);
+      const labelled = this.drawnEvents.length <= 16;
+      for (const event of this.drawnEvents) {
+        const px = Math.round(x(event.step)) + 0.5;
+        svgElement("line", { class: `chart__event chart__event--${event.kind || "info"}`, x1: px, x2: px, y1: box.top, y2: box.bottom }, marks);
+        if (labelled && this.options.eventLabels !== false) {
+          const text = svgElement("text", { class: "chart__event-label", x: px + 3, y: box.top + 9 }, marks);
+          text.textContent = event.label;
+        }
+      }
+
+      const lines = svgElement("g", { "clip-path": `url(#${clipId})` }, svg);
+      const columns = box.right - box.left;
       for (const s of drawn) {
-        svgElement("path", { class: `chart__line series-${s.index}`, d: linePath(s, x, y, right - left) }, lines);
+        const smooth = this.smoothValues(s);
+        const dash = s.dashed ? " chart__line--dashed" : "";
+        if (smooth) {
+          svgElement("path", { class: `chart__line chart__line--raw series-${s.colour}`, d: linePath(s.steps, s.values, x, y, columns) }, lines);
+          svgElement("path", { class: `chart__line series-${s.colour}${dash}`, d: linePath(s.steps, smooth, x, y, columns) }, lines);
+        } else {
+          svgElement("path", { class: `chart__line series-${s.colour}${dash}`, d: linePath(s.steps, s.values, x, y, columns) }, lines);
+        }
         if ((s.markers && s.steps.length <= MAX_MARKERS) || s.steps.length === 1) {
           for (let i = 0; i < s.steps.length; i++) {
-            svgElement("circle", { class: `chart__marker series-${s.index}`, cx: x(s.steps[i]), cy: y(s.values[i]), r: 3 }, lines);
+            if (log && s.values[i] <= 0) continue;
+            svgElement("circle", { class: `chart__marker series-${s.colour}`, cx: x(s.steps[i]), cy: y(s.values[i]), r: 3 }, lines);
           }
         }
       }
@@ -270,7 +462,7 @@
     /** The crosshair and readout at the pointer: each series' point nearest to it. */
     drawHover() {
       const view = this.view;
-      const px = this.pointerX;
+      const px = this.pointer && this.pointer.x;
       if (this.hover) this.hover.replaceChildren();
       if (!view || px === null || px < view.left - 4 || px > view.right + 4) {
         this.tooltip.hidden = true;
@@ -279,33 +471,123 @@
       const step = view.x.invert(px);
       const points = view.drawn.map((s) => {
         const i = nearestIndex(s.steps, step);
-        return { s, step: s.steps[i], value: s.values[i] };
+        const smooth = this.smoothValues(s);
+        return { s, step: s.steps[i], value: s.values[i], smooth: smooth ? smooth[i] : null };
       });
       const anchor = points.reduce((best, p) => (Math.abs(p.step - step) < Math.abs(best.step - step) ? p : best));
       const cx = Math.round(view.x(anchor.step)) + 0.5;
       svgElement("line", { class: "chart__crosshair", x1: cx, x2: cx, y1: view.top, y2: view.bottom }, this.hover);
       for (const p of points) {
-        svgElement("circle", { class: `chart__marker series-${p.s.index}`, cx: view.x(p.step), cy: view.y(p.value), r: 4 }, this.hover);
+        const shown = p.smooth ?? p.value;
+        if (this.logScale && shown <= 0) continue;
+        svgElement("circle", { class: `chart__marker series-${p.s.colour}`, cx: view.x(p.step), cy: view.y(shown), r: 4 }, this.hover);
       }
 
       const format = this.options.format || formatValue;
       const tooltip = this.tooltip;
       tooltip.replaceChildren();
       htmlElement("div", "subtle", tooltip).textContent = `step ${anchor.step.toLocaleString("en-US")}`;
-      for (const p of points) {
+      const rows = points.length > 8 ? [...points].sort((a, b) => (a.smooth ?? a.value) - (b.smooth ?? b.value)) : points;
+      for (const p of rows) {
         const row = htmlElement("div", "chart__tooltip-row", tooltip);
-        htmlElement("span", `chart__swatch series-${p.s.index}`, row);
-        row.append(p.s.label + (p.step !== anchor.step ? ` (step ${p.step.toLocaleString("en-US")})` : ""));
-        htmlElement("strong", "", row).textContent = format(p.value);
+        htmlElement("span", `chart__swatch series-${p.s.colour}`, row);
+        row.append((p.s.tooltip || p.s.label) + (p.step !== anchor.step ? ` (step ${p.step.toLocaleString("en-US")})` : ""));
+        const show = p.s.format || format;
+        htmlElement("strong", "", row).textContent = show(p.smooth ?? p.value);
+        if (p.smooth !== null) htmlElement("span", "chart__tooltip-raw", row).textContent = `raw ${show(p.value)}`;
       }
-      tooltip.hidden = false;
-      const room = this.root.clientWidth;
-      const boxWidth = tooltip.offsetWidth;
-      const leftSide = cx + 14 + boxWidth > room ? cx - 14 - boxWidth : cx + 14;
-      tooltip.style.left = `${Math.max(0, leftSide)}px`;
-      tooltip.style.top = `${this.svg.offsetTop + view.top + 4}px`;
+      const near = (this.drawnEvents || []).filter((e) => Math.abs(view.x(e.step) - px) <= 6);
+      for (const event of near) {
+        const row = htmlElement("div", "chart__tooltip-row chart__tooltip-event", tooltip);
+        row.textContent = `${event.label} at step ${event.step.toLocaleString("en-US")}${event.detail ? ` · ${event.detail}` : ""}`;
+      }
+      this.placeTooltip(cx, view.top + 4);
     }
   }
 
-  window.DownhillChart = { LineChart, formatValue };
+  /** Points (x = actual, y = predicted) with the line where they are equal. */
+  class ScatterChart extends BaseChart {
+    constructor(root, options) {
+      super(root, { ...options, height: options.height || 300 });
+      this.points = [];
+      this.scheduleRender();
+    }
+
+    setPoints(xs, ys) {
+      this.points = xs.map((value, i) => [value, ys[i]]).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+      this.scheduleRender();
+    }
+
+    render() {
+      const box = this.prepare(this.points.length > 0);
+      if (!box) return;
+      // One scale for both axes, so the diagonal is the 45° line.
+      let lo = Math.min(...this.points.map(([a, b]) => Math.min(a, b)));
+      let hi = Math.max(...this.points.map(([a, b]) => Math.max(a, b)));
+      if (hi - lo < 1e-12) {
+        lo -= 1;
+        hi += 1;
+      }
+      const step = tickStep(hi - lo, 5);
+      lo = Math.floor(lo / step + 1e-9) * step;
+      hi = Math.ceil(hi / step - 1e-9) * step;
+      const side = Math.min(box.right - box.left, box.bottom - box.top);
+      const left = box.left + Math.max(0, (box.right - box.left - side) / 2);
+      const plot = { ...box, left, right: left + side, top: box.bottom - side };
+      const x = linear(lo, hi, plot.left, plot.right);
+      const y = linear(lo, hi, plot.bottom, plot.top);
+      this.view = { x, y, ...plot };
+      const ticks = ticksBetween(lo, hi, step);
+      const label = tickFormatter(step);
+      const axes = svgElement("g", {}, this.svg);
+      this.drawYAxis(axes, plot, y, ticks, label);
+      this.drawXAxis(axes, plot, x, ticks, label, this.options.xLabel || "actual");
+      const yTitle = svgElement("text", { class: "chart__axis-title", x: plot.left + 4, y: plot.top + 10 }, axes);
+      yTitle.textContent = this.options.yLabel || "predicted";
+      svgElement("line", { class: "chart__diagonal", x1: x(lo), y1: y(lo), x2: x(hi), y2: y(hi) }, this.svg);
+      const dots = svgElement("g", {}, this.svg);
+      for (const [a, b] of this.points) {
+        svgElement("circle", { class: "chart__dot series-0", cx: x(a).toFixed(1), cy: y(b).toFixed(1), r: 3 }, dots);
+      }
+      this.hover = svgElement("g", {}, this.svg);
+      this.drawHover();
+    }
+
+    drawHover() {
+      const view = this.view;
+      const p = this.pointer;
+      if (this.hover) this.hover.replaceChildren();
+      if (!view || !p || p.x < view.left || p.x > view.right || p.y < view.top || p.y > view.bottom) {
+        this.tooltip.hidden = true;
+        return;
+      }
+      let best = null;
+      let bestDistance = Infinity;
+      for (const point of this.points) {
+        const d = Math.hypot(view.x(point[0]) - p.x, view.y(point[1]) - p.y);
+        if (d < bestDistance) {
+          best = point;
+          bestDistance = d;
+        }
+      }
+      if (!best || bestDistance > 24) {
+        this.tooltip.hidden = true;
+        return;
+      }
+      const cx = view.x(best[0]);
+      svgElement("circle", { class: "chart__marker series-1", cx, cy: view.y(best[1]), r: 5 }, this.hover);
+      this.tooltip.replaceChildren();
+      for (const [label, value] of [
+        [this.options.xLabel || "actual", best[0]],
+        [this.options.yLabel || "predicted", best[1]],
+      ]) {
+        const row = htmlElement("div", "chart__tooltip-row", this.tooltip);
+        row.append(label);
+        htmlElement("strong", "", row).textContent = formatValue(value);
+      }
+      this.placeTooltip(cx, Math.max(view.top, view.y(best[1]) - 20));
+    }
+  }
+
+  window.DownhillChart = { LineChart, ScatterChart, formatValue, smoothed };
 })();

@@ -7,13 +7,21 @@
   "use strict";
 
   const page = document.querySelector("[data-run-id]");
-  if (!page || !window.DownhillChart) return;
+  if (!page || !window.DownhillChart || !window.Downhill) return;
 
+  const { LineChart, ScatterChart, formatValue } = window.DownhillChart;
+  const { getJson, formatDuration, stored } = window.Downhill;
   const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
   const POLL_MS = 1000;
   const RETRY_MS = 5000;
-  const { LineChart } = window.DownhillChart;
+  const EVENTS_EVERY = 4; // polls between two reads of the events
+  const MAX_POINTS = 2000; // per series on a first read: about one per pixel column
+  const RELOAD_AFTER = 20000; // live points kept before a series is read downsampled again
   const percent = (v) => `${(v * 100).toFixed(1)}%`;
+  // As the server writes it ("Nov 21, 12:33:28"), in the server's time zone (UTC).
+  const STARTED_FORMAT = new Intl.DateTimeFormat("en-US", {
+    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZone: "UTC",
+  });
 
   const charts = [
     [
@@ -21,82 +29,213 @@
       {
         label: "Training and validation loss by step",
         series: [
-          { key: "train_loss", label: "train loss" },
-          { key: "val_loss", label: "validation loss", markers: true },
+          { key: "train_loss", label: "train loss", smooth: true },
+          { key: "val_loss", label: "validation loss", markers: true, color: 1 },
         ],
         empty: "The loss appears here once the first steps are trained.",
+        height: 280,
       },
     ],
     [
       "chart-accuracy",
       {
-        label: "Validation accuracy by step",
-        series: [{ key: "val_accuracy", label: "validation accuracy", markers: true }],
+        label: "Validation accuracy and macro F1 by step",
+        series: [
+          { key: "val_accuracy", label: "accuracy", markers: true, color: 2, format: percent },
+          { key: "val_f1", label: "F1 (macro)", markers: true, color: 4, dashed: true },
+        ],
         yMin: 0,
         yMax: 1,
-        format: percent,
         empty: "Accuracy appears after the first epoch.",
+      },
+    ],
+    [
+      "chart-error",
+      {
+        label: "Validation MAE and RMSE by step",
+        series: [
+          { key: "val_mae", label: "MAE", markers: true, color: 2 },
+          { key: "val_rmse", label: "RMSE", markers: true, color: 4 },
+        ],
+        empty: "The validation error appears after the first epoch.",
+      },
+    ],
+    [
+      "chart-r2",
+      {
+        label: "Validation R² by step",
+        series: [{ key: "val_r2", label: "R²", markers: true, color: 3 }],
+        yMax: 1,
+        empty: "R² appears after the first epoch.",
       },
     ],
     [
       "chart-lr",
       {
         label: "Learning rate by step",
-        series: [{ key: "lr", label: "learning rate" }],
+        series: [{ key: "lr", label: "learning rate", color: 5 }],
         empty: "The learning rate appears once the first steps are trained.",
+      },
+    ],
+    [
+      "chart-batch",
+      {
+        label: "Batch size by step",
+        series: [{ key: "batch_size", label: "batch size", color: 6 }],
+        yMin: 0,
+        empty: "The batch size appears once the first steps are trained.",
       },
     ],
   ];
   const chartOf = {}; // series name -> the chart that draws it
+  const allCharts = [];
   for (const [id, options] of charts) {
     const element = document.getElementById(id);
-    if (!element) continue; // accuracy exists for classification only
+    if (!element) continue; // each task draws its own metrics
     const chart = new LineChart(element, options);
+    allCharts.push(chart);
     for (const s of options.series) chartOf[s.key] = chart;
   }
 
-  // Series are fetched in the groups the worker writes together, each group with its own
-  // cursor: an epoch's val_loss can land in a later batch than the train_loss of the same
-  // step, so a single cursor over all series could skip it.
-  const groups = [["train_loss", "lr"], ["val_loss", "val_accuracy"]]
+  // Series are fetched in the groups the worker writes together, each with its own cursor: an
+  // epoch's val_loss can land in a later batch than the train_loss of the same step.
+  const groups = [["train_loss", "lr"], ["val_loss", "val_accuracy", "val_f1", "val_mae", "val_rmse", "val_r2"]]
     .map((names) => names.filter((name) => chartOf[name]))
     .filter((names) => names.length);
 
-  async function getJson(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    if (!response.ok) {
-      const reason = response.status === 401 || response.status === 403 ? "you are signed out" : `HTTP ${response.status}`;
-      throw new Error(reason);
+  /** Where a group's next read starts: its series that have points, at the oldest last step. */
+  function cursor(names) {
+    const present = names.filter((name) => chartOf[name].count(name));
+    return present.length ? Math.min(...present.map((name) => chartOf[name].lastStep(name))) : 0;
+  }
+
+  async function pullGroup(names, fresh) {
+    const params = new URLSearchParams();
+    for (const name of names) params.append("name", name);
+    const since = fresh ? 0 : cursor(names);
+    if (since > 0) params.set("since_step", since);
+    else params.set("max_points", MAX_POINTS);
+    const data = await getJson(`${page.dataset.metricsUrl}?${params}`);
+    for (const [name, series] of Object.entries(data.series)) {
+      const chart = chartOf[name];
+      if (!chart) continue;
+      if (since > 0) chart.append(name, series.steps, series.values);
+      else chart.replace(name, series.steps, series.values);
     }
-    return response.json();
   }
 
   async function pullMetrics() {
     await Promise.all(
-      groups.map(async (names) => {
-        const params = new URLSearchParams();
-        for (const name of names) params.append("name", name);
-        const since = Math.min(...names.map((name) => chartOf[name].lastStep(name)));
-        if (since > 0) params.set("since_step", since);
-        const data = await getJson(`${page.dataset.metricsUrl}?${params}`);
-        for (const [name, series] of Object.entries(data.series)) {
-          chartOf[name]?.append(name, series.steps, series.values);
-        }
+      groups.map((names) => {
+        // A live page keeps every new point; past RELOAD_AFTER it reads the whole series
+        // downsampled again, so a long run does not grow the page without bound.
+        const fresh = names.some((name) => chartOf[name].count(name) > RELOAD_AFTER);
+        return pullGroup(names, fresh);
+      }),
+    );
+    await pullBatchSize();
+  }
+
+  // The batch size is written where it changes: drawn as steps up to the last step trained.
+  const batchChanges = { steps: [], values: [] };
+
+  async function pullBatchSize() {
+    if (!chartOf.batch_size) return;
+    const last = batchChanges.steps.length ? batchChanges.steps[batchChanges.steps.length - 1] : 0;
+    const params = new URLSearchParams({ name: "batch_size" });
+    if (last) params.set("since_step", last);
+    const data = await getJson(`${page.dataset.metricsUrl}?${params}`);
+    const series = data.series.batch_size || { steps: [], values: [] };
+    series.steps.forEach((step, i) => {
+      if (step > last) {
+        batchChanges.steps.push(step);
+        batchChanges.values.push(series.values[i]);
+      }
+    });
+    const { steps: at, values: sizes } = batchChanges;
+    const steps = [];
+    const values = [];
+    at.forEach((step, i) => {
+      if (i && step - 1 > steps[steps.length - 1]) {
+        steps.push(step - 1);
+        values.push(sizes[i - 1]);
+      }
+      steps.push(step);
+      values.push(sizes[i]);
+    });
+    const end = chartOf.train_loss ? chartOf.train_loss.lastStep("train_loss") : 0;
+    if (steps.length && end > steps[steps.length - 1]) {
+      steps.push(end);
+      values.push(values[values.length - 1]);
+    }
+    chartOf.batch_size.replace("batch_size", steps, values);
+  }
+
+  // ---- Events: marked on the curves and listed in words ----
+
+  const n = (v) => (typeof v === "number" ? formatValue(v) : v);
+  const EVENT_TEXT = {
+    warmup_end: (e) => ["warmup ends", "Warmup ended", `the rate reached ${n(e.lr)}`],
+    restart: (e) => ["restart", "Warm restart", `cycle ${e.cycle ?? ""}, the rate back to ${n(e.lr)}`],
+    decay: (e) => ["lr decay", "Learning rate decayed", `to ${n(e.lr)}`],
+    optimizer_switch: (e) => [`→ ${e.optimizer}`, `Switched to ${e.optimizer}`, `at learning rate ${n(e.learning_rate)}`],
+    swa_start: (e) => ["SWA", "Weight averaging started", `at rate ${n(e.lr)}`],
+    swa_final: (e) => ["SWA average", "The averaged weights became the final model", `${e.epochs_averaged} epochs averaged`],
+    early_stop: (e) => ["early stop", "Early stopping", `no improvement of ${e.monitor}; best epoch ${e.best_epoch}`],
+    restore_best: (e) => ["best restored", "Restored the best epoch's weights", `epoch ${e.best_epoch}`],
+    stop: (e) => ["stop", "Stopped", e.reason || ""],
+    precision: (e) => ["precision", "Precision", e.message || ""],
+    best_checkpoint: (e) => ["best", "New best model", `${e.monitor} ${n(e.value)}`],
+  };
+  const EVENT_KIND = { warmup_end: "schedule", restart: "schedule", decay: "schedule", optimizer_switch: "optimizer",
+    swa_start: "optimizer", swa_final: "optimizer", early_stop: "stop", restore_best: "stop", stop: "stop" };
+
+  function describe(event) {
+    const text = (EVENT_TEXT[event.type] || ((e) => [e.type, e.type.replace(/_/g, " "), ""]))(event);
+    return { step: event.step, epoch: event.epoch, type: event.type, label: text[0], title: text[1], detail: text[2], kind: EVENT_KIND[event.type] };
+  }
+
+  let eventCount = -1;
+  async function pullEvents() {
+    const data = await getJson(page.dataset.eventsUrl);
+    if (data.events.length === eventCount) return;
+    eventCount = data.events.length;
+    const events = data.events.map(describe);
+    // Every improvement is a "best" event: on the curves they would be a fence, so only the
+    // last one is listed and none is drawn.
+    const marked = events.filter((e) => e.type !== "best_checkpoint" && e.type !== "precision");
+    for (const chart of allCharts) chart.setEvents(marked);
+    const bests = events.filter((e) => e.type === "best_checkpoint");
+    const listed = events.filter((e) => e.type !== "best_checkpoint");
+    if (bests.length) listed.push(bests[bests.length - 1]);
+    listed.sort((a, b) => a.step - b.step);
+    showEvents(listed);
+  }
+
+  function showEvents(events) {
+    const card = page.querySelector("[data-events]");
+    const list = page.querySelector("[data-events-list]");
+    if (!card || !list) return;
+    card.hidden = !events.length;
+    list.replaceChildren(
+      ...events.map((e) => {
+        const item = document.createElement("li");
+        item.className = `events__item events__item--${e.kind || "info"}`;
+        const where = document.createElement("span");
+        where.className = "events__where";
+        where.textContent = `step ${e.step.toLocaleString("en-US")} · epoch ${e.epoch}`;
+        const what = document.createElement("strong");
+        what.textContent = e.title;
+        item.append(where, what, e.detail ? ` ${e.detail}` : "");
+        return item;
       }),
     );
   }
 
+  // ---- Progress ----
+
   function field(name) {
     return page.querySelector(`[data-field="${name}"]`);
-  }
-
-  function formatDuration(seconds) {
-    if (seconds === null || seconds === undefined) return "—";
-    const s = Math.floor(seconds);
-    if (s < 60) return `${s}s`;
-    const m = Math.floor(s / 60);
-    if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s`;
-    return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
   }
 
   function showRun(run) {
@@ -111,9 +250,19 @@
       bar.value = step;
       field("progress-text").textContent = `Epoch ${epoch} of ${epochs} · step ${step.toLocaleString("en-US")} of ${steps.toLocaleString("en-US")}`;
     }
+    // At the pace so far: what is left over the steps per second since the start.
+    const eta = run.status === "running" && step && steps && run.duration_seconds ? ((steps - step) * run.duration_seconds) / step : null;
+    field("eta").textContent = eta === null ? "" : `about ${formatDuration(Math.max(1, eta))} left`;
     field("device").textContent = run.device || "—";
     field("worker").textContent = run.worker || "—";
     field("duration").textContent = formatDuration(run.duration_seconds);
+    const started = field("started");
+    if (run.started_at && !started.querySelector("time")) {
+      const time = document.createElement("time");
+      time.dateTime = run.started_at;
+      time.textContent = STARTED_FORMAT.format(new Date(run.started_at));
+      started.replaceChildren(time);
+    }
 
     const cancel = field("cancel");
     if (cancel && run.cancel_requested) {
@@ -130,6 +279,7 @@
     note.textContent = message;
   }
 
+  let polls = 0;
   async function poll() {
     if (document.hidden) {
       // Nobody is looking: wait for the tab to come back instead of polling in the background.
@@ -145,12 +295,49 @@
       }
       showRun(run);
       await pullMetrics();
+      if (polls++ % EVENTS_EVERY === 0) await pullEvents();
       showNote("");
     } catch (error) {
       showNote(`Live updates paused (${error.message}); retrying…`);
       delay = RETRY_MS;
     }
     setTimeout(poll, delay);
+  }
+
+  // ---- Controls: smoothing and log scales, remembered across pages ----
+
+  function bindControls() {
+    const slider = page.querySelector('[data-control="smoothing"]');
+    const output = page.querySelector('[data-control="smoothing-value"]');
+    if (slider && chartOf.train_loss) {
+      const apply = () => {
+        const weight = Number(slider.value);
+        output.textContent = weight.toFixed(2);
+        chartOf.train_loss.setSmoothing(weight);
+        stored.set("smoothing", weight);
+      };
+      slider.value = stored.get("smoothing", 0.6);
+      slider.addEventListener("input", apply);
+      apply();
+    }
+    for (const [control, key] of [["log-loss", "train_loss"], ["log-lr", "lr"]]) {
+      const box = page.querySelector(`[data-control="${control}"]`);
+      if (!box || !chartOf[key]) continue;
+      box.checked = stored.get(control, false);
+      chartOf[key].setLogScale(box.checked);
+      box.addEventListener("change", () => {
+        chartOf[key].setLogScale(box.checked);
+        stored.set(control, box.checked);
+      });
+    }
+  }
+
+  function drawPredictions() {
+    const data = document.getElementById("val-predictions");
+    const element = document.getElementById("chart-predictions");
+    if (!data || !element) return;
+    const { actual, predicted } = JSON.parse(data.textContent);
+    new ScatterChart(element, { label: "Predicted against actual validation values", xLabel: "actual", yLabel: "predicted" }).setPoints(actual, predicted);
   }
 
   const cancelForm = field("cancel");
@@ -160,8 +347,10 @@
     });
   }
 
+  bindControls();
+  drawPredictions();
   if (FINISHED.has(page.dataset.status)) {
-    pullMetrics().catch((error) => showNote(`Could not load the curves (${error.message}).`));
+    Promise.all([pullMetrics(), pullEvents()]).catch((error) => showNote(`Could not load the curves (${error.message}).`));
   } else {
     poll();
   }

@@ -1,0 +1,477 @@
+"""Reading metrics for the dashboard: a long series served downsampled, and pages that list runs.
+
+    .venv/bin/python bench/metrics_read/run.py [--quick] [--database-url postgres://...]
+
+Measures, on a throwaway database (a fresh SQLite file, or a fresh PostgreSQL database created
+next to the one --database-url names and dropped afterwards):
+
+- a run with 1,000,000 `train_loss` points served downsampled to 2,000 points: the selector
+  (downhill.runs.selectors.run_metrics_series) and the whole API request
+  (GET /api/v1/runs/{id}/metrics/?name=train_loss&max_points=2000) through Django;
+- the runs page listing 50 runs (GET /, and sorted by a summary key), the run page and the
+  comparison page, server-side through Django's test client, with their SQL query counts;
+- with Debian's chromium (skipped when absent): the runs page loaded in a real browser until the
+  network is idle, and the 1,000,000-point run's page until its loss curve is drawn.
+
+Each figure is the median of --reps timed repetitions after one untimed warm-up (the first,
+cold read is reported beside it). Gates: the downsampled read under 100 ms and each page under
+a second; exit status 1 when one is missed. Results go to bench/metrics_read/results/<db>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = Path(__file__).resolve().parent / "results"
+CHROMIUM = os.environ.get("DOWNHILL_CHROMIUM", "/usr/bin/chromium")
+READ_GATE_MS = 100
+PAGE_GATE_MS = 1000
+MAX_POINTS = 2000
+
+
+# ---- Set-up ----
+
+
+def throwaway_postgres(url: str) -> tuple[str, callable]:
+    """A new database on the server `url` names; returns its URL and a function dropping it."""
+    import psycopg2
+
+    parts = urlparse(url)
+    name = f"downhill_bench_{os.getpid()}"
+    admin = urlunparse(parts._replace(path="/postgres"))
+
+    def run(sql: str) -> None:
+        conn = psycopg2.connect(admin)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+        conn.close()
+
+    run(f"CREATE DATABASE {name}")
+    return urlunparse(parts._replace(path=f"/{name}")), lambda: run(f"DROP DATABASE {name}")
+
+
+def setup_django(var_dir: str, database_url: str | None) -> None:
+    sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+    os.environ["DOWNHILL_VAR_DIR"] = var_dir
+    os.environ["DJANGO_SETTINGS_MODULE"] = "downhill.settings"
+    os.environ.setdefault("DOWNHILL_LOG_LEVEL", "WARNING")
+    for name in ("DATABASE_URL", "DOWNHILL_MEDIA_ROOT", "DOWNHILL_BROKER_DIR"):
+        os.environ.pop(name, None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def make_runs(n_points: int, n_listed: int):
+    """A user; a run with `n_points` train_loss points (a slow decay, noise, one spike); and
+    `n_listed` finished runs with summaries, on three datasets, for the pages."""
+    import random
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from downhill.datasets.models import Dataset
+    from downhill.experiments.models import Experiment
+    from downhill.runs.models import Run
+
+    user = get_user_model().objects.create_user("bench", password="bench-password-1")
+    datasets = [
+        Dataset.objects.create(
+            owner=user, name=name, file=f"datasets/{name}.csv", status="ready", n_rows=150,
+            columns=[{"name": "x", "dtype": "numeric"}, {"name": "y", "dtype": "categorical"}],
+            target="y", task="classification",
+        )
+        for name in ("iris", "wine", "digits")
+    ]  # fmt: skip
+    rng = random.Random(0)
+    optimizers = [("sgd", 0.9), ("adam", None), ("rmsprop", 0.0), ("adamw", None)]
+    listed = []
+    for i in range(n_listed):
+        optimizer, momentum = optimizers[i % len(optimizers)]
+        config = {
+            "dataset": datasets[i % 3].id, "target": "y", "task": "classification",
+            "model": {"type": "mlp", "hidden": [64, 64], "activation": "relu", "dropout": 0.0,
+                      "batch_norm": False},
+            "loss": "cross_entropy", "optimizer": optimizer,
+            "learning_rate": rng.choice([0.1, 0.01, 0.001]), "momentum": momentum,
+            "nesterov": False, "weight_decay": 0.0, "batch_size": rng.choice([16, 32, 64, "full"]),
+            "epochs": 20, "validation_split": 0.2, "seed": i,
+            "lr_schedule": {"type": rng.choice(["constant", "cosine"]), "warmup_epochs": 0},
+        }  # fmt: skip
+        experiment = Experiment.objects.create(
+            owner=user, dataset=datasets[i % 3], name=f"bench {i}", config=config
+        )
+        loss = rng.uniform(0.05, 0.5)
+        listed.append(
+            Run.objects.create(
+                experiment=experiment, status="succeeded", epochs=20, epoch=20, steps=80, step=80,
+                summary={"best_val_loss": loss, "best_epoch": 15, "final_train_loss": loss * 0.8,
+                         "val_accuracy": 0.9, "best_val_accuracy": 0.93},
+            )
+        )  # fmt: skip
+    big = Run.objects.create(experiment=listed[0].experiment, status="succeeded", epochs=1)
+
+    started = time.perf_counter()
+    spike = int(n_points * 0.777)  # a divergence the downsampled curve must still show
+    points = (
+        (big.id, "train_loss", step, 2.0 / (1 + step / 50_000) + rng.random() * 0.1 + (5.0 if step == spike else 0.0), 0.0)
+        for step in range(1, n_points + 1)
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            text = io.StringIO("".join(f"{r}\t{n}\t{s}\t{v!r}\t{w}\n" for r, n, s, v, w in points))
+            cursor.cursor.copy_expert(
+                "COPY runs_metricpoint (run_id, name, step, value, wall_time) FROM STDIN", text
+            )
+            cursor.execute("ANALYZE runs_metricpoint")
+        else:  # the DB-API cursor itself: Django's wrapper would convert every row's parameters
+            raw = cursor.cursor
+            sql = "INSERT INTO runs_metricpoint (run_id, name, step, value, wall_time) VALUES (?, ?, ?, ?, ?)"
+            batch = []
+            for row in points:
+                batch.append(row)
+                if len(batch) == 50_000:
+                    raw.executemany(sql, batch)
+                    batch.clear()
+            raw.executemany(sql, batch)
+    print(f"  wrote {n_points:,} points in {time.perf_counter() - started:.1f} s", flush=True)
+    return user, big, listed
+
+
+# ---- Measuring ----
+
+
+def timed(function, reps: int) -> dict:
+    """Milliseconds of the first call, then the median of `reps` more after a warm-up."""
+    started = time.perf_counter()
+    function()
+    first = (time.perf_counter() - started) * 1000
+    function()
+    values = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        function()
+        values.append((time.perf_counter() - started) * 1000)
+    return {"first_ms": round(first, 1), "median_ms": round(statistics.median(values), 1),
+            "min_ms": round(min(values), 1), "max_ms": round(max(values), 1)}  # fmt: skip
+
+
+def query_count(function) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        function()
+    return len(queries)
+
+
+def measure_server(user, big, listed, reps: int) -> dict:
+    from django.test import Client
+
+    from downhill.runs.selectors import run_metrics_series
+
+    client = Client(HTTP_HOST="localhost")  # an allowed host, as a browser on this machine sends
+    client.force_login(user)
+    series = run_metrics_series(big, ["train_loss"], max_points=MAX_POINTS)["train_loss"]
+    assert len(series["steps"]) <= MAX_POINTS + 1 and max(series["values"]) > 5, (
+        "the spike vanished"
+    )
+
+    def get(url):
+        def call():
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            b"".join(response) if response.streaming else response.content
+
+        return call
+
+    compare = ",".join(str(run.id) for run in listed[:5])
+    cases = {
+        "selector_downsample": lambda: run_metrics_series(big, ["train_loss"], max_points=MAX_POINTS),
+        "selector_downsample_window_sql": portable_form(big),
+        "api_metrics_downsample": get(f"/api/v1/runs/{big.id}/metrics/?name=train_loss&max_points={MAX_POINTS}"),
+        "runs_page_50": get("/"),
+        "runs_page_50_sorted_by_val_loss": get("/?sort=best_val_loss"),
+        "run_page": get(f"/runs/{big.id}/"),
+        "compare_page_5": get(f"/runs/compare/?ids={compare}"),
+    }  # fmt: skip
+    results = {}
+    for name, function in cases.items():
+        results[name] = {**timed(function, reps), "queries": query_count(function)}
+        print(f"  {name:34s} {results[name]['median_ms']:8.1f} ms (first {results[name]['first_ms']} ms, "
+              f"{results[name]['queries']} queries)", flush=True)  # fmt: skip
+    return results
+
+
+def portable_form(big):
+    """The selector with its portable window-function SQL (what it ran on every database before
+    the per-database forms), to show what they save."""
+    from downhill.runs import selectors
+
+    def call():
+        saved = selectors._EXTREMES_BY_VENDOR
+        selectors._EXTREMES_BY_VENDOR = {}
+        try:
+            selectors.run_metrics_series(big, ["train_loss"], max_points=MAX_POINTS)
+        finally:
+            selectors._EXTREMES_BY_VENDOR = saved
+
+    return call
+
+
+def measure_browser(user, big, listed, reps: int) -> dict | None:
+    """Page loads in Debian's chromium against a threaded server in this process."""
+    if not Path(CHROMIUM).exists():
+        print(f"  {CHROMIUM} is missing: browser figures skipped", flush=True)
+        return None
+    from django.conf import settings
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+    from django.test import Client
+    from playwright.sync_api import sync_playwright
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler)
+    server.set_app(StaticFilesHandler(get_wsgi_application()))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    results = {}
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop; the ORM stays sync
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            )
+            context = browser.new_context(viewport={"width": 1440, "height": 1000})
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}]
+            )
+            page = context.new_page()
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            def runs_page():
+                page.goto(f"{base}/", wait_until="load")  # the stylesheet and scripts too
+                assert page.locator("tr[data-run]").count() == min(50, len(listed))
+
+            def run_page():
+                page.goto(f"{base}/runs/{big.id}/", wait_until="domcontentloaded")
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('#chart-loss svg path')].some(p => (p.getAttribute('d') || '').length > 1000)"
+                )
+
+            for name, function in (
+                ("runs_page_loaded", runs_page),
+                ("run_page_curve_drawn", run_page),
+            ):
+                results[name] = timed(function, reps)
+                print(
+                    f"  {name:34s} {results[name]['median_ms']:8.1f} ms (first {results[name]['first_ms']} ms)",
+                    flush=True,
+                )
+            assert not errors, errors
+            browser.close()
+    finally:
+        server.shutdown()
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    return results
+
+
+def measure_rollup_proposal(big, reps: int) -> dict:
+    """NOT the product: what a read would cost with the rollup this benchmark argues for. The
+    write path would keep, per (run, series, block of BLOCK steps), the block's lowest, highest
+    and last point; a read merges the blocks of each bucket (a bucket = whole blocks) instead of
+    reading every point. Built here once from the points, outside the timing."""
+    from django.db import connection
+
+    block = 256
+    buckets = MAX_POINTS // 3
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT step, value FROM runs_metricpoint WHERE run_id = %s AND name = 'train_loss' ORDER BY step",
+            [big.id],
+        )
+        summaries = {}
+        for step, value in cursor.fetchall():
+            b = (step - 1) // block
+            lo_s, lo_v, hi_s, hi_v, _, _ = summaries.get(b, (step, value, step, value, step, value))
+            summaries[b] = (*((step, value) if value < lo_v else (lo_s, lo_v)),
+                            *((step, value) if value > hi_v else (hi_s, hi_v)), step, value)  # fmt: skip
+        cursor.execute(
+            "CREATE TEMPORARY TABLE bench_blocks (run_id integer, name varchar(64), block bigint, "
+            "lo_step bigint, lo_value double precision, hi_step bigint, hi_value double precision, "
+            "last_step bigint, last_value double precision, PRIMARY KEY (run_id, name, block))"
+        )
+        cursor.executemany(
+            "INSERT INTO bench_blocks VALUES (%s, 'train_loss', %s, %s, %s, %s, %s, %s, %s)",
+            [(big.id, b, *row) for b, row in summaries.items()],
+        )
+
+    def read():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT block, lo_step, lo_value, hi_step, hi_value, last_step, last_value "
+                "FROM bench_blocks WHERE run_id = %s AND name = 'train_loss' ORDER BY block",
+                [big.id],
+            )
+            rows = cursor.fetchall()
+        first, count = rows[0][0], rows[-1][0] - rows[0][0] + 1
+        merged = {}
+        for b, lo_s, lo_v, hi_s, hi_v, last_s, last_v in rows:
+            key = (b - first) * buckets // count
+            m = merged.get(key)
+            if m is None:
+                merged[key] = [lo_s, lo_v, hi_s, hi_v, last_s, last_v]
+                continue
+            if lo_v < m[1]:
+                m[0], m[1] = lo_s, lo_v
+            if hi_v > m[3]:
+                m[2], m[3] = hi_s, hi_v
+            m[4], m[5] = last_s, last_v
+        points = sorted({(m[i], m[i + 1]) for m in merged.values() for i in (0, 2, 4)})
+        assert len(points) <= MAX_POINTS + 1 and max(v for _, v in points) > 5
+        return points
+
+    result = {"rollup_read_downsample": {**timed(read, reps), "blocks": len(summaries)}}
+    print(
+        f"  {'rollup_read_downsample (proposal)':34s} {result['rollup_read_downsample']['median_ms']:8.1f} ms",
+        flush=True,
+    )
+    return result
+
+
+def machine(vendor: str) -> dict:
+    from django.db import connection
+
+    cpu, virtual = "unknown", False
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name") and cpu == "unknown":
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and " hypervisor" in line:
+                virtual = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()" if vendor == "postgresql" else "SELECT sqlite_version()")
+        version = cursor.fetchone()[0]
+    return {
+        "cpu": cpu + (" (virtual machine)" if virtual else ""),
+        "cores": len(os.sched_getaffinity(0)),
+        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
+        "database": f"{vendor} {version.split(' on ')[0]}",
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def table(result: dict) -> str:
+    rows = ["| measurement | median | first | gate |", "|---|---:|---:|---|"]
+    for group in ("server", "browser", "proposal"):
+        for name, figures in (result.get(group) or {}).items():
+            if group == "proposal":
+                rows.append(
+                    f"| {name} (proposal, not in the product) | {figures['median_ms']:.1f} ms | {figures['first_ms']:.1f} ms | |"
+                )
+                continue
+            if name.endswith("window_sql"):
+                rows.append(
+                    f"| {name} (before: portable SQL) | {figures['median_ms']:.1f} ms | {figures['first_ms']:.1f} ms | |"
+                )
+                continue
+            gate = READ_GATE_MS if name.endswith("downsample") else PAGE_GATE_MS
+            mark = "✓" if figures["median_ms"] < gate else "✗"
+            rows.append(
+                f"| {name} | {figures['median_ms']:.1f} ms | {figures['first_ms']:.1f} ms | {mark} < {gate} ms |"
+            )
+    return "\n".join(rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=50, help="runs on the runs page")
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="100,000 points, 3 repetitions")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server to create a throwaway database on"
+    )
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.points, args.reps = 100_000, 3
+
+    drop = None
+    database_url = None
+    if args.database_url:
+        database_url, drop = throwaway_postgres(args.database_url)
+    try:
+        with tempfile.TemporaryDirectory() as var_dir:
+            setup_django(var_dir, database_url)
+            from django.db import connection
+
+            vendor = connection.vendor
+            print(
+                f"Metrics read benchmark on {vendor}: {args.points:,} points, {args.runs} runs",
+                flush=True,
+            )
+            user, big, listed = make_runs(args.points, args.runs)
+            result = {
+                "machine": machine(vendor),
+                "points": args.points,
+                "max_points": MAX_POINTS,
+                "runs_listed": args.runs,
+                "reps": args.reps,
+                "server": measure_server(user, big, listed, args.reps),
+                "browser": None
+                if args.no_browser
+                else measure_browser(user, big, listed, args.reps),
+                "proposal": measure_rollup_proposal(big, args.reps),
+            }
+            connection.close()
+    finally:
+        if drop:
+            drop()
+
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{'quick-' if args.quick else ''}{vendor}.json"
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"\n{table(result)}\n\nResults in {path.relative_to(ROOT)}")
+    missed = [
+        name
+        for group in ("server", "browser")
+        for name, figures in (result.get(group) or {}).items()
+        if not name.endswith("window_sql")
+        and figures["median_ms"] >= (READ_GATE_MS if name.endswith("downsample") else PAGE_GATE_MS)
+    ]
+    if missed:
+        print(f"Gate missed: {', '.join(missed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+/*
+ * The comparison page: every run's curves overlaid, one colour per run, the legend naming only
+ * the settings that differ (the server writes the labels). Runs still training keep growing.
+ */
+(function () {
+  "use strict";
+
+  const page = document.querySelector("[data-compare]");
+  const legend = document.getElementById("compare-runs");
+  if (!page || !legend || !window.DownhillChart || !window.Downhill) return;
+
+  const { LineChart } = window.DownhillChart;
+  const { getJson, stored } = window.Downhill;
+  const runs = JSON.parse(legend.textContent);
+  const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+  const POLL_MS = 2000;
+  const MAX_POINTS = 1500;
+  const percent = (v) => `${(v * 100).toFixed(1)}%`;
+  const urlOf = (template, id) => template.replace(/\/0\//, `/${id}/`);
+
+  const chartSpecs = [
+    ["chart-train", "train_loss", { smooth: true }, { label: "Training loss by step", height: 300 }],
+    ["chart-val", "val_loss", { markers: true }, { label: "Validation loss by step" }],
+    ["chart-accuracy", "val_accuracy", { markers: true }, { label: "Validation accuracy by step", yMin: 0, yMax: 1, format: percent }],
+    ["chart-r2", "val_r2", { markers: true }, { label: "Validation R² by step", yMax: 1 }],
+    ["chart-lr", "lr", {}, { label: "Learning rate by step" }],
+  ];
+  const charts = {}; // metric name -> chart with one series per run
+  for (const [id, metric, seriesOptions, options] of chartSpecs) {
+    const element = document.getElementById(id);
+    if (!element) continue;
+    charts[metric] = new LineChart(element, {
+      ...options,
+      eventLabels: false,
+      empty: "No points yet.",
+      // The wide chart's legend names what differs; the others say only which run.
+      series: runs.map((run, index) => ({
+        key: String(run.id),
+        label: run.label,
+        legend: options.height ? undefined : `#${run.id}`,
+        tooltip: `#${run.id}`,
+        color: index,
+        ...seriesOptions,
+      })),
+    });
+  }
+  // Written together by the worker, so each group has one cursor per run (see run.js).
+  const groups = [["train_loss", "lr"], ["val_loss", "val_accuracy", "val_r2"]].map((names) => names.filter((n) => charts[n]));
+
+  async function pull(run, names) {
+    const key = String(run.id);
+    const present = names.filter((name) => charts[name].count(key));
+    const since = present.length ? Math.min(...present.map((name) => charts[name].lastStep(key))) : 0;
+    const params = new URLSearchParams();
+    for (const name of names) params.append("name", name);
+    if (since) params.set("since_step", since);
+    else params.set("max_points", MAX_POINTS);
+    const data = await getJson(`${urlOf(page.dataset.metricsUrl, run.id)}?${params}`);
+    for (const [name, series] of Object.entries(data.series)) charts[name]?.append(key, series.steps, series.values);
+    return data.status;
+  }
+
+  function note(message) {
+    const element = page.querySelector('[data-field="connection"]');
+    element.hidden = !message;
+    element.textContent = message;
+  }
+
+  async function update(targets) {
+    const statuses = await Promise.all(targets.map((run) => Promise.all(groups.map((names) => pull(run, names)))));
+    targets.forEach((run, i) => {
+      run.status = statuses[i][0];
+    });
+  }
+
+  async function poll() {
+    const active = runs.filter((run) => !FINISHED.has(run.status));
+    if (!active.length) return;
+    if (document.hidden) {
+      document.addEventListener("visibilitychange", poll, { once: true });
+      return;
+    }
+    let delay = POLL_MS;
+    try {
+      await update(active);
+      for (const run of active) {
+        const badge = page.querySelector(`tr[data-run="${run.id}"] .badge`);
+        if (badge && badge.textContent.toLowerCase() !== run.status) {
+          badge.className = `badge badge--${run.status}`;
+          badge.textContent = run.status.charAt(0).toUpperCase() + run.status.slice(1);
+        }
+      }
+      note("");
+    } catch (error) {
+      note(`Live updates paused (${error.message}); retrying…`);
+      delay = 5 * POLL_MS;
+    }
+    setTimeout(poll, delay);
+  }
+
+  function bindControls() {
+    const slider = page.querySelector('[data-control="smoothing"]');
+    const output = page.querySelector('[data-control="smoothing-value"]');
+    if (slider && charts.train_loss) {
+      const apply = () => {
+        const weight = Number(slider.value);
+        output.textContent = weight.toFixed(2);
+        charts.train_loss.setSmoothing(weight);
+        stored.set("smoothing", weight);
+      };
+      slider.value = stored.get("smoothing", 0.6);
+      slider.addEventListener("input", apply);
+      apply();
+    }
+    for (const [control, metric] of [["log-loss", "train_loss"], ["log-lr", "lr"]]) {
+      const box = page.querySelector(`[data-control="${control}"]`);
+      if (!box || !charts[metric]) continue;
+      box.checked = stored.get(control, false);
+      charts[metric].setLogScale(box.checked);
+      box.addEventListener("change", () => {
+        charts[metric].setLogScale(box.checked);
+        stored.set(control, box.checked);
+      });
+    }
+  }
+
+  bindControls();
+  update(runs)
+    .then(() => setTimeout(poll, POLL_MS))
+    .catch((error) => note(`Could not load the curves (${error.message}).`));
+})();

@@ -1,0 +1,1 @@
+"""Server-rendered pages. Data comes from the same selectors and services as the API."""

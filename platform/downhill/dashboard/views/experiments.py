@@ -1,0 +1,129 @@
+"""The experiment form: build a config, preview its learning-rate schedule, launch the run.
+
+The form posts its fields as they are; experiment_form.form_to_request turns them into the
+request body the API takes, and the same services validate it. The live preview (what the
+script asks for while the form is edited) answers with the API's preview and error shapes.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from downhill.datasets.selectors import datasets_visible_to
+from downhill.experiments.config import DEFAULT_LEARNING_RATES
+from downhill.experiments.services import experiment_create, experiment_preview
+from downhill.runs.selectors import runs_visible_to
+from downhill.runs.services import QuotaExceeded
+
+from ..experiment_form import (
+    INITIAL,
+    SECTIONS,
+    form_to_request,
+    form_values_from_config,
+)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def experiment_new(request):
+    datasets = list(datasets_visible_to(request.user).filter(status="ready").order_by("name"))
+    errors: dict[str, list[str]] = {}
+    status = 200
+    clone_of = None
+    if request.method == "POST":
+        values = request.POST
+        try:
+            experiment = experiment_create(owner=request.user, data=form_to_request(request.POST))
+        except ValidationError as exc:
+            errors, status = _messages(exc), 400
+        except QuotaExceeded as exc:
+            errors, status = {"non_field_errors": [str(exc)]}, 429
+        else:
+            return redirect("run", run_id=experiment.runs.order_by("-id").first().id)
+    else:
+        values = dict(INITIAL)
+        clone_id = request.GET.get("clone", "")
+        if clone_id.isdigit() and len(clone_id) < 19:
+            clone_of = runs_visible_to(request.user).filter(pk=int(clone_id)).first()
+        if clone_of is not None:
+            values.update(form_values_from_config(clone_of.experiment.config))
+        elif request.GET.get("dataset"):
+            values["dataset"] = request.GET["dataset"]
+        elif datasets:
+            values["dataset"] = str(datasets[0].id)
+    selected = next((d for d in datasets if str(d.id) == str(values.get("dataset", ""))), None)
+    context = {
+        "sections": bound_sections(values, errors),
+        "other_errors": [
+            message
+            for key, messages in errors.items()
+            if key not in FIELD_KEYS
+            for message in messages
+        ],
+        "datasets": datasets,
+        "target_columns": [c["name"] for c in selected.columns] if selected else [],
+        "selected_target": values.get("target") or (selected.target if selected else ""),
+        "datasets_json": {
+            str(d.id): {"columns": [c["name"] for c in d.columns], "target": d.target}
+            for d in datasets
+        },
+        "learning_rates_json": DEFAULT_LEARNING_RATES,  # an untouched rate follows the optimizer
+        "clone_of": clone_of,
+    }
+    return render(request, "dashboard/experiment_form.html", context, status=status)
+
+
+@login_required
+@require_POST
+def experiment_form_preview(request):
+    """What the form shows while it is edited, creating nothing: the config with its defaults
+    and its learning rate per step ({"valid": true, ...} as the API's preview), or the problems
+    ({"valid": false, "detail", "errors"} as the API's 400). A config with problems is an
+    answer here, not a failed request: 200 either way, so the browser logs no error per key."""
+    try:
+        preview = experiment_preview(owner=request.user, data=form_to_request(request.POST))
+    except ValidationError as exc:
+        errors = _messages(exc)
+        detail = " ".join(
+            text if key == "non_field_errors" else f"{key}: {text}"
+            for key, messages in errors.items()
+            for text in messages
+        )
+        return JsonResponse({"valid": False, "detail": detail, "errors": errors})
+    return JsonResponse({"valid": True, **preview})
+
+
+FIELD_KEYS = {f.key for section in SECTIONS for f in section.fields}
+
+
+def bound_sections(values, errors: dict[str, list[str]]) -> list[dict]:
+    """The form's sections with each field's value; a config key's errors go under its first
+    field ("lr_schedule: ..." under the schedule type)."""
+    seen: set[str] = set()
+    bound = []
+    for section in SECTIONS:
+        fields = []
+        for f in section.fields:
+            anchor = f.key not in seen
+            seen.add(f.key)
+            fields.append(
+                {
+                    "field": f,
+                    "value": values.get(f.name, ""),
+                    "anchor": anchor,
+                    "applies": f.applies(values),
+                    "errors": errors.get(f.key, []) if anchor else [],
+                }
+            )
+        bound.append({"title": section.title, "fields": fields})
+    return bound
+
+
+def _messages(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return exc.message_dict
+    return {"non_field_errors": exc.messages}
