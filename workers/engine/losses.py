@@ -114,6 +114,11 @@ class CrossEntropy(_Classification):
     def row_losses(self, output: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(output, target, reduction="none")
 
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        # The fused mean: row losses then .mean() cost an op and a backward node more, about
+        # 5 % of a batch-32 step on a CPU (bench/engine).
+        return F.cross_entropy(output, target)
+
     def probabilities(self, output: Tensor) -> Tensor:
         return output.softmax(dim=1)
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -196,14 +196,25 @@ def run_requeue(run: Run, *, where: Q, reason: str) -> bool:
 
 
 def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]]) -> int:
-    """Write (name, step, value, wall_time) points in one batched INSERT. A point already
-    stored for (run, name, step) is kept, so a retried write cannot duplicate it."""
-    rows = [
-        MetricPoint(run_id=run_id, name=name, step=step, value=value, wall_time=wall)
-        for name, step, value, wall in points
-    ]
-    if rows:
-        MetricPoint.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    """Write (name, step, value, wall_time) points in batched multi-row INSERTs. A point
+    already stored for (run, name, step) is kept, so a retried write cannot duplicate it.
+
+    Plain SQL rather than bulk_create: the ORM spends ~15 us of Python per row holding the
+    GIL, which the training thread pays for (~5 % of a batch-32 CPU step; bench/engine)."""
+    rows = [(run_id, name, step, value, wall) for name, step, value, wall in points]
+    if not rows:
+        return 0
+    table = connection.ops.quote_name(MetricPoint._meta.db_table)
+    per_statement = min(2000, (connection.features.max_query_params or 10_000) // 5)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} (run_id, name, step, value, wall_time) VALUES {values} "
+                "ON CONFLICT DO NOTHING",
+                [value for row in chunk for value in row],
+            )
     return len(rows)
 
 
