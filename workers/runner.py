@@ -28,6 +28,7 @@ from downhill.runs.services import (
     metrics_record,
     run_discard_after,
     run_events_record,
+    run_heartbeat,
     run_progress_update,
     run_requeue,
     run_transition,
@@ -67,13 +68,17 @@ class DatabaseSink(Callback):
         self._thread: threading.Thread | None = None
 
     # --- the training thread: cheap appends only ---
-    def on_train_begin(self, state: TrainState) -> None:
-        self.state = state
-        self.flush()  # progress totals and heartbeat right away
+    def start(self) -> None:
+        """Start the writer: from the claim on, so the heartbeat also goes on while the data
+        loads and while the artifacts are stored (both can outlast the heartbeat timeout)."""
         self._thread = threading.Thread(
             target=self._write_loop, name=f"run-{self.run_id}-writer", daemon=True
         )
         self._thread.start()
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self.state = state
+        self.flush()  # progress totals and heartbeat right away
 
     def on_steps(self, state: TrainState, points) -> None:
         now = time.time()
@@ -98,7 +103,7 @@ class DatabaseSink(Callback):
             self._points.extend((name, state.step, value, now) for name, value in metrics.items())
 
     def on_train_end(self, state: TrainState) -> None:
-        self.close()
+        self.flush()  # every point written before the run is marked finished
 
     def on_checkpoint(self, state: TrainState, checkpoint: dict) -> None:
         """Keep the latest resume checkpoint in storage, named by its step; older ones go once
@@ -152,7 +157,8 @@ class DatabaseSink(Callback):
 
     def flush(self) -> None:
         state = self.state
-        if state is None:  # training never began
+        if state is None:  # the data is still loading: a heartbeat only
+            run_heartbeat(self.run_id, lease=self.lease)
             return
         # The heartbeat first: an attempt that lost its lease (it was presumed dead and the run
         # requeued) must stop, and write nothing more.
@@ -240,6 +246,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
     config = run.experiment.config
     dataset = run.experiment.dataset
     sink = DatabaseSink(run_id, lease, shutdown=shutdown)
+    sink.start()
     try:
         resume = None
         if run.attempt > 1:  # an earlier attempt lost its worker: go on from its checkpoint
@@ -250,11 +257,15 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
             config, data, [sink], device=device, resume=resume,
             checkpoint_seconds=settings.DOWNHILL_CHECKPOINT_SECONDS,
         )  # fmt: skip
-        if result.state.stop_reason == "lease_lost":  # another attempt owns the run now
+        # Read once: the writer goes on beating while the artifacts are stored, and a cancel or
+        # shutdown it notices then comes after the training ended.
+        stop = result.state.stop_reason
+        if stop == "lease_lost":  # another attempt owns the run now
             log.warning("run %s: lease lost; this attempt stops without a word", run_id)
+            sink.close_quietly()
             return
         outcome = {"summary": result.summary}
-        if result.state.stop_reason != "worker_shutdown":
+        if stop != "worker_shutdown":
             outcome["artifacts"] = save_artifacts(run_id, result)
             outcome["inference"] = {
                 "preprocessing": data.preprocessing,
@@ -281,7 +292,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
             error=f"The worker hit an internal error ({exc.__class__.__name__}); its log has the details.",
         )
         return
-    stop = result.state.stop_reason
+    sink.close_quietly()
     if stop == "worker_shutdown":  # the next worker to start goes on from the last checkpoint
         run.refresh_from_db()
         run_requeue(run, where=Q(lease=lease), reason="its worker was stopped")

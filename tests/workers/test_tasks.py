@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -65,3 +66,25 @@ def test_a_worker_shutting_down_puts_its_run_back_in_the_queue_to_resume(queue_r
     assert run.step < 50 * 4
     (event,) = RunEvent.objects.filter(run=run, type="requeued")
     assert event.details["reason"] == "its worker was stopped"
+
+
+def test_the_heartbeat_goes_on_while_the_data_loads(queue_run, monkeypatch):
+    """Reading a large dataset can outlast the heartbeat timeout: the writer beats meanwhile.
+    (The real reader, slowed down: the sleep stands for a large file.)"""
+    import workers.runner as runner
+
+    experiment = queue_run(epochs=1)
+    beats = []
+    real_read = runner.read_table
+
+    def slow_read(dataset):
+        first = Run.objects.get(pk=experiment["run"]).heartbeat_at
+        time.sleep(2.5)
+        beats.append((first, Run.objects.get(pk=experiment["run"]).heartbeat_at))
+        return real_read(dataset)
+
+    monkeypatch.setattr(runner, "read_table", slow_read)
+    execute_run(experiment["run"])
+    ((first, later),) = beats
+    assert later > first
+    assert Run.objects.get(pk=experiment["run"]).status == "succeeded"

@@ -145,6 +145,15 @@ def run_progress_update(
     return True, Run.objects.filter(pk=run_id, cancel_requested=True).exists()
 
 
+def run_heartbeat(run_id: int, *, lease: str) -> bool:
+    """Only the heartbeat (while the data loads, before any progress). Returns still owned."""
+    return bool(
+        Run.objects.filter(pk=run_id, status=S.RUNNING, lease=lease).update(
+            heartbeat_at=timezone.now()
+        )
+    )
+
+
 def run_discard_after(run_id: int, step: int) -> None:
     """A resumed attempt restarts after `step`: drop what the lost attempt wrote past it, so
     every step keeps exactly one point."""
