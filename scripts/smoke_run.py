@@ -145,20 +145,26 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise SystemExit("smoke: make run did not stop on Ctrl-C") from None
-    time.sleep(1)
-    leftover = subprocess.run(
-        ["pgrep", "-f", f"downhill-smoke|{var_dir}|:{port}"], capture_output=True, text=True
-    )
+
+    def group_alive() -> bool:
+        try:
+            os.killpg(proc.pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+    # `make` returns as soon as its recipe does; the worker's beat child may take a moment more.
+    deadline = time.monotonic() + 20
+    while group_alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
     with socket.socket() as s:
         port_free = s.connect_ex(("127.0.0.1", port)) != 0
-    try:
-        os.killpg(proc.pid, 0)
-        group_alive = True
-    except ProcessLookupError:
-        group_alive = False
-    if group_alive or not port_free:
+    if group_alive() or not port_free:
+        leftover = subprocess.run(
+            ["ps", "-o", "pid,args", "-g", str(proc.pid)], capture_output=True, text=True
+        )
         print(log_path.read_text()[-3000:])
-        raise SystemExit(f"smoke: processes left after Ctrl-C: {leftover.stdout}")
+        raise SystemExit(f"smoke: processes left 20 s after Ctrl-C:\n{leftover.stdout}")
     print("smoke: Ctrl-C stopped the web server and the worker")
     return 0
 
