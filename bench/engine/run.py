@@ -23,15 +23,16 @@ import argparse
 import gc
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+from host import host_facts  # noqa: E402  (bench/host.py)
+
 RESULTS = Path(__file__).resolve().parent / "results"
 GATE = 0.95  # the engine must keep at least 95 % of the bare loop's samples per second
 
@@ -239,22 +240,11 @@ def summarize(values: list[float], digits: int = 0) -> dict:
 def machine(device) -> dict:
     import torch
 
-    cpu, virtual = "unknown", False
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name") and cpu == "unknown":
-                cpu = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and " hypervisor" in line:
-                virtual = True
     return {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "cpu": cpu + (" (virtual machine)" if virtual else ""),
-        "cores": len(os.sched_getaffinity(0)),
-        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
+        **host_facts(),
         "torch": torch.__version__,
         "torch_default_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 

@@ -24,17 +24,18 @@ import argparse
 import io
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+from host import host_facts  # noqa: E402  (bench/host.py)
+
 RESULTS = Path(__file__).resolve().parent / "results"
 CHROMIUM = os.environ.get("DOWNHILL_CHROMIUM", "/usr/bin/chromium")
 READ_GATE_MS = 100
@@ -368,24 +369,10 @@ def measure_rollup_proposal(big, reps: int) -> dict:
 def machine(vendor: str) -> dict:
     from django.db import connection
 
-    cpu, virtual = "unknown", False
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name") and cpu == "unknown":
-                cpu = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and " hypervisor" in line:
-                virtual = True
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()" if vendor == "postgresql" else "SELECT sqlite_version()")
         version = cursor.fetchone()[0]
-    return {
-        "cpu": cpu + (" (virtual machine)" if virtual else ""),
-        "cores": len(os.sched_getaffinity(0)),
-        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
-        "database": f"{vendor} {version.split(' on ')[0]}",
-        "python": platform.python_version(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
+    return {**host_facts(), "database": f"{vendor} {version.split(' on ')[0]}"}
 
 
 def table(result: dict) -> str:

@@ -44,7 +44,7 @@ def test_images_become_n_c_h_w_float_tensors_and_n_features_their_shape():
     assert data.x_train.shape == (16, 3, 12, 12) and data.x_val.shape == (4, 3, 12, 12)
     assert data.n_features == (3, 12, 12)
     assert data.classes == ["horizontal", "vertical"]
-    model = build_model(image_config()["model"], data.n_features, data.n_outputs)
+    model = build_model(image_config()["model"], data.n_features, len(data.classes))
     assert model(data.x_val).shape == (4, 2)
 
 

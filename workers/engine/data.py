@@ -41,10 +41,6 @@ class TrainingData:
         return self.x_train.shape[1]
 
     @property
-    def n_outputs(self) -> int:
-        return len(self.classes) if self.classes else 1
-
-    @property
     def sizes(self) -> dict[str, int]:
         return {
             "train": len(self.x_train),

@@ -17,7 +17,7 @@ from workers.contract import MOMENTUM_OPTIMIZERS, OPTIMIZERS, PRECISIONS, TASKS,
 from . import model as model_section
 from . import training
 from .fields import ConfigErrors, boolean, choice, number
-from .model import DEFAULT_MODEL, MAX_CLASSES  # noqa: F401  (documented defaults)
+from .model import DEFAULT_MODEL  # noqa: F401  (a documented default, read by the API docs)
 
 # Defaults are the libraries' conventional ones (PyTorch for SGD, Adagrad and Adadelta, Keras
 # for Adam and RMSprop); on the bundled iris, wine and breast-cancer sets each reaches >= 90 %
