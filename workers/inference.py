@@ -128,7 +128,7 @@ def _max_pool2d(layer: dict, x: np.ndarray) -> np.ndarray:
     return cropped.reshape(n, c, h_out, k, w_out, k).max(axis=(3, 5))
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
     # 1 / (1 + exp(-x)) = exp(-log(1 + exp(-x))); logaddexp neither overflows nor loses the
     # relative accuracy of the tiny values far left, as 1 / (1 + exp(-x)) and 0.5 + tanh would.
     return np.exp(-np.logaddexp(0.0, -x))
@@ -187,7 +187,7 @@ _OPS: dict[str, Callable[[dict, np.ndarray], np.ndarray]] = {
     "batch_norm": _batch_norm,
     "relu": lambda _, x: np.maximum(x, 0.0),
     "tanh": lambda _, x: np.tanh(x),
-    "sigmoid": lambda _, x: _sigmoid(x),
+    "sigmoid": lambda _, x: sigmoid(x),
     "gelu": lambda _, x: _gelu(x),
     "max_pool2d": _max_pool2d,
     "global_avg_pool": lambda _, x: x.mean(axis=(2, 3), keepdims=True),

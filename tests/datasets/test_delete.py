@@ -8,12 +8,9 @@ from rest_framework.test import APIClient
 from downhill.datasets.models import Dataset
 from downhill.experiments.models import Experiment
 from tests.conftest import iris_rows
+from tests.datasets.builders import stored_files
 
 pytestmark = pytest.mark.django_db
-
-
-def stored_files(media_root) -> list:
-    return [p for p in media_root.rglob("*") if p.is_file()]
 
 
 def test_delete_removes_the_dataset_and_its_file_once_committed(

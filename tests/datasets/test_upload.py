@@ -360,3 +360,31 @@ def test_preview_shows_the_first_rows_as_the_file_holds_them(api, media_root):
     assert preview["columns"][-1] == "species"
     assert preview["rows"] == [[str(v) for v in row] for row in iris_rows()[1:4]]
     assert api.get(f"{URL}{dataset}/preview/?rows=0").status_code == 400
+
+
+def test_a_dataset_whose_stored_file_is_gone_has_no_preview_but_its_page_shows(
+    api, client, user, media_root
+):
+    dataset = post_bytes(api, csv_file(iris_rows()).getvalue()).json()["id"]
+    for stored in stored_files(media_root):
+        stored.unlink()
+
+    response = api.get(f"{URL}{dataset}/preview/")
+    assert response.status_code == 400
+    assert f"The stored file of dataset {dataset} cannot be read" in response.json()["detail"]
+    client.force_login(user)
+    page = client.get(f"/datasets/{dataset}/")
+    assert page.status_code == 200 and page.context["preview"] is None
+
+
+def test_preview_reads_only_the_head_of_the_file_and_shows_whole_rows(api, monkeypatch):
+    import downhill.datasets.selectors as selectors
+
+    rows = [["note", "y"]] + [[f'"line {i}\nand more"', i % 2] for i in range(200)]
+    content = "\n".join(",".join(map(str, row)) for row in rows).encode() + b"\n"
+    dataset = post_bytes(api, content, "notes.csv").json()["id"]
+    monkeypatch.setattr(selectors, "PREVIEW_MAX_BYTES", 100)  # cuts inside a quoted field
+
+    preview = api.get(f"{URL}{dataset}/preview/?rows=20").json()
+    assert preview["columns"] == ["note", "y"]
+    assert preview["rows"] == [[f"line {i}\nand more", str(i % 2)] for i in range(4)]

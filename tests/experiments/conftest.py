@@ -17,15 +17,3 @@ def diabetes(upload) -> int:
     response = upload(diabetes_rows(), name="diabetes.csv")
     assert response.status_code == 201, response.content
     return response.json()["id"]
-
-
-@pytest.fixture
-def sent_tasks(monkeypatch) -> list[dict]:
-    """Tasks the web side sends through Celery, recorded instead of reaching the broker."""
-    from downhill.celery import app
-
-    sent: list[dict] = []
-    monkeypatch.setattr(
-        app, "send_task", lambda name, **options: sent.append({"name": name, **options})
-    )
-    return sent

@@ -98,7 +98,7 @@ def test_create_keeps_the_values_a_user_gave(api, diabetes):
         "loss": "huber", "optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9,
         "nesterov": True, "weight_decay": 1e-4, "gradient_clipping": {"max_norm": 5.0},
         "batch_size": 64, "batch_size_schedule": {"every_epochs": 2, "factor": 2.0, "max": 256},
-        "epochs": 5, "validation_split": 0.25, "seed": 1234, "precision": "bf16",
+        "epochs": 5, "validation_split": 0.25, "test_split": 0.1, "seed": 1234, "precision": "bf16",
         "lr_schedule": {"type": "cosine", "min_lr": 0.001, "warmup_epochs": 1},
         "optimizer_switch": {"at_epoch": 3, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.5},
         "early_stopping": {"patience_epochs": 2, "min_delta": 0.01, "monitor": "val_loss", "restore_best": False},
@@ -176,10 +176,11 @@ def test_create_enqueues_the_run_by_task_name_only_after_commit(
     assert sent_tasks[0]["queue"] == TRAINING_QUEUE
 
 
-def test_create_marks_the_run_failed_when_the_broker_cannot_be_reached(
-    api, iris, monkeypatch, django_capture_on_commit_callbacks
+def test_a_run_the_broker_could_not_take_stays_queued_and_the_sweep_sends_it_later(
+    api, iris, monkeypatch, django_capture_on_commit_callbacks, client, user
 ):
     from downhill.celery import app
+    from downhill.runs.services import runs_send_unsent
 
     def unreachable(*args, **kwargs):
         raise ConnectionRefusedError("connection refused")
@@ -190,9 +191,18 @@ def test_create_marks_the_run_failed_when_the_broker_cannot_be_reached(
 
     assert response.status_code == 201
     run = Run.objects.get(pk=response.json()["run"])
-    assert run.status == Run.Status.FAILED
-    assert "broker" in run.error
-    assert run.finished_at is not None
+    assert (run.status, run.sent_at, run.error) == (Run.Status.QUEUED, None, "")
+    client.force_login(user)
+    assert "Not sent to the task broker yet" in client.get(f"/runs/{run.id}/").content.decode()
+    assert runs_send_unsent() == [run.id]  # still down: tried, and still unsent
+    assert Run.objects.get(pk=run.id).sent_at is None
+
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, **options: sent.append((name, options)))
+    assert runs_send_unsent() == [run.id]  # the broker is back
+    assert [(name, options["args"]) for name, options in sent] == [(TRAIN_RUN_TASK, [run.id])]
+    assert Run.objects.get(pk=run.id).sent_at is not None
+    assert runs_send_unsent() == []  # sent once, not at every sweep
 
 
 def test_queue_another_run_of_an_experiment(
@@ -269,6 +279,18 @@ def test_create_refuses_out_of_range_epochs(api, iris, epochs):
 @pytest.mark.parametrize("split", [-0.1, 0.95, 1], ids=["negative", "too-large", "one"])
 def test_create_refuses_out_of_range_validation_split(api, iris, split):
     assert_refused(create(api, {"dataset": iris, "validation_split": split}), "validation_split")
+
+
+@pytest.mark.parametrize("split", [-0.1, 0.95], ids=["negative", "too-large"])
+def test_create_refuses_out_of_range_test_split(api, iris, split):
+    assert_refused(create(api, {"dataset": iris, "test_split": split}), "test_split")
+
+
+def test_create_refuses_splits_that_leave_less_than_a_tenth_for_training(api, iris):
+    response = create(api, {"dataset": iris, "validation_split": 0.5, "test_split": 0.45})
+    assert_refused(response, "test_split", mentions="holds out 95% of the rows")
+    body = create(api, {"dataset": iris, "validation_split": 0.34, "test_split": 0.56}).json()
+    assert (body["config"]["validation_split"], body["config"]["test_split"]) == (0.34, 0.56)
 
 
 def test_create_refuses_a_dataset_that_does_not_exist(api, iris):

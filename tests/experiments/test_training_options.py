@@ -179,6 +179,12 @@ def test_preview_plots_the_learning_rate_and_creates_nothing(api, iris):
     assert Experiment.objects.count() == 0
 
 
+def test_preview_plans_the_steps_on_the_rows_left_after_validation_and_test(api, iris):
+    body = {"dataset": iris, "epochs": 2, "validation_split": 0.2, "test_split": 0.2}
+    preview = api.post("/api/v1/experiments/preview/", body, format="json").json()
+    assert preview["epoch_steps"] == [3, 3]  # 150 - 30 - 30 = 90 rows / 32
+
+
 def test_preview_refuses_a_bad_config_like_create(api, iris):
     response = api.post(
         "/api/v1/experiments/preview/",

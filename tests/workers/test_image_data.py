@@ -53,7 +53,7 @@ def test_pixels_are_scaled_then_standardized_per_channel_with_training_statistic
     table, schema = image_table(images, labels)
     data = prepare(table, schema, image_config(validation_split=0.25))
 
-    train, _ = split_indices(40, 0.25, 3, np.array([0] * 20 + [1] * 20))
+    train, _, _ = split_indices(40, 0.25, 3, np.array([0] * 20 + [1] * 20))
     scaled = images[train].astype(np.float64) / 255
     feature = data.preprocessing["features"][0]
     assert feature["kind"] == "image" and feature["shape"] == [3, 8, 8] and feature["scale"] == 255

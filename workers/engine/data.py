@@ -4,7 +4,7 @@ A table of images (one image column and the target) becomes (n, channels, height
 tensors, scaled to [0, 1] and standardized per channel.
 
 Every statistic (medians, means, standard deviations, categories) is fitted on the training
-split only, so nothing of the validation rows leaks into training. The fitted preprocessing is
+split only, so nothing of the validation or test rows leaks into training. The fitted preprocessing is
 a plain dict (workers/preprocessing.py), kept with the run so raw rows can be transformed the
 same way later, by the web process too.
 """
@@ -32,6 +32,9 @@ class TrainingData:
     task: str
     classes: list[str] | None
     preprocessing: dict
+    # Held out from everything, validation included: measured once, on the final model.
+    x_test: torch.Tensor | None = None
+    y_test: torch.Tensor | None = None
 
     @property
     def n_features(self) -> int | tuple[int, int, int]:
@@ -45,27 +48,42 @@ class TrainingData:
         return {
             "train": len(self.x_train),
             "validation": 0 if self.x_val is None else len(self.x_val),
+            "test": 0 if self.x_test is None else len(self.x_test),
         }
 
 
 def split_indices(
-    n: int, validation_split: float, seed: int, labels: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Shuffle with the run's seed; stratified by class for classification."""
+    n: int,
+    validation_split: float,
+    seed: int,
+    labels: np.ndarray | None,
+    test_split: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, validation, test) row indices, shuffled with the run's seed; stratified by class
+    for classification. The validation rows are drawn first, so a test split leaves the
+    validation rows of a run without one as they were."""
     rng = np.random.default_rng(seed)
-    if validation_split <= 0:
-        return rng.permutation(n), np.array([], dtype=np.int64)
+    none = np.array([], dtype=np.int64)
+    if validation_split <= 0 and test_split <= 0:
+        return rng.permutation(n), none, none
     if labels is None:
         order = rng.permutation(n)
-        n_val = max(1, round(n * validation_split))
-        return np.sort(order[n_val:]), np.sort(order[:n_val])
-    train, val = [], []
+        n_val = max(1, round(n * validation_split)) if validation_split > 0 else 0
+        n_test = max(1, round(n * test_split)) if test_split > 0 else 0
+        return (
+            np.sort(order[n_val + n_test :]),
+            np.sort(order[:n_val]),
+            np.sort(order[n_val : n_val + n_test]),
+        )
+    train, val, test = [], [], []
     for cls in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == cls))
         n_val = round(len(members) * validation_split)
+        n_test = round(len(members) * test_split)
         val.append(members[:n_val])
-        train.append(members[n_val:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+        test.append(members[n_val : n_val + n_test])
+        train.append(members[n_val + n_test :])
+    return tuple(np.sort(np.concatenate(part)) for part in (train, val, test))
 
 
 def _class_order(labels: np.ndarray) -> list[str]:
@@ -112,9 +130,14 @@ def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> T
     else:
         y = y_raw.astype(np.float32)
 
-    train, val = split_indices(len(rows), config["validation_split"], config["seed"], labels)
+    train, val, test = split_indices(
+        len(rows), config["validation_split"], config["seed"], labels, config.get("test_split", 0)
+    )
     if len(train) == 0:
-        raise DataError("The validation split leaves no training rows; lower validation_split.")
+        raise DataError(
+            "The validation and test splits leave no training rows; lower validation_split "
+            "or test_split."
+        )
     features = [c["name"] for c in schema if c["name"] != target]
     preprocessing = fit_features(table, schema, features, train)
     preprocessing.update(target=target, task=task, classes=classes)
@@ -125,7 +148,7 @@ def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> T
     y_tensor = (
         torch.from_numpy(y) if task == "classification" else torch.from_numpy(y).reshape(-1, 1)
     )
-    has_val = len(val) > 0
+    has_val, has_test = len(val) > 0, len(test) > 0
     return TrainingData(
         x_train=torch.from_numpy(x_train),
         y_train=y_tensor[torch.from_numpy(train)],
@@ -134,4 +157,6 @@ def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> T
         task=task,
         classes=classes,
         preprocessing=preprocessing,
+        x_test=torch.from_numpy(transform(table, preprocessing, test)) if has_test else None,
+        y_test=y_tensor[torch.from_numpy(test)] if has_test else None,
     )

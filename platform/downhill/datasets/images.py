@@ -15,6 +15,9 @@ grayscale is scaled to 8 bits; JPEG EXIF orientation is applied.
 The decoded images are stored as one NPZ next to the upload, so a worker loads a single
 uint8 array: X (n, height, width, channels), y (the class of each image), paths (the
 members, joined by NUL characters, which no member name may hold).
+
+Predictions for an image run decode the images they are sent with the same `open_image` and
+`image_pixels`, so a sent image becomes the pixels it would have become in the ZIP.
 """
 
 from __future__ import annotations
@@ -100,31 +103,53 @@ def _classes(images: list[tuple[zipfile.ZipInfo, list[str]]]) -> tuple[list[str]
     return classes, root
 
 
-def _open(archive: SafeArchive, info: zipfile.ZipInfo) -> Image.Image:
-    """The image's header (nothing decoded yet), refused when it is no PNG or JPEG or too big."""
-    data = archive.read(info)
+class ImageError(ValueError):
+    """Bytes that are no PNG or JPEG image this server decodes. The message is a predicate
+    ("cannot be decoded as ...") for the caller to put after the image's name."""
+
+
+def open_image(data: bytes) -> Image.Image:
+    """The header of a PNG or JPEG file, nothing decoded yet: an image over MAX_SOURCE_PIXELS
+    (a decompression bomb among them) is refused before its pixels are expanded."""
     try:
         image = Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
     except UnidentifiedImageError as exc:
-        raise DatasetFileError(
-            f"The archive member {shown(info.filename)} cannot be decoded as an image: its "
-            "bytes are neither PNG nor JPEG."
+        raise ImageError(
+            "cannot be decoded as an image: its bytes are neither PNG nor JPEG"
         ) from exc
     except Exception as exc:  # Pillow raises many kinds for hostile bytes
-        raise _undecodable(info, exc) from exc
+        raise _undecodable(exc) from exc
     if image.width * image.height > MAX_SOURCE_PIXELS:
-        raise DatasetFileError(
-            f"The image {shown(info.filename)} is {image.width}×{image.height} pixels; the "
-            f"largest accepted has {MAX_SOURCE_PIXELS:,} pixels."
+        raise ImageError(
+            f"is {image.width}×{image.height} pixels; the largest accepted has "
+            f"{MAX_SOURCE_PIXELS:,} pixels"
         )
     return image
 
 
-def _undecodable(info: zipfile.ZipInfo, exc: Exception) -> DatasetFileError:
-    return DatasetFileError(
-        f"The archive member {shown(info.filename)} cannot be decoded as a PNG or JPEG "
-        f"image ({exc.__class__.__name__}: {exc})."
-    )
+def image_pixels(image: Image.Image, channels: int, size: tuple[int, int]) -> np.ndarray:
+    """(height, width, channels) uint8 pixels of an `open_image` at `size` (width, height),
+    converted and resized as every image of an uploaded ZIP is."""
+    try:
+        pixels = _pixels(image, channels, size)
+    except Exception as exc:  # a truncated or corrupt file fails only once decoded
+        raise _undecodable(exc) from exc
+    return pixels.reshape(size[1], size[0], channels)
+
+
+def _undecodable(exc: Exception) -> ImageError:
+    return ImageError(f"cannot be decoded as a PNG or JPEG image ({exc.__class__.__name__}: {exc})")
+
+
+def _open(archive: SafeArchive, info: zipfile.ZipInfo) -> Image.Image:
+    try:
+        return open_image(archive.read(info))
+    except ImageError as exc:
+        raise _member_error(info, exc) from exc
+
+
+def _member_error(info: zipfile.ZipInfo, exc: ImageError) -> DatasetFileError:
+    return DatasetFileError(f"The archive member {shown(info.filename)} {exc}.")
 
 
 def _rotated(image: Image.Image) -> bool:
@@ -192,11 +217,10 @@ def read_image_folders(archive: SafeArchive) -> Intake:
     channels = 3 if colour else 1
     x = np.empty((len(images), height, width, channels), dtype=np.uint8)
     for i, (info, _) in enumerate(images):
-        image = _open(archive, info)
         try:
-            x[i] = _pixels(image, channels, (width, height)).reshape(height, width, channels)
-        except Exception as exc:
-            raise _undecodable(info, exc) from exc
+            x[i] = image_pixels(_open(archive, info), channels, (width, height))
+        except ImageError as exc:
+            raise _member_error(info, exc) from exc
 
     counts = Counter(classes)
     shape = (channels, height, width)

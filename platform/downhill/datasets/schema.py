@@ -1,7 +1,8 @@
 """Reading an uploaded CSV once, as a stream: validate its shape and infer a schema.
 
-Pure Python (no Django, no pandas): the file is read line by line, so memory stays bounded by
-the per-column summaries, never by the file size.
+No Django, no pandas: the file is read as a stream, CHUNK_ROWS rows at a time, so memory stays
+bounded by one chunk and the per-column summaries, never by the file size; each chunk's
+counting and number parsing run in C (Counter, NumPy) rather than value by value.
 
 Task rule (documented in README): a target column is `classification` when its values are
 text, or when they are all integers with at most CLASSIFICATION_MAX_INTEGER_CLASSES distinct
@@ -13,19 +14,30 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import math
-import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import numpy as np
+
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+# Every spelling of them in upper and lower case ("NA", "Null", ...): a chunk's missing values
+# are then found by one set intersection, not by lower-casing each distinct value.
+MISSING_SPELLINGS = frozenset(
+    "".join(letters)
+    for token in MISSING_TOKENS
+    for letters in itertools.product(*({c.lower(), c.upper()} for c in token))
+)
 CLASSIFICATION_MAX_INTEGER_CLASSES = 20
 DISTINCT_CAP = 10_000  # beyond this many distinct values a column's counts stop growing
 TOP_VALUES = 10
 HISTOGRAM_BINS = 20
 HISTOGRAM_SAMPLE = 10_000
 SNIFF_BYTES = 64 * 1024
+CHUNK_ROWS = 8192  # rows summarised together: a few MB of text at most
 DELIMITERS = ",;\t|"
 
 
@@ -48,55 +60,89 @@ def parse_number(value: str) -> float | None:
 
 @dataclass
 class ColumnSummary:
+    """One column's running summary, fed a chunk of rows at a time (`add_chunk`): the counting
+    and the number parsing of a chunk run in C (Counter, NumPy), not value by value."""
+
     name: str
     missing: int = 0
     numeric: bool = True
     integer: bool = True
     count: int = 0
     mean: float = 0.0
-    m2: float = 0.0  # Welford's running sum of squared deviations
+    m2: float = 0.0  # sum of squared deviations from the mean, merged chunk by chunk (Chan et al.)
     minimum: float = math.inf
     maximum: float = -math.inf
     counts: Counter = field(default_factory=Counter)
     distinct_capped: bool = False
     # A uniform sample of the numbers (reservoir), for the histogram of a column with more
     # distinct values than `counts` keeps; exact counts serve every other column.
-    sample: list = field(default_factory=list)
-    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    sample: np.ndarray = field(default_factory=lambda: np.empty(0))
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
-    def add(self, raw: str) -> None:
-        if "\x00" in raw:
-            raise DatasetFileError("The file holds NUL bytes: it is binary, not a CSV text file.")
-        value = raw.strip()
-        if value.lower() in MISSING_TOKENS:
-            self.missing += 1
+    def add_chunk(self, raw: Sequence[str]) -> None:
+        """Add this column's values of consecutive rows, as the file holds them."""
+        values = list(map(str.strip, raw))
+        chunk_counts = Counter(values)
+        missing = chunk_counts.keys() & MISSING_SPELLINGS
+        if missing:
+            self.missing += sum(chunk_counts.pop(v) for v in missing)
+            values = [v for v in values if v not in missing]
+        self._count(chunk_counts)
+        if self.numeric and values:
+            self._add_numbers(values)
+
+    def _count(self, chunk_counts: Counter) -> None:
+        """Merge a chunk's counts; past DISTINCT_CAP values only those already counted grow
+        (admitted in the order they first appear, as if counted one by one)."""
+        counts = self.counts
+        if len(counts) < DISTINCT_CAP:
+            for value, n in chunk_counts.items():
+                if value in counts:
+                    counts[value] += n
+                elif len(counts) < DISTINCT_CAP:
+                    counts[value] = n
+                else:
+                    self.distinct_capped = True
             return
-        if value in self.counts:
-            self.counts[value] += 1
-        elif len(self.counts) < DISTINCT_CAP:
-            self.counts[value] = 1
-        else:
+        known = chunk_counts.keys() & counts.keys()
+        for value in known:
+            counts[value] += chunk_counts[value]
+        if len(known) < len(chunk_counts):
             self.distinct_capped = True
-        if not self.numeric:
-            return
-        number = parse_number(value)
-        if number is None:
+
+    def _add_numbers(self, values: list[str]) -> None:
+        try:
+            numbers = np.array(values, dtype=np.float64)  # float() of each, in C
+        except ValueError:  # a word: the column is categorical from here on
             self.numeric = False
             return
-        self.count += 1
-        delta = number - self.mean
-        self.mean += delta / self.count
-        self.m2 += delta * (number - self.mean)
-        if len(self.sample) < HISTOGRAM_SAMPLE:
-            self.sample.append(number)
-        else:
-            slot = self.rng.randrange(self.count)
-            if slot < HISTOGRAM_SAMPLE:
-                self.sample[slot] = number
-        self.minimum = min(self.minimum, number)
-        self.maximum = max(self.maximum, number)
-        if self.integer and not number.is_integer():
+        if not np.isfinite(numbers).all():  # inf or -nan is not a number to train on
+            self.numeric = False
+            return
+        n, seen = len(numbers), self.count
+        chunk_mean = float(numbers.mean())
+        delta = chunk_mean - self.mean
+        self.count = seen + n
+        self.mean += delta * n / self.count
+        self.m2 += float(((numbers - chunk_mean) ** 2).sum()) + delta**2 * seen * n / self.count
+        self.minimum = min(self.minimum, float(numbers.min()))
+        self.maximum = max(self.maximum, float(numbers.max()))
+        if self.integer and not np.array_equal(numbers, np.floor(numbers)):
             self.integer = False
+        self._sample(numbers, seen)
+
+    def _sample(self, numbers: np.ndarray, seen: int) -> None:
+        """Reservoir sampling (Algorithm R), a chunk at a time: the i-th number replaces a
+        random slot of the sample with probability HISTOGRAM_SAMPLE / i."""
+        free = min(HISTOGRAM_SAMPLE - len(self.sample), len(numbers))
+        if free:
+            self.sample = np.concatenate([self.sample, numbers[:free]])
+        rest = numbers[free:]
+        if len(rest):
+            first = seen + free + 1
+            slots = self.rng.integers(0, np.arange(first, first + len(rest)))
+            keep = slots < HISTOGRAM_SAMPLE
+            self.sample[slots[keep]] = rest[keep]
 
     def histogram(self) -> dict:
         """HISTOGRAM_BINS equal bins over [min, max]: exact counts, or counts estimated from the
@@ -177,6 +223,7 @@ class _HashingReader(io.RawIOBase):
         self.raw = raw
         self.sha = hashlib.sha256()
         self.size = 0
+        self.holds_nul = False  # a NUL byte was read: the file is binary
 
     def readable(self) -> bool:
         return True
@@ -187,6 +234,7 @@ class _HashingReader(io.RawIOBase):
         buffer[:n] = data
         self.sha.update(data)
         self.size += n
+        self.holds_nul = self.holds_nul or b"\x00" in data
         return n
 
 
@@ -233,6 +281,7 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
         summaries = [ColumnSummary(name) for name in names]
         width = len(names)
         n_rows = 0
+        chunk: list[list[str]] = []
         for row in reader:
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # blank line
@@ -240,9 +289,16 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
                 raise DatasetFileError(
                     f"Line {reader.line_num}: expected {width} fields like the header, found {len(row)}."
                 )
-            n_rows += 1
-            for summary, value in zip(summaries, row, strict=True):
-                summary.add(value)
+            # The bytes are read ahead of the rows: once a NUL byte was read, look for it.
+            if hashing.holds_nul and any("\x00" in value for value in row):
+                raise DatasetFileError(
+                    f"Line {reader.line_num}: the file holds NUL bytes: it is binary, not a CSV text file."
+                )
+            chunk.append(row)
+            if len(chunk) == CHUNK_ROWS:
+                n_rows += _summarise(summaries, chunk)
+                chunk = []
+        n_rows += _summarise(summaries, chunk)
     except UnicodeDecodeError as exc:
         raise DatasetFileError(
             f"The file is not UTF-8 text (near line {reader.line_num + 1}); save it as UTF-8 and upload again."
@@ -259,6 +315,14 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
         size_bytes=hashing.size,
         sha256=hashing.sha.hexdigest(),
     )
+
+
+def _summarise(summaries: list[ColumnSummary], rows: list[list[str]]) -> int:
+    """Add a chunk of rows to the column summaries; returns how many rows it held."""
+    if rows:
+        for summary, values in zip(summaries, zip(*rows, strict=True), strict=True):
+            summary.add_chunk(values)
+    return len(rows)
 
 
 def _check_header(names: list[str]) -> None:

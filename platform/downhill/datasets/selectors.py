@@ -3,9 +3,11 @@
 import csv
 import io
 import math
+import posixpath
 import zipfile
 
 import numpy as np
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
@@ -25,9 +27,30 @@ PREVIEW_MAX_ROWS = 100
 def dataset_preview(dataset: Dataset, n_rows: int = 20) -> dict:
     """The column names and the first `n_rows` rows, as text: a CSV's as the file holds them,
     an NPZ table's numbers as NumPy prints them; an image is named by its archive member
-    (a ZIP) or its index in X (an NPZ)."""
-    if dataset.format == "csv":
-        return _csv_preview(dataset, n_rows)
+    (a ZIP) or its index in X (an NPZ). Raises ValidationError until the dataset is ready."""
+    if dataset.status == Dataset.Status.PROCESSING:
+        raise ValidationError(
+            {
+                "dataset": f"Dataset {dataset.id} is still being read; its preview comes when it is ready."
+            }
+        )
+    if dataset.status == Dataset.Status.FAILED:
+        raise ValidationError(
+            {"dataset": f"Dataset {dataset.id} could not be read: {dataset.error}"}
+        )
+    try:
+        if dataset.format == "csv":
+            return _csv_preview(dataset, n_rows)
+        return _arrays_preview(dataset, n_rows)
+    except (OSError, ValueError, KeyError, csv.Error, zipfile.BadZipFile) as exc:
+        raise ValidationError(
+            {
+                "file": f"The stored file of dataset {dataset.id} cannot be read ({exc.__class__.__name__})."
+            }
+        ) from exc
+
+
+def _arrays_preview(dataset: Dataset, n_rows: int) -> dict:
     names = [c["name"] for c in dataset.columns]
     images = dataset.columns[0]["dtype"] == "image"
     stored = dataset.arrays if images and dataset.arrays else dataset.file
@@ -57,17 +80,33 @@ def _npy_head(arrays: zipfile.ZipFile, key: str, n_rows: int) -> np.ndarray:
     return np.frombuffer(data, dtype=dtype).reshape((rows, *shape[1:]))
 
 
+# The preview reads no further into a CSV than this: the dataset page shows it at every view.
+PREVIEW_MAX_BYTES = 1 << 20
+
+
 def _csv_preview(dataset: Dataset, n_rows: int) -> dict:
-    rows: list[list[str]] = []
-    with default_storage.open(dataset.file.name, "rb") as stored:
-        reader = csv.reader(
-            io.TextIOWrapper(stored, encoding="utf-8-sig", newline=""), delimiter=dataset.delimiter
-        )
-        header = next(reader)
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            rows.append(row)
-            if len(rows) >= n_rows:
-                break
-    return {"columns": header, "rows": rows}
+    head, whole = _head(dataset.file.name, PREVIEW_MAX_BYTES)
+    if not whole:  # cut at a line end (never inside a character)
+        head = head[: head.rfind(b"\n") + 1]
+    reader = csv.reader(
+        io.StringIO(head.decode("utf-8-sig"), newline=""), delimiter=dataset.delimiter
+    )
+    # A header longer than the head (a very wide table): the names the schema recorded.
+    header = next(reader, None) or [c["name"] for c in dataset.columns]
+    rows = [row for row in reader if row and not (len(row) == 1 and not row[0].strip())]
+    if not whole and rows:  # that line end may be inside a quoted field: its row is partial
+        rows.pop()
+    return {"columns": header, "rows": rows[:n_rows]}
+
+
+def _head(name: str, limit: int) -> tuple[bytes, bool]:
+    """The first `limit` bytes of a stored file, and whether they are all of it. In an S3
+    bucket, one ranged GET: opening the file through django-storages downloads the object."""
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is None:
+        with default_storage.open(name, "rb") as stored:
+            head = stored.read(limit + 1)
+    else:
+        key = posixpath.join(default_storage.location, name) if default_storage.location else name
+        head = bucket.Object(key).get(Range=f"bytes=0-{limit}")["Body"].read()
+    return head[:limit], len(head) <= limit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -10,13 +11,18 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from workers.contract import DATASETS_QUEUE, PROCESS_DATASET_TASK
+
 from .intake import Intake, read_upload
 from .models import Dataset
 from .schema import DatasetFileError, infer_task
+
+log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 200
 MAX_COLUMN_NAME_LENGTH = 200
@@ -47,10 +53,17 @@ def _text_field(value, field: str) -> str:
     return value.strip()
 
 
+def inline_ingest_bytes() -> int:
+    return settings.DOWNHILL_INLINE_INGEST_MB * 1024 * 1024
+
+
 def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "") -> Dataset:
     """Validate an upload (CSV, NPZ or a ZIP of images), store it, and record its schema.
 
-    Raises ValidationError({field: message}); on any error nothing is stored.
+    Up to DOWNHILL_INLINE_INGEST_MB it is read here: the dataset comes back `ready`, or
+    ValidationError({field: message}) is raised and nothing is stored. A larger upload is
+    stored as it is and comes back `processing`; once the row is committed the worker reads it
+    (`dataset_process`), which ends `ready` or `failed` with the message a 400 would give.
     """
     check_upload_size(file.size)
     name, target = _text_field(name, "name"), _text_field(target, "target")
@@ -58,7 +71,35 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
         name = os.path.splitext(os.path.basename(file.name or ""))[0][:MAX_NAME_LENGTH] or "dataset"
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationError({"name": f"Use at most {MAX_NAME_LENGTH} characters."})
+    if file.size is not None and file.size > inline_ingest_bytes():
+        return _dataset_create_processing(owner=owner, file=file, name=name, target=target)
 
+    intake, target = _read(file, target)
+    file.seek(0)
+    dataset = Dataset(
+        owner=owner, name=name, status=Dataset.Status.READY, **_described(intake, target)
+    )
+    # Store the files first; if the row cannot be written, remove them again.
+    # Stored under a generated name: the uploaded one may be too long or odd for a file system.
+    stem = uuid.uuid4().hex
+    extension = {"csv": "csv", "npz": "npz", "images": "zip"}[intake.format]
+    try:
+        dataset.file.save(f"{stem}.{extension}", file, save=False)
+        if intake.arrays is not None:
+            dataset.arrays = _store_arrays(intake, stem)
+        with transaction.atomic():
+            dataset.save()
+    except Exception:
+        for stored in (dataset.file, dataset.arrays):
+            if stored:
+                stored.delete(save=False)
+        raise
+    return dataset
+
+
+def _read(file, target: str) -> tuple[Intake, str]:
+    """Read and check an upload; returns its description and the target column's name.
+    Raises ValidationError({field: message})."""
     try:
         intake = read_upload(file)
     except DatasetFileError as exc:
@@ -75,41 +116,145 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
                 "target": f"'{target}' holds the images; the target is what they show ('{intake.target}')."
             }
         )
+    return intake, target
 
-    file.seek(0)
+
+def _described(intake: Intake, target: str) -> dict:
+    """The dataset's fields that reading its file fills in."""
+    return {
+        "format": intake.format,
+        "delimiter": intake.delimiter,
+        "size_bytes": intake.size_bytes,
+        "sha256": intake.sha256,
+        "n_rows": intake.n_rows,
+        "columns": intake.columns,
+        "details": intake.details,
+        "target": target,
+        "task": infer_task(intake.column(target), intake.n_rows),
+    }
+
+
+def _store_arrays(intake: Intake, stem: str) -> str:
+    """Store the decoded arrays (images from a ZIP) for the worker; returns their name."""
+    field = Dataset._meta.get_field("arrays")
+    with tempfile.TemporaryFile() as spool:  # on disk: the images may take gigabytes
+        np.savez(spool, **intake.arrays)
+        spool.seek(0)
+        name = field.generate_filename(None, f"{stem}.arrays.npz")
+        return field.storage.save(name, File(spool), max_length=field.max_length)
+
+
+# ---- Large uploads: read by the worker ----
+
+# The reader tells an NPZ from a ZIP of images by these extensions (and a CSV by neither), so a
+# stored upload keeps its own: the worker then reads it exactly as the request would have.
+KEPT_EXTENSIONS = (".csv", ".tsv", ".txt", ".npz", ".zip")
+
+
+def _dataset_create_processing(*, owner, file: UploadedFile, name: str, target: str) -> Dataset:
+    extension = os.path.splitext(file.name or "")[1].lower()
+    extension = extension if extension in KEPT_EXTENSIONS else ""
     dataset = Dataset(
         owner=owner,
         name=name,
-        format=intake.format,
-        delimiter=intake.delimiter,
-        size_bytes=intake.size_bytes,
-        sha256=intake.sha256,
-        status=Dataset.Status.READY,
-        n_rows=intake.n_rows,
-        columns=intake.columns,
-        details=intake.details,
-        target=target,
-        task=infer_task(target_column, intake.n_rows),
+        format={".npz": "npz", ".zip": "images"}.get(extension, "csv"),  # until it is read
+        size_bytes=file.size,
+        status=Dataset.Status.PROCESSING,
+        target=target,  # "" for the reader's default
     )
-    # Store the files first; if the row cannot be written, remove them again.
-    # Stored under a generated name: the uploaded one may be too long or odd for a file system.
-    stem = uuid.uuid4().hex
-    extension = {"csv": "csv", "npz": "npz", "images": "zip"}[intake.format]
     try:
-        dataset.file.save(f"{stem}.{extension}", file, save=False)
-        if intake.arrays is not None:
-            with tempfile.TemporaryFile() as spool:  # on disk: the images may take gigabytes
-                np.savez(spool, **intake.arrays)
-                spool.seek(0)
-                dataset.arrays.save(f"{stem}.arrays.npz", File(spool), save=False)
+        # Django spooled the body to a temporary file as it arrived; storing it moves that file.
+        dataset.file.save(f"{uuid.uuid4().hex}{extension}", file, save=False)
         with transaction.atomic():
             dataset.save()
+            transaction.on_commit(lambda: _enqueue_processing(dataset.id))
     except Exception:
-        for stored in (dataset.file, dataset.arrays):
-            if stored:
-                stored.delete(save=False)
+        if dataset.file:
+            dataset.file.delete(save=False)
         raise
     return dataset
+
+
+def _enqueue_processing(dataset_id: int) -> None:
+    from downhill.celery import send_by_name
+
+    try:
+        send_by_name(PROCESS_DATASET_TASK, args=[dataset_id], queue=DATASETS_QUEUE)
+    except Exception as exc:  # the broker is unreachable: say so on the dataset
+        log.exception("could not enqueue the reading of dataset %s", dataset_id)
+        _fail(
+            dataset_id,
+            f"Could not reach the task broker to read the file ({exc}); upload it again.",
+        )
+
+
+def datasets_resend_processing() -> list[int]:
+    """Enqueue again the reading of every dataset still `processing`; a worker of the datasets
+    queue does this when it starts, since one stopped cold may have taken its message along.
+    A second message for a dataset is harmless. Returns their ids."""
+    ids = list(
+        Dataset.objects.filter(status=Dataset.Status.PROCESSING).values_list("id", flat=True)
+    )
+    for dataset_id in ids:
+        _enqueue_processing(dataset_id)
+    return ids
+
+
+def dataset_process(dataset_id: int) -> None:
+    """Read a stored upload that is `processing` (the worker's task): it becomes `ready` with
+    its schema, or `failed` with the message its 400 would have given, and its file is
+    removed. A dataset already ready or failed, or deleted meanwhile, is left alone, so a
+    redelivered message does nothing."""
+    dataset = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING).first()
+    if dataset is None:
+        return
+    try:
+        with default_storage.open(dataset.file.name, "rb") as stored:
+            intake, target = _read(stored, dataset.target)
+    except ValidationError as exc:
+        _fail(dataset_id, _message(exc))
+        return
+    except Exception as exc:  # never leave it processing: say what happened
+        log.exception("could not read dataset %s", dataset_id)
+        _fail(
+            dataset_id, f"The file could not be read ({exc.__class__.__name__}); upload it again."
+        )
+        return
+
+    stem = os.path.splitext(os.path.basename(dataset.file.name))[0]
+    arrays = ""
+    try:
+        arrays = _store_arrays(intake, stem) if intake.arrays is not None else ""
+        finished = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING).update(
+            status=Dataset.Status.READY, error="", arrays=arrays, **_described(intake, target)
+        )
+    except Exception as exc:  # storage full or away, the database gone: not left processing
+        log.exception("could not store what was read of dataset %s", dataset_id)
+        finished = False
+        _fail(
+            dataset_id,
+            f"The file was read but could not be stored ({exc.__class__.__name__}); upload it again.",
+        )
+    if not finished and arrays:  # deleted while it was read, or failed after storing
+        default_storage.delete(arrays)
+
+
+def _message(exc: ValidationError) -> str:
+    """A ValidationError as one line, as the dashboard shows a 400 (the file's problem bare)."""
+    return " ".join(
+        message if field == "file" else f"{field}: {message}"
+        for field, messages in exc.message_dict.items()
+        for message in messages
+    )
+
+
+def _fail(dataset_id: int, message: str) -> None:
+    """`processing` -> `failed` with `message`; the stored upload is removed (nothing else was
+    stored for it)."""
+    rows = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING)
+    stored = rows.values_list("file", flat=True).first()
+    if rows.update(status=Dataset.Status.FAILED, error=message, file="") and stored:
+        default_storage.delete(stored)
 
 
 def _check_columns(intake: Intake) -> None:

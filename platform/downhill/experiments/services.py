@@ -10,7 +10,7 @@ from downhill.runs.services import run_queue
 from workers.contract import steps_per_epoch
 from workers.schedules import run_lr_preview
 
-from .config import normalize_config
+from .config import normalize_config, train_rows
 from .models import Experiment
 
 MAX_NAME_LENGTH = 200
@@ -52,11 +52,14 @@ def experiment_preview(*, owner, data: dict) -> dict:
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": ["The request body must be a JSON object."]})
     data = {key: value for key, value in data.items() if key != "name"}
-    datasets = datasets_visible_to(owner)
-    config = normalize_config(data, dataset_lookup=lambda pk: datasets.filter(pk=pk).first())
-    dataset = datasets.get(pk=config["dataset"])
-    n_train = max(1, dataset.n_rows - round(dataset.n_rows * config["validation_split"]))
-    epoch_steps = steps_per_epoch(n_train, config)
+    found = []  # the dataset the config names, as normalize_config looked it up
+
+    def lookup(pk):
+        found.append(datasets_visible_to(owner).filter(pk=pk).first())
+        return found[-1]
+
+    config = normalize_config(data, dataset_lookup=lookup)
+    epoch_steps = steps_per_epoch(train_rows(found[-1].n_rows, config), config)
     lrs = run_lr_preview(config, epoch_steps)
     stride = max(1, -(-len(lrs) // PREVIEW_MAX_POINTS))
     steps = list(range(1, len(lrs) + 1, stride))

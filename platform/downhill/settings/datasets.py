@@ -1,4 +1,5 @@
-"""Dataset intake: the limits a ZIP or NPZ upload must stay within, and the image size."""
+"""Dataset intake: the limits a ZIP or NPZ upload must stay within, the image size, and the
+size above which an upload is read in the background."""
 
 from .env import env_int, env_str
 
@@ -13,3 +14,11 @@ DOWNHILL_ZIP_MAX_RATIO = float(env_str("DOWNHILL_ZIP_MAX_RATIO", "100"))
 # Images from a ZIP are resized to their most common size, scaled down so that its longer
 # side is at most this many pixels (64 keeps a small CNN trainable on a CPU).
 DOWNHILL_IMAGE_MAX_SIDE = env_int("DOWNHILL_IMAGE_MAX_SIDE", 64)
+
+# Uploads up to this size are read inside the request and answered `ready` (or 400 naming the
+# line); larger ones are stored as they stream in, answered `processing`, and read by the
+# worker's `downhill.process_dataset` task on the `datasets` queue, which sets `ready` or
+# `failed` with the same message. 0 sends every upload to the worker. Reading a CSV takes about
+# one CPU second per 8 MB (BENCHMARKS.md, Ingest: 2-core Xeon VM), so 32 MB holds a request
+# about 4 s; a 1 GB file takes two minutes, for the worker.
+DOWNHILL_INLINE_INGEST_MB = env_int("DOWNHILL_INLINE_INGEST_MB", 32)

@@ -45,8 +45,10 @@ CONFIG_KEYS = (
     "dataset", "target", "task", "model", "init", "loss", "optimizer", "learning_rate",
     "momentum", "nesterov", "weight_decay", "gradient_clipping", "batch_size",
     "batch_size_schedule", "epochs", "lr_schedule", "optimizer_switch", "early_stopping", "swa",
-    "validation_split", "seed", "precision",
+    "validation_split", "test_split", "seed", "precision",
 )  # fmt: skip
+# Together the held-out shares leave at least a tenth of the rows for training.
+MAX_HELD_OUT = 0.9
 
 
 def _batch_size(errors: ConfigErrors, raw: dict):
@@ -120,9 +122,15 @@ def _optimizer_settings(errors: ConfigErrors, raw: dict, optimizer: str) -> dict
     return settings
 
 
+def train_rows(n_rows: int, config: dict) -> int:
+    """About how many of a dataset's rows train (the engine's split, before rows without a
+    target are left out): what the step counts of a config are planned on."""
+    held_out = round(n_rows * config["validation_split"]) + round(n_rows * config["test_split"])
+    return max(1, n_rows - held_out)
+
+
 def _check_total_steps(errors: ConfigErrors, dataset, config: dict) -> None:
-    n_train = max(1, dataset.n_rows - round(dataset.n_rows * config["validation_split"]))
-    total = sum(steps_per_epoch(n_train, config))
+    total = sum(steps_per_epoch(train_rows(dataset.n_rows, config), config))
     if total > MAX_TOTAL_STEPS:
         errors.add(
             "epochs",
@@ -163,8 +171,21 @@ def normalize_config(raw: Any, *, dataset_lookup) -> dict:
         errors, raw, "epochs", default=DEFAULT_EPOCHS, minimum=1, maximum=MAX_EPOCHS, integer=True
     )
     validation_split = number(
-        errors, raw, "validation_split", default=DEFAULT_VALIDATION_SPLIT, minimum=0, maximum=0.9
+        errors,
+        raw,
+        "validation_split",
+        default=DEFAULT_VALIDATION_SPLIT,
+        minimum=0,
+        maximum=MAX_HELD_OUT,
     )
+    test_split = number(errors, raw, "test_split", default=0.0, minimum=0, maximum=MAX_HELD_OUT)
+    if validation_split + test_split > MAX_HELD_OUT + 1e-9:  # 0.34 + 0.56 is 0.9000000000000001
+        errors.add(
+            "test_split",
+            f"with validation_split {validation_split:g} it holds out {validation_split + test_split:.0%} "
+            f"of the rows; together they may hold out at most {MAX_HELD_OUT:.0%}, so that "
+            "training keeps a tenth.",
+        )
     has_validation = validation_split > 0
     batch_size = _batch_size(errors, raw)
     images = dataset is not None and any(c["dtype"] == "image" for c in dataset.columns)
@@ -184,6 +205,7 @@ def normalize_config(raw: Any, *, dataset_lookup) -> dict:
         ),
         "epochs": epochs,
         "validation_split": validation_split,
+        "test_split": test_split,
         "seed": number(
             errors, raw, "seed", default=None, minimum=0, maximum=2**31 - 1, integer=True
         ),
@@ -215,4 +237,4 @@ def normalize_config(raw: Any, *, dataset_lookup) -> dict:
     return {key: config[key] for key in CONFIG_KEYS}
 
 
-__all__ = ["CONFIG_KEYS", "normalize_config"]
+__all__ = ["CONFIG_KEYS", "normalize_config", "train_rows"]
