@@ -1,7 +1,8 @@
 """What the web and the worker agree on. Imports neither Django nor torch.
 
-The web enqueues training by task name on the queue below; the run spec is the experiment's
-validated config (every default filled in), whose option names are listed here.
+The web enqueues training, and the reading of a large upload, by task name on the queues below;
+the run spec is the experiment's validated config (every default filled in), whose option
+names are listed here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import math
 TRAINING_QUEUE = "training"
 TRAIN_RUN_TASK = "downhill.train_run"
 REQUEUE_STALE_TASK = "downhill.requeue_stale_runs"
+# Large uploads are read on a queue of their own, so an hour of training never holds one up.
+DATASETS_QUEUE = "datasets"
+PROCESS_DATASET_TASK = "downhill.process_dataset"
 
 TASKS = ("classification", "regression")
 
@@ -76,3 +80,8 @@ def batch_sizes_per_epoch(n_train: int, config: dict) -> list[int]:
 
 def steps_per_epoch(n_train: int, config: dict) -> list[int]:
     return [math.ceil(n_train / size) for size in batch_sizes_per_epoch(n_train, config)]
+
+
+# Events the end of a run emits (its final model chosen). A cancelled run ends too, at its
+# checkpoint's step; a run that goes on from it must not carry them.
+END_OF_RUN_EVENTS = ("swa_final", "restore_best")

@@ -23,6 +23,7 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
 from django.db.models import Q
 
+from downhill.runs.checkpoints import resume_checkpoint_path, resume_checkpoints
 from downhill.runs.models import Run
 from downhill.runs.services import (
     metrics_record,
@@ -118,9 +119,11 @@ class DatabaseSink(Callback):
                 state.step,
             )
             return
+        if state.stop_reason == "lease_lost":  # another attempt owns the run, and its files
+            return
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
-        _save(f"runs/{self.run_id}/resume-{checkpoint['step']:012d}.pt", buffer.getvalue())
+        _save(resume_checkpoint_path(self.run_id, checkpoint["step"]), buffer.getvalue())
         for older in resume_checkpoints(self.run_id)[1:]:
             default_storage.delete(older)
 
@@ -185,30 +188,40 @@ class DatabaseSink(Callback):
             state.stop_reason = "worker_shutdown"
 
 
-def resume_checkpoints(run_id: int) -> list[str]:
-    """Stored resume checkpoints of a run, newest (highest step) first."""
-    folder = f"runs/{run_id}"
-    try:
-        _, files = default_storage.listdir(folder)
-    except FileNotFoundError:
-        return []
-    names = sorted(
-        (f for f in files if f.startswith("resume-") and f.endswith(".pt")), reverse=True
-    )
-    return [f"{folder}/{name}" for name in names]
-
-
 def load_resume_checkpoint(run_id: int, device) -> dict | None:
     """The newest resume checkpoint that loads (a half-written one is skipped)."""
     for path in resume_checkpoints(run_id):
         try:
-            with default_storage.open(path, "rb") as stored:
-                return torch.load(
-                    io.BytesIO(stored.read()), map_location=device, weights_only=False
-                )
+            return _load(path, device)
         except Exception:  # noqa: BLE001 (a truncated file: fall back to the one before)
             log.warning("run %s: checkpoint %s does not load; trying an older one", run_id, path)
     return None
+
+
+def _load(path: str, device) -> dict:
+    with default_storage.open(path, "rb") as stored:
+        return torch.load(io.BytesIO(stored.read()), map_location=device, weights_only=False)
+
+
+class CannotResume(RuntimeError):
+    """The checkpoint a run continues from is gone or damaged; the message says so."""
+
+
+def starting_point(run: Run, device) -> dict | None:
+    """Where a run starts: its own newest checkpoint (an earlier attempt lost its worker), else
+    the checkpoint of the cancelled run it continues, else nothing (the first step)."""
+    own = load_resume_checkpoint(run.id, device)
+    if own is not None or run.resumed_from_id is None:
+        return own
+    path = resume_checkpoint_path(run.resumed_from_id, run.resumed_from_step)
+    try:
+        return _load(path, device)
+    except Exception as exc:  # noqa: BLE001 (missing or damaged: the run cannot go on)
+        raise CannotResume(
+            f"This run continues run {run.resumed_from_id} from its checkpoint at step "
+            f"{run.resumed_from_step}, which cannot be read ({exc.__class__.__name__}). "
+            f"Start a fresh run of the experiment instead."
+        ) from exc
 
 
 def _save(path: str, content: bytes) -> str:
@@ -248,9 +261,8 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
     sink = DatabaseSink(run_id, lease, shutdown=shutdown)
     sink.start()
     try:
-        resume = None
-        if run.attempt > 1:  # an earlier attempt lost its worker: go on from its checkpoint
-            resume = load_resume_checkpoint(run_id, device)
+        resume = starting_point(run, device)
+        if resume is not None or run.attempt > 1:  # drop what was written past the checkpoint
             run_discard_after(run_id, resume["step"] if resume else 0)
         data = prepare(read_table(dataset), dataset.columns, config)
         result = fit(
@@ -281,6 +293,10 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
     except DataError as exc:
         sink.close_quietly()
         _finish(run_id, lease, S.FAILED, error=f"The data cannot be trained as configured: {exc}")
+        return
+    except CannotResume as exc:
+        sink.close_quietly()
+        _finish(run_id, lease, S.FAILED, error=str(exc))
         return
     except Exception as exc:
         log.exception("run %s failed", run_id)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
+from workers.contract import CYCLIC_MODES
+
 PLATEAU_REL_THRESHOLD = 1e-4  # ReduceLROnPlateau's default; not tuned on our data
 PLATEAU_STOP_REASON = "learning rate fell below min_lr"
 
@@ -218,7 +220,7 @@ class CyclicSchedule(LrSchedule):
 
     def __init__(self, spec, base_lr, epoch_steps):
         super().__init__(spec, base_lr, epoch_steps)
-        if spec["mode"] not in ("triangular", "triangular2"):
+        if spec["mode"] not in CYCLIC_MODES:
             raise ValueError(f"unknown cyclic mode {spec['mode']!r}")
         self._halving = spec["mode"] == "triangular2"
         self._low, self._high = spec["min_lr"], spec["max_lr"]
@@ -340,17 +342,6 @@ def build_schedule(spec: dict | None, base_lr: float, epoch_steps: list[int]) ->
     if schedule_class is None:
         raise ValueError(f"unknown lr_schedule type {spec.get('type')!r}")
     return schedule_class(spec, base_lr, epoch_steps)
-
-
-def schedule_preview(spec: dict | None, base_lr: float, epoch_steps: list[int]) -> list[float]:
-    """The lr of every step of the run, for plotting; a plateau schedule as if it never decays."""
-    schedule = build_schedule(spec, base_lr, epoch_steps)
-    step, lrs = 0, []
-    for epoch, n in enumerate(epoch_steps, start=1):
-        for step_in_epoch in range(n):
-            step += 1
-            lrs.append(schedule.lr(step, epoch, step_in_epoch))
-    return lrs
 
 
 def run_lr_preview(config: dict, epoch_steps: list[int]) -> list[float]:

@@ -7,7 +7,7 @@ from celery.signals import worker_ready, worker_shutting_down
 
 from downhill.celery import app
 
-from .contract import REQUEUE_STALE_TASK, TRAIN_RUN_TASK
+from .contract import DATASETS_QUEUE, PROCESS_DATASET_TASK, REQUEUE_STALE_TASK, TRAIN_RUN_TASK
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,17 @@ def _sweep_on_start(**kwargs) -> None:
     requeue_stale_runs.delay()
 
 
+@worker_ready.connect
+def _resend_uploads_on_start(sender, **kwargs) -> None:
+    """A worker of the datasets queue that starts reads again the uploads left `processing`."""
+    if DATASETS_QUEUE in sender.app.amqp.queues.consume_from:
+        from downhill.datasets.services import datasets_resend_processing
+
+        resent = datasets_resend_processing()
+        if resent:
+            log.warning("reading again the datasets left processing: %s", resent)
+
+
 @app.task(name=TRAIN_RUN_TASK)
 def train_run(run_id: int) -> None:
     """Train one queued run; its outcome is written on the run row."""
@@ -39,9 +50,22 @@ def train_run(run_id: int) -> None:
 
 @app.task(name=REQUEUE_STALE_TASK)
 def requeue_stale_runs() -> None:
-    """Celery beat sends this every DOWNHILL_SWEEP_SECONDS: requeue runs whose worker is gone."""
-    from downhill.runs.services import runs_requeue_stale
+    """Celery beat sends this every DOWNHILL_SWEEP_SECONDS: requeue runs whose worker is gone,
+    and send the queued runs whose message never reached the broker."""
+    from downhill.runs.services import runs_requeue_stale, runs_send_unsent
 
     requeued = runs_requeue_stale()
     if requeued:
         log.warning("requeued runs whose worker was lost: %s", requeued)
+    sent = runs_send_unsent()
+    if sent:
+        log.warning("sent runs whose message had not reached the broker: %s", sent)
+
+
+@app.task(name=PROCESS_DATASET_TASK)
+def process_dataset(dataset_id: int) -> None:
+    """Read a large upload stored `processing`: it becomes `ready` or `failed` (a message for
+    a dataset no longer processing, a redelivery, does nothing)."""
+    from downhill.datasets.services import dataset_process
+
+    dataset_process(dataset_id)

@@ -6,8 +6,13 @@ Measures, on a throwaway database (a fresh SQLite file, or a fresh PostgreSQL da
 next to the one --database-url names and dropped afterwards):
 
 - a run with 1,000,000 `train_loss` points served downsampled to 2,000 points: the selector
-  (downhill.runs.selectors.run_metrics_series) and the whole API request
-  (GET /api/v1/runs/{id}/metrics/?name=train_loss&max_points=2000) through Django;
+  (downhill.runs.selectors.run_metrics_series, which merges the series' 256-step metric blocks)
+  and the whole API request (GET /api/v1/runs/{id}/metrics/?name=train_loss&max_points=2000)
+  through Django; beside them, ungated, the same read from every point (the path before metric
+  blocks) and a 25,000-point series, the longest that is still read from its points;
+- metrics_record writing a batch of 2 series x 200 steps, and the share of it that keeps the
+  metric blocks; and the blocks of the 1,000,000 points built in one statement (the migration's
+  backfill);
 - the runs page listing 50 runs (GET /, and sorted by a summary key), the run page and the
   comparison page, server-side through Django's test client, with their SQL query counts;
 - with Debian's chromium (skipped when absent): the runs page loaded in a real browser until the
@@ -41,6 +46,8 @@ CHROMIUM = os.environ.get("DOWNHILL_CHROMIUM", "/usr/bin/chromium")
 READ_GATE_MS = 100
 PAGE_GATE_MS = 1000
 MAX_POINTS = 2000
+MID_POINTS = 25_000  # selectors.POINTS_READ_MAX: the longest series still read from its points
+BATCH_STEPS = 200  # per series and batch: most batches straddle two blocks
 
 
 # ---- Set-up ----
@@ -82,12 +89,12 @@ def setup_django(var_dir: str, database_url: str | None) -> None:
 
 
 def make_runs(n_points: int, n_listed: int):
-    """A user; a run with `n_points` train_loss points (a slow decay, noise, one spike); and
-    `n_listed` finished runs with summaries, on three datasets, for the pages."""
+    """A user; a run with `n_points` train_loss points (a slow decay, noise, one spike) and one
+    with MID_POINTS, both with their metric blocks; and `n_listed` finished runs with summaries,
+    on three datasets, for the pages."""
     import random
 
     from django.contrib.auth import get_user_model
-    from django.db import connection
 
     from downhill.datasets.models import Dataset
     from downhill.experiments.models import Experiment
@@ -129,11 +136,25 @@ def make_runs(n_points: int, n_listed: int):
             )
         )  # fmt: skip
     big = Run.objects.create(experiment=listed[0].experiment, status="succeeded", epochs=1)
+    mid = Run.objects.create(experiment=listed[0].experiment, status="succeeded", epochs=1)
+    setup = {
+        "points_written_s": write_points(big, n_points, rng),
+        "blocks_built_s": build_blocks(big),
+    }
+    write_points(mid, MID_POINTS, rng)
+    build_blocks(mid)
+    return user, big, mid, listed, setup
+
+
+def write_points(run, n_points: int, rng) -> float:
+    """`n_points` train_loss points (a slow decay, noise, one spike of +5 at 77.7 % of the
+    run), straight into the table as fast as the database takes them. Returns seconds."""
+    from django.db import connection
 
     started = time.perf_counter()
     spike = int(n_points * 0.777)  # a divergence the downsampled curve must still show
     points = (
-        (big.id, "train_loss", step, 2.0 / (1 + step / 50_000) + rng.random() * 0.1 + (5.0 if step == spike else 0.0), 0.0)
+        (run.id, "train_loss", step, 2.0 / (1 + step / 50_000) + rng.random() * 0.1 + (5.0 if step == spike else 0.0), 0.0)
         for step in range(1, n_points + 1)
     )  # fmt: skip
     with connection.cursor() as cursor:
@@ -153,8 +174,26 @@ def make_runs(n_points: int, n_listed: int):
                     raw.executemany(sql, batch)
                     batch.clear()
             raw.executemany(sql, batch)
-    print(f"  wrote {n_points:,} points in {time.perf_counter() - started:.1f} s", flush=True)
-    return user, big, listed
+    seconds = time.perf_counter() - started
+    print(f"  wrote {n_points:,} points in {seconds:.1f} s", flush=True)
+    return seconds
+
+
+def build_blocks(run) -> float:
+    """The run's metric blocks from its points, in the one statement that the migration's
+    backfill runs (metrics_record keeps them as it writes). Returns seconds."""
+    from django.db import connection
+
+    from downhill.runs.services import metric_blocks_refresh
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        metric_blocks_refresh(cursor, "run_id = %s", [run.id])
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE runs_metricblock")
+    seconds = time.perf_counter() - started
+    print(f"  built the blocks of run {run.id} in {seconds:.1f} s", flush=True)
+    return seconds
 
 
 # ---- Measuring ----
@@ -184,7 +223,7 @@ def query_count(function) -> int:
     return len(queries)
 
 
-def measure_server(user, big, listed, reps: int) -> dict:
+def measure_server(user, big, n_points: int, listed, reps: int) -> dict:
     from django.test import Client
 
     from downhill.runs.selectors import run_metrics_series
@@ -192,9 +231,8 @@ def measure_server(user, big, listed, reps: int) -> dict:
     client = Client(HTTP_HOST="localhost")  # an allowed host, as a browser on this machine sends
     client.force_login(user)
     series = run_metrics_series(big, ["train_loss"], max_points=MAX_POINTS)["train_loss"]
-    assert len(series["steps"]) <= MAX_POINTS + 1 and max(series["values"]) > 5, (
-        "the spike vanished"
-    )
+    assert len(series["steps"]) <= MAX_POINTS and max(series["values"]) > 5, "the spike vanished"
+    assert series["steps"][-1] == n_points, "the last point vanished"
 
     def get(url):
         def call():
@@ -207,7 +245,6 @@ def measure_server(user, big, listed, reps: int) -> dict:
     compare = ",".join(str(run.id) for run in listed[:5])
     cases = {
         "selector_downsample": lambda: run_metrics_series(big, ["train_loss"], max_points=MAX_POINTS),
-        "selector_downsample_window_sql": portable_form(big),
         "api_metrics_downsample": get(f"/api/v1/runs/{big.id}/metrics/?name=train_loss&max_points={MAX_POINTS}"),
         "runs_page_50": get("/"),
         "runs_page_50_sorted_by_val_loss": get("/?sort=best_val_loss"),
@@ -222,20 +259,56 @@ def measure_server(user, big, listed, reps: int) -> dict:
     return results
 
 
-def portable_form(big):
-    """The selector with its portable window-function SQL (what it ran on every database before
-    the per-database forms), to show what they save."""
-    from downhill.runs import selectors
+def measure_other_reads(big, n_points: int, mid, reps: int) -> dict:
+    """Ungated: the long series read from every point (what the selector did before metric
+    blocks), and the longest series that the selector still reads that way at max_points=2000
+    (98 blocks, fewer than 666 buckets; 25,000 points)."""
+    from downhill.runs.selectors import _downsample_points, run_metrics_series
 
-    def call():
-        saved = selectors._EXTREMES_BY_VENDOR
-        selectors._EXTREMES_BY_VENDOR = {}
-        try:
-            selectors.run_metrics_series(big, ["train_loss"], max_points=MAX_POINTS)
-        finally:
-            selectors._EXTREMES_BY_VENDOR = saved
+    buckets = MAX_POINTS // 3
+    cases = {
+        f"{n_points:,} points -> <= 2,000 read from every point (before)": lambda: (
+            _downsample_points(big, "train_loss", 0, 1, buckets)
+        ),
+        f"{MID_POINTS:,} points -> <= 2,000 (read from its points)": lambda: run_metrics_series(
+            mid, ["train_loss"], max_points=MAX_POINTS
+        ),
+    }
+    results = {}
+    for name, function in cases.items():
+        results[name] = {**timed(function, reps), "queries": query_count(function)}
+        print(f"  {name:60s} {results[name]['median_ms']:8.1f} ms", flush=True)
+    return results
 
-    return call
+
+def measure_write(big, reps: int) -> dict:
+    """metrics_record of a batch of 2 series x BATCH_STEPS steps (about what a worker writes in
+    a second or two) and its commit, each timed call the next batch of one run; and of that, the
+    block upkeep alone (the touched blocks of the last batch recomputed again, rolled back)."""
+    from django.db import connection, transaction
+
+    from downhill.runs.models import Run
+    from downhill.runs.services import _blocks_refresh_touched, metrics_record
+
+    run = Run.objects.create(experiment=big.experiment, status="running", epochs=1)
+    starts = iter(range(0, 10**9, BATCH_STEPS))
+    batch: list[tuple[str, int]] = []
+
+    def write():
+        start = next(starts)
+        batch[:] = [(name, s) for name in ("train_loss", "lr") for s in range(start + 1, start + BATCH_STEPS + 1)]  # fmt: skip
+        metrics_record(run.id, [(name, s, 1.0 / s, 0.0) for name, s in batch])
+
+    def upkeep():
+        with transaction.atomic(), connection.cursor() as cursor:
+            _blocks_refresh_touched(cursor, run.id, batch)
+            transaction.set_rollback(True)  # the statements, not a commit's wait for the disk
+
+    results = {}
+    for name, function in (("metrics_record_batch", write), ("of_which_block_upkeep", upkeep)):
+        results[name] = timed(function, reps * 3)
+        print(f"  {name:34s} {results[name]['median_ms']:8.2f} ms", flush=True)
+    return results
 
 
 def measure_browser(user, big, listed, reps: int) -> dict | None:
@@ -303,69 +376,6 @@ def measure_browser(user, big, listed, reps: int) -> dict | None:
     return results
 
 
-def measure_rollup_proposal(big, reps: int) -> dict:
-    """NOT the product: what a read would cost with the rollup this benchmark argues for. The
-    write path would keep, per (run, series, block of BLOCK steps), the block's lowest, highest
-    and last point; a read merges the blocks of each bucket (a bucket = whole blocks) instead of
-    reading every point. Built here once from the points, outside the timing."""
-    from django.db import connection
-
-    block = 256
-    buckets = MAX_POINTS // 3
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT step, value FROM runs_metricpoint WHERE run_id = %s AND name = 'train_loss' ORDER BY step",
-            [big.id],
-        )
-        summaries = {}
-        for step, value in cursor.fetchall():
-            b = (step - 1) // block
-            lo_s, lo_v, hi_s, hi_v, _, _ = summaries.get(b, (step, value, step, value, step, value))
-            summaries[b] = (*((step, value) if value < lo_v else (lo_s, lo_v)),
-                            *((step, value) if value > hi_v else (hi_s, hi_v)), step, value)  # fmt: skip
-        cursor.execute(
-            "CREATE TEMPORARY TABLE bench_blocks (run_id integer, name varchar(64), block bigint, "
-            "lo_step bigint, lo_value double precision, hi_step bigint, hi_value double precision, "
-            "last_step bigint, last_value double precision, PRIMARY KEY (run_id, name, block))"
-        )
-        cursor.executemany(
-            "INSERT INTO bench_blocks VALUES (%s, 'train_loss', %s, %s, %s, %s, %s, %s, %s)",
-            [(big.id, b, *row) for b, row in summaries.items()],
-        )
-
-    def read():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT block, lo_step, lo_value, hi_step, hi_value, last_step, last_value "
-                "FROM bench_blocks WHERE run_id = %s AND name = 'train_loss' ORDER BY block",
-                [big.id],
-            )
-            rows = cursor.fetchall()
-        first, count = rows[0][0], rows[-1][0] - rows[0][0] + 1
-        merged = {}
-        for b, lo_s, lo_v, hi_s, hi_v, last_s, last_v in rows:
-            key = (b - first) * buckets // count
-            m = merged.get(key)
-            if m is None:
-                merged[key] = [lo_s, lo_v, hi_s, hi_v, last_s, last_v]
-                continue
-            if lo_v < m[1]:
-                m[0], m[1] = lo_s, lo_v
-            if hi_v > m[3]:
-                m[2], m[3] = hi_s, hi_v
-            m[4], m[5] = last_s, last_v
-        points = sorted({(m[i], m[i + 1]) for m in merged.values() for i in (0, 2, 4)})
-        assert len(points) <= MAX_POINTS + 1 and max(v for _, v in points) > 5
-        return points
-
-    result = {"rollup_read_downsample": {**timed(read, reps), "blocks": len(summaries)}}
-    print(
-        f"  {'rollup_read_downsample (proposal)':34s} {result['rollup_read_downsample']['median_ms']:8.1f} ms",
-        flush=True,
-    )
-    return result
-
-
 def machine(vendor: str) -> dict:
     from django.db import connection
 
@@ -377,16 +387,11 @@ def machine(vendor: str) -> dict:
 
 def table(result: dict) -> str:
     rows = ["| measurement | median | first | gate |", "|---|---:|---:|---|"]
-    for group in ("server", "browser", "proposal"):
+    for group in ("server", "browser", "other_reads", "write"):
         for name, figures in (result.get(group) or {}).items():
-            if group == "proposal":
+            if group in ("other_reads", "write"):
                 rows.append(
-                    f"| {name} (proposal, not in the product) | {figures['median_ms']:.1f} ms | {figures['first_ms']:.1f} ms | |"
-                )
-                continue
-            if name.endswith("window_sql"):
-                rows.append(
-                    f"| {name} (before: portable SQL) | {figures['median_ms']:.1f} ms | {figures['first_ms']:.1f} ms | |"
+                    f"| {name} | {figures['median_ms']:.2f} ms | {figures['first_ms']:.2f} ms | |"
                 )
                 continue
             gate = READ_GATE_MS if name.endswith("downsample") else PAGE_GATE_MS
@@ -425,18 +430,20 @@ def main() -> int:
                 f"Metrics read benchmark on {vendor}: {args.points:,} points, {args.runs} runs",
                 flush=True,
             )
-            user, big, listed = make_runs(args.points, args.runs)
+            user, big, mid, listed, setup = make_runs(args.points, args.runs)
             result = {
                 "machine": machine(vendor),
                 "points": args.points,
                 "max_points": MAX_POINTS,
                 "runs_listed": args.runs,
                 "reps": args.reps,
-                "server": measure_server(user, big, listed, args.reps),
+                "setup": setup,
+                "server": measure_server(user, big, args.points, listed, args.reps),
                 "browser": None
                 if args.no_browser
                 else measure_browser(user, big, listed, args.reps),
-                "proposal": measure_rollup_proposal(big, args.reps),
+                "other_reads": measure_other_reads(big, args.points, mid, args.reps),
+                "write": measure_write(big, args.reps),
             }
             connection.close()
     finally:
@@ -451,8 +458,7 @@ def main() -> int:
         name
         for group in ("server", "browser")
         for name, figures in (result.get(group) or {}).items()
-        if not name.endswith("window_sql")
-        and figures["median_ms"] >= (READ_GATE_MS if name.endswith("downsample") else PAGE_GATE_MS)
+        if figures["median_ms"] >= (READ_GATE_MS if name.endswith("downsample") else PAGE_GATE_MS)
     ]
     if missed:
         print(f"Gate missed: {', '.join(missed)}")

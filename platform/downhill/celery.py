@@ -9,3 +9,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "downhill.settings")
 
 app = Celery("downhill")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+def send_by_name(task: str, *, args: list, queue: str) -> None:
+    """Send a task by its name (workers/contract.py), retrying a moment when the broker does not
+    answer; raises what the transport raised when it still does not."""
+    app.send_task(
+        task,
+        args=args,
+        queue=queue,
+        retry=True,
+        retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+    )

@@ -107,6 +107,30 @@ def test_metrics_stream_while_running_and_cancel_stops_it(client_api):
     assert len(again) == count and again[-1] == run["progress"]["step"]
     assert client_api.get(f"/runs/{queued}/").json()["status"] == "cancelled"
 
+    # The cancel left a checkpoint at the step it stopped at (mid-epoch): resume goes on from
+    # there as a new run, its series carried over and continued without a hole.
+    stopped_at = run["progress"]["step"]
+    response = client_api.post(f"/runs/{run_id}/resume/")
+    assert response.status_code == 201, response.content
+    resumed = response.json()
+    assert (resumed["resumed_from"], resumed["resumed_from_step"]) == (run_id, stopped_at)
+    client_api.wait_for(
+        resumed["id"], lambda r: r["progress"]["step"] > stopped_at + 50, timeout=60
+    )
+    assert client_api.post(f"/runs/{resumed['id']}/cancel/").status_code == 200
+    resumed = client_api.wait_for(resumed["id"], finished, timeout=10)
+    assert resumed["status"] == "cancelled"
+
+    def train_loss(run_id):
+        body = client_api.get(
+            f"/runs/{run_id}/metrics/", name="train_loss", max_points=100_000
+        ).json()
+        return body["series"]["train_loss"]
+
+    before, after = train_loss(run_id), train_loss(resumed["id"])
+    assert after["steps"] == list(range(1, resumed["progress"]["step"] + 1))
+    assert after["values"][:stopped_at] == before["values"]
+
 
 def test_diverging_run_fails_with_a_message_naming_step_and_learning_rate(client_api):
     dataset = client_api.upload(diabetes_rows(), name="diabetes.csv")

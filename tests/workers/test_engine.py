@@ -154,7 +154,7 @@ def test_preprocessing_is_fitted_on_the_training_split_only():
     table["x"][5] = np.nan
     cfg = config(validation_split=0.3)
     data = prepare(table, schema_for(table), cfg)
-    train, _ = split_indices(n, 0.3, cfg["seed"], None)
+    train, _, _ = split_indices(n, 0.3, cfg["seed"], None)
     x_train = table["x"][train]
     x_train_finite = x_train[~np.isnan(x_train)]
     numeric = data.preprocessing["features"][0]
@@ -165,6 +165,40 @@ def test_preprocessing_is_fitted_on_the_training_split_only():
     categorical = data.preprocessing["features"][1]
     assert categorical["categories"] == sorted(set(table["c"][train]))
     assert data.n_features == 1 + len(categorical["categories"])
+
+
+@pytest.mark.parametrize(
+    "labels", [None, np.array([0] * 70 + [1] * 30)], ids=["plain", "stratified"]
+)
+def test_a_test_split_is_drawn_apart_and_leaves_the_validation_rows_as_they_were(labels):
+    train, val, test = split_indices(100, 0.2, 5, labels, test_split=0.1)
+    assert (len(train), len(val), len(test)) == (70, 20, 10)
+    assert sorted(np.concatenate([train, val, test])) == list(range(100))  # each row once
+    if labels is not None:  # 10 % of each class
+        assert np.bincount(labels[test]).tolist() == [7, 3]
+    _, val_alone, test_alone = split_indices(100, 0.2, 5, labels)
+    assert val.tolist() == val_alone.tolist() and len(test_alone) == 0
+
+
+def test_the_final_model_is_measured_once_on_the_test_rows_which_shape_nothing():
+    table = linear_table(n=200)
+    table["x0"][:40] = np.nan  # imputed with the training median: test rows must not move it
+    cfg = config(validation_split=0.2, test_split=0.25, epochs=8)
+    data = prepare(table, schema_for(table), cfg)
+    train, _, test = split_indices(200, 0.2, cfg["seed"], None, test_split=0.25)
+    x0 = table["x0"][train]
+    assert data.preprocessing["features"][0]["median"] == pytest.approx(np.nanmedian(x0))
+    recorder = Recorder()
+    result = fit(cfg, data, [recorder], device=CPU)
+
+    assert result.summary["rows"] == {"train": 110, "validation": 40, "test": 50}
+    assert len(recorder.epochs) == 8 and all("test_loss" not in e for e in recorder.epochs)
+    predicted = result.model(data.x_test).detach().numpy().ravel()
+    errors = predicted - table["y"][test]
+    metrics = result.summary["test_metrics"]
+    assert set(metrics) == {"test_loss", "test_mae", "test_rmse", "test_r2"}
+    assert metrics["test_rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)), rel=1e-4)
+    assert metrics["test_mae"] == pytest.approx(np.mean(np.abs(errors)), rel=1e-4)
 
 
 def test_a_single_class_target_is_refused():

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler
 
-from workers.schedules import PLATEAU_STOP_REASON, build_schedule, schedule_preview
+from workers.schedules import PLATEAU_STOP_REASON, build_schedule, run_lr_preview
 
 BASE_LR = 0.1
 
@@ -314,14 +314,14 @@ def test_fractional_warmup_rounds_up_to_whole_steps_of_the_plan(warmup_epochs, p
 )
 def test_schedule_preview_gives_one_lr_per_step_of_the_run(spec):
     plan = [10, 5, 3]
-    preview = schedule_preview(spec, BASE_LR, plan)
+    preview = run_lr_preview({"lr_schedule": spec, "learning_rate": BASE_LR}, plan)
     assert len(preview) == 18
     assert preview == ours(spec, plan)  # without validation losses, plateau never decays
 
 
 def test_plateau_preview_is_the_never_decaying_lr():
     spec = {"type": "plateau", "factor": 0.5, "patience_epochs": 0, "min_lr": 0.0}
-    assert schedule_preview(spec, BASE_LR, [3, 3]) == [BASE_LR] * 6
+    assert run_lr_preview({"lr_schedule": spec, "learning_rate": BASE_LR}, [3, 3]) == [BASE_LR] * 6
     assert ours(spec, [3, 3, 3], [1.0, 1.0, 1.0])[-1] == BASE_LR / 2  # while a run does decay
 
 

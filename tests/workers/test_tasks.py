@@ -68,6 +68,50 @@ def test_a_worker_shutting_down_puts_its_run_back_in_the_queue_to_resume(queue_r
     assert event.details["reason"] == "its worker was stopped"
 
 
+def series(run_id: int, name: str) -> list[tuple[int, float]]:
+    points = MetricPoint.objects.filter(run_id=run_id, name=name).order_by("step")
+    return list(points.values_list("step", "value"))
+
+
+def test_a_cancelled_run_stops_at_a_checkpoint_and_resumes_as_if_never_stopped(
+    api, queue_run, django_capture_on_commit_callbacks
+):
+    config = {"epochs": 6, "optimizer": "adam", "swa": {"start_epoch": 1, "lr": 0.001}, "seed": 7}
+    whole = queue_run(**config)["run"]
+    train_run(whole)
+    cancelled = queue_run(**config)["run"]
+    # The cancel arrives as the run starts: the worker sees it at its first write and stops
+    # at the end of the first epoch's steps (iris: 4 steps of 32), before validating it.
+    Run.objects.filter(pk=cancelled).update(cancel_requested=True)
+    train_run(cancelled)
+    run = Run.objects.get(pk=cancelled)
+    assert (run.status, run.step) == ("cancelled", 4), run.error
+    assert [step for step, _ in series(cancelled, "train_loss")] == [1, 2, 3, 4]
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.post(f"/api/v1/runs/{cancelled}/resume/")
+    assert response.status_code == 201, response.content
+    resumed = response.json()["id"]
+    train_run(resumed)
+
+    run = Run.objects.get(pk=resumed)
+    assert run.status == "succeeded", run.error
+    assert run.steps == 6 * 4
+    for name in ("train_loss", "lr", "val_loss", "val_accuracy"):
+        assert series(resumed, name) == series(whole, name), name
+    types = list(run.events.values_list("type", flat=True))
+    assert types.count("resumed_from") == 1 and types.count("resumed") == 1
+    # The cancelled run ended too (its SWA model final at step 4): the resumed one carries on,
+    # with the events of the uninterrupted run and no such end in its middle.
+    assert Run.objects.get(pk=cancelled).events.filter(type="swa_final", step=4).exists()
+
+    def events(run_id):
+        rows = Run.objects.get(pk=run_id).events.exclude(type__in=("resumed", "resumed_from"))
+        return list(rows.values_list("type", "step"))
+
+    assert events(resumed) == events(whole)
+
+
 def test_the_heartbeat_goes_on_while_the_data_loads(queue_run, monkeypatch):
     """Reading a large dataset can outlast the heartbeat timeout: the writer beats meanwhile.
     (The real reader, slowed down: the sleep stands for a large file.)"""
@@ -88,3 +132,38 @@ def test_the_heartbeat_goes_on_while_the_data_loads(queue_run, monkeypatch):
     ((first, later),) = beats
     assert later > first
     assert Run.objects.get(pk=experiment["run"]).status == "succeeded"
+
+
+def test_an_attempt_that_lost_its_lease_leaves_the_checkpoints_alone(queue_run):
+    """A worker presumed dead comes back after its run moved on (requeued, or cancelled and
+    resumed from its checkpoint): it must neither add a checkpoint nor prune the ones there."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from downhill.runs.checkpoints import resume_checkpoint_path, resume_checkpoints
+    from workers.engine import TrainState
+    from workers.runner import DatabaseSink
+
+    run_id = queue_run()["run"]
+    Run.objects.filter(pk=run_id).update(status="running", lease="the-next-attempt")
+    kept = default_storage.save(resume_checkpoint_path(run_id, 8), ContentFile(b"weights"))
+    sink = DatabaseSink(run_id, lease="the-lost-attempt")
+    state = TrainState(epochs=3, steps_per_epoch=4, total_steps=12, epoch=3, step=12)
+    sink.on_train_begin(state)
+    sink.on_checkpoint(state, {"step": 12})
+
+    assert state.stop_reason == "lease_lost"
+    assert resume_checkpoints(run_id) == [kept]
+
+
+def test_the_sweep_task_sends_the_runs_the_broker_never_took(queue_run, sent_tasks):
+    from workers.contract import TRAIN_RUN_TASK
+    from workers.tasks import requeue_stale_runs
+
+    run_id = queue_run()["run"]
+    Run.objects.filter(pk=run_id).update(sent_at=None)  # as a broker that was down leaves it
+    sent_tasks.clear()
+    requeue_stale_runs()  # as beat sends it
+
+    assert [(t["name"], t["args"]) for t in sent_tasks] == [(TRAIN_RUN_TASK, [run_id])]
+    assert Run.objects.get(pk=run_id).sent_at is not None

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.workers.test_engine import CPU, Recorder, config, linear_table, schema_for
-from workers.contract import batch_sizes_per_epoch
+from workers.contract import END_OF_RUN_EVENTS, batch_sizes_per_epoch
 from workers.engine import fit, prepare
 from workers.engine.evaluate import evaluate
 from workers.engine.losses import build_objective
@@ -269,10 +269,10 @@ class StopAfterEpoch(EventRecorder):
             self.checkpoint = checkpoint
 
 
-def test_a_run_resumed_from_its_checkpoint_continues_exactly_as_if_never_stopped():
-    import copy
-
-    cfg = config(
+def everything_resumable() -> dict:
+    """A config using every option a checkpoint must carry: dropout and batch norm (random and
+    running state), a schedule with warmup, an optimizer switch, a growing batch, SWA."""
+    return config(
         epochs=9, optimizer="adam", momentum=None, learning_rate=0.01,
         model={"type": "mlp", "hidden": [16], "activation": "relu", "dropout": 0.3, "batch_norm": True},
         lr_schedule={"type": "cosine", "min_lr": 0.0, "warmup_epochs": 1},
@@ -281,6 +281,18 @@ def test_a_run_resumed_from_its_checkpoint_continues_exactly_as_if_never_stopped
         swa={"start_epoch": 7, "lr": 0.001},
         early_stopping={"patience_epochs": 9, "min_delta": 0.0, "monitor": "val_loss", "restore_best": False},
     )  # fmt: skip
+
+
+def assert_same_run(resumed, whole) -> None:
+    for a, b in zip(resumed.model.parameters(), whole.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert resumed.summary["best_val_loss"] == whole.summary["best_val_loss"]
+
+
+def test_a_run_resumed_from_its_checkpoint_continues_exactly_as_if_never_stopped():
+    import copy
+
+    cfg = everything_resumable()
     table = linear_table(n=200)
     whole, whole_rec = run(cfg, table=table)
 
@@ -298,6 +310,74 @@ def test_a_run_resumed_from_its_checkpoint_continues_exactly_as_if_never_stopped
             second.events[0]["type"] == "resumed"
             and second.events[0]["from_step"] == first.checkpoint["step"]
         )
-        for a, b in zip(resumed.model.parameters(), whole.model.parameters(), strict=True):
-            torch.testing.assert_close(a, b, rtol=0, atol=0)
-        assert resumed.summary["best_val_loss"] == whole.summary["best_val_loss"]
+        assert_same_run(resumed, whole)
+
+
+class CancelAtStep(EventRecorder):
+    """Asks the run to stop (as a cancel does) once `step` is reported; keeps its checkpoints."""
+
+    def __init__(self, step: int):
+        super().__init__(stop_after_step=step)
+        self.checkpoints: list[dict] = []
+
+    def on_checkpoint(self, state, checkpoint):
+        self.checkpoints.append(checkpoint)
+
+
+# 160 training rows: epochs 1-4 have 5 steps of 32 (the switch at epoch 3: steps 11-15), then
+# 3 steps of 64 (SWA from epoch 7: steps 27-29). Stops: the switch epoch's first and second
+# step, an epoch's last step (all its steps done, not yet validated), inside SWA's first epoch.
+@pytest.mark.parametrize(
+    ("stop_step", "epoch", "steps_into_it"), [(11, 3, 1), (12, 3, 2), (20, 4, 5), (28, 7, 2)]
+)
+def test_a_run_cancelled_mid_epoch_checkpoints_that_step_and_resumes_exactly(
+    stop_step, epoch, steps_into_it
+):
+    import copy
+
+    cfg = everything_resumable()
+    table = linear_table(n=200)
+    whole, whole_rec = run(cfg, table=table)
+    data = prepare(table, schema_for(table), cfg)
+
+    first = CancelAtStep(stop_step)
+    stopped = fit(cfg, data, [first], device=CPU, sync_seconds=0.0, checkpoint_seconds=3600)
+    assert stopped.state.stop_reason == "cancelled"
+    assert [c["step"] for c in first.checkpoints] == [stop_step]  # only the one it stopped at
+    checkpoint = first.checkpoints[0]
+    assert (checkpoint["in_epoch"]["epoch"], checkpoint["in_epoch"]["steps"]) == (
+        epoch,
+        steps_into_it,
+    )
+    second = EventRecorder()
+    resumed = fit(cfg, data, [second], device=CPU, resume=copy.deepcopy(checkpoint))
+    assert first.points + second.points == whole_rec.points
+    assert first.epochs + second.epochs == whole_rec.epochs
+    assert first.batch_sizes + second.batch_sizes == whole_rec.batch_sizes
+    # Less what only the end of a run emits (the stopped one ended too) and the resume itself.
+    events = [e for e in first.events if e["type"] not in END_OF_RUN_EVENTS]
+    events += [e for e in second.events if e["type"] != "resumed"]
+    assert events == whole_rec.events
+    assert_same_run(resumed, whole)
+
+
+def test_a_worker_shutdown_checkpoints_and_makes_no_final_model():
+    """The run goes on in the next attempt from the checkpoint: SWA's average, the summary and
+    the test rows are that attempt's to make, and a stopping worker stops fast."""
+    cfg = everything_resumable()
+    cfg["test_split"] = 0.1
+    table = linear_table(n=200)
+
+    class ShutDownAtStep(CancelAtStep):
+        def on_steps(self, state, points):
+            super().on_steps(state, points)
+            if state.stop_reason:
+                state.stop_reason = "worker_shutdown"
+
+    stopping = ShutDownAtStep(28)  # inside SWA
+    data = prepare(table, schema_for(table), cfg)
+    result = fit(cfg, data, [stopping], device=CPU, sync_seconds=0.0, checkpoint_seconds=3600)
+
+    assert [c["step"] for c in stopping.checkpoints] == [28]
+    assert result.summary == {"stop_reason": "worker_shutdown"}
+    assert not [e for e in stopping.events if e["type"] in END_OF_RUN_EVENTS]

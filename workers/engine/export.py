@@ -15,9 +15,11 @@ from torch import nn
 
 from workers.inference import layers_from_npz, layers_to_npz_dict
 
+from .models import ACTIVATIONS
+
 __all__ = ["export_layers", "layers_from_npz", "layers_to_npz_dict"]
 
-_ACTIVATIONS = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.GELU: "gelu"}
+_ACTIVATIONS = {module: name for name, module in ACTIVATIONS.items()}
 _IDENTITY_AT_INFERENCE = (nn.Dropout, nn.Identity)
 
 

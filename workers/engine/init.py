@@ -11,6 +11,8 @@ from functools import partial
 import torch
 from torch import nn
 
+from workers.contract import INIT_TYPES
+
 _WEIGHT_INITS = {
     "xavier_uniform": nn.init.xavier_uniform_,
     "xavier_normal": nn.init.xavier_normal_,
@@ -21,7 +23,6 @@ _WEIGHT_INITS = {
     # same gradient, so hidden units stay identical and the network cannot learn.
     "zeros": nn.init.zeros_,
 }
-INIT_TYPES = ("default", "normal", *_WEIGHT_INITS)
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 

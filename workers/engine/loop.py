@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.optim.swa_utils import AveragedModel, update_bn
 
-from workers.contract import EARLY_STOPPING_MONITORS, batch_sizes_per_epoch
+from workers.contract import EARLY_STOPPING_MONITORS, batch_sizes_per_epoch, steps_per_epoch
 from workers.schedules import build_schedule
 
 from .callbacks import Callback, TrainState
@@ -30,6 +30,12 @@ from .models import build_model
 from .optimizers import build_optimizer
 
 VAL_PREDICTION_SAMPLE = 500
+# Stops after which the run may go on later (resumed as a new run, or by the next worker), so
+# the loop hands out a checkpoint at the step where it stopped.
+CHECKPOINT_ON_STOP = ("cancelled", "worker_shutdown")
+# Stops after which another attempt carries the run on: no final model, summary or test
+# evaluation to make (a stopping worker should stop fast).
+HANDED_ON = ("worker_shutdown", "lease_lost")
 
 
 class Diverged(RuntimeError):
@@ -108,9 +114,11 @@ def fit(
     """Train `config`'s model on `data`. Raises Diverged when the loss stops being finite.
 
     With `checkpoint_seconds`, callbacks receive a resume checkpoint (on_checkpoint) at the
-    first epoch end after that many seconds; `resume` (such a checkpoint) carries a run on from
-    the epoch after it, as if it had never stopped: same weights, optimizer, schedule, random
-    streams and running record, so a CPU run's series continue exactly."""
+    first epoch end after that many seconds, and at the step where a cancel or a worker
+    shutdown stops the run (mid-epoch: the checkpoint records how far into the epoch it got).
+    `resume` (such a checkpoint) carries a run on from the step after it, as if it had never
+    stopped: same weights, optimizer, schedule, random streams and running record, so a CPU
+    run's series continue exactly."""
     device = device or pick_device()
     torch.manual_seed(config["seed"])
     shuffle = torch.Generator().manual_seed(config["seed"])
@@ -131,7 +139,7 @@ def fit(
         y_val = objective.encode_targets(labels_val)
     n = len(x)
     batch_sizes = batch_sizes_per_epoch(n, config)
-    epoch_steps = [math.ceil(n / size) for size in batch_sizes]
+    epoch_steps = steps_per_epoch(n, config)
     schedule = build_schedule(config["lr_schedule"], config["learning_rate"], epoch_steps)
     clipping = config.get("gradient_clipping") or {}
     switch, swa, stopping = (
@@ -169,9 +177,12 @@ def fit(
     swa_model = None
     current_lr = math.nan
     start_epoch = 1
+    # A checkpoint taken mid-epoch: the epoch, its shuffle, its steps done and their losses.
+    partial = resume.get("in_epoch") if resume is not None else None
     if resume is not None:
         model.load_state_dict(resume["model"])
-        if switch and resume["epoch"] >= switch["at_epoch"]:  # the switch had happened
+        resumed_epoch = partial["epoch"] if partial else resume["epoch"]
+        if switch and resumed_epoch >= switch["at_epoch"]:  # the switch had happened
             optimizer = build_optimizer({**config, **switch, "nesterov": False}, model.parameters())
         optimizer.load_state_dict(resume["optimizer"])
         schedule.load_state_dict(resume["schedule"])
@@ -182,18 +193,18 @@ def fit(
         torch.set_rng_state(resume["rng"]["torch"])
         shuffle.set_state(resume["rng"]["shuffle"])
         state.step, state.epoch = resume["step"], resume["epoch"]
-        start_epoch = resume["epoch"] + 1
+        start_epoch = resume["epoch"] + 1  # == partial["epoch"] when it stopped mid-epoch
         emit("resumed", from_step=state.step)
     spec = {"config": config, "preprocessing": data.preprocessing, "n_features": data.n_features,
             "n_outputs": objective.n_outputs}  # fmt: skip
 
-    def training_checkpoint() -> dict:
+    def training_checkpoint(in_epoch: dict | None = None) -> dict:
         """All a resumed run needs (kept on the device; the caller moves it to storage)."""
         return {
             **spec, "model": _state_copy(model), "optimizer": copy.deepcopy(optimizer.state_dict()),
             "schedule": schedule.state_dict(), "swa": None if swa_model is None else _state_copy(swa_model),
             "tracker": dataclasses.asdict(track), "step": state.step, "epoch": track.completed_epochs,
-            "rng": {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state()},
+            "rng": {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state()}, "in_epoch": in_epoch,
         }  # fmt: skip
 
     last_checkpoint = time.monotonic()
@@ -222,10 +233,16 @@ def fit(
         state.steps_per_epoch = epoch_steps[epoch - 1]
         epoch_losses.clear()
         batch_size = batch_sizes[epoch - 1]
-        if epoch == 1 or batch_size != batch_sizes[epoch - 2]:
+        # Resuming mid-epoch: what the epoch's start did (batch size, switch, SWA) was done.
+        skip = 0
+        if partial and epoch == partial["epoch"]:
+            skip = partial["steps"]
+            epoch_losses.extend(partial["losses"])
+            shuffle.set_state(partial["shuffle"])  # the epoch's own order, drawn again
+        elif epoch == 1 or batch_size != batch_sizes[epoch - 2]:
             for cb in callbacks:
                 cb.on_batch_size(state, state.step + 1, batch_size)
-        if switch and epoch == switch["at_epoch"]:
+        if switch and epoch == switch["at_epoch"] and not skip:
             optimizer = build_optimizer({**config, **switch, "nesterov": False}, model.parameters())
             track.lr_scale = switch["learning_rate"] / config["learning_rate"]
             current_lr = math.nan
@@ -234,14 +251,19 @@ def fit(
                 optimizer=switch["optimizer"],
                 learning_rate=switch["learning_rate"],
             )
-        if swa and epoch == swa["start_epoch"]:
+        if swa and epoch == swa["start_epoch"] and not skip:
             swa_model = AveragedModel(model)
             emit("swa_start", lr=swa["lr"])
 
         # Full batch: every step sees every row, so shuffling would only cost a gather.
+        epoch_shuffle = shuffle.get_state()  # kept for a checkpoint taken mid-epoch
         order = None if batch_size >= n else torch.randperm(n, generator=shuffle).to(device)
+        steps_done = skip  # steps of this epoch so far
         for step_in_epoch, start in enumerate(range(0, n, batch_size)):
+            if step_in_epoch < skip:  # done before the checkpoint this run resumed from
+                continue
             state.step += 1
+            steps_done = step_in_epoch + 1
             # As workers.schedules.run_lr_preview plots it (a test keeps the two in step).
             lr = (
                 swa["lr"]
@@ -281,7 +303,13 @@ def fit(
         for event in schedule.drain_events():
             for cb in callbacks:
                 cb.on_event(state, event)
-        if state.stop_reason:
+        stop = state.stop_reason  # read once: the writer thread may set it at any moment
+        if stop:
+            if checkpoint_seconds is not None and stop in CHECKPOINT_ON_STOP:
+                in_epoch = {"epoch": epoch, "shuffle": epoch_shuffle, "steps": steps_done,
+                            "losses": list(epoch_losses)}  # fmt: skip
+                for cb in callbacks:
+                    cb.on_checkpoint(state, training_checkpoint(in_epoch))
             break
 
         if swa_model is not None:
@@ -315,24 +343,29 @@ def fit(
         if schedule.stop_reason and not state.stop_reason:
             state.stop_reason = "lr_below_min"
             emit("stop", reason=schedule.stop_reason)
-        if (
-            checkpoint_seconds is not None
-            and time.monotonic() - last_checkpoint >= checkpoint_seconds
+        stop = state.stop_reason
+        if checkpoint_seconds is not None and (
+            stop in CHECKPOINT_ON_STOP or time.monotonic() - last_checkpoint >= checkpoint_seconds
         ):
             checkpoint = training_checkpoint()
             for cb in callbacks:
                 cb.on_checkpoint(state, checkpoint)
             last_checkpoint = time.monotonic()
-        if stopping and track.bad_epochs >= stopping["patience_epochs"] and not state.stop_reason:
-            state.stop_reason = "early_stopping"
+        if stopping and track.bad_epochs >= stopping["patience_epochs"] and not stop:
+            stop = state.stop_reason = "early_stopping"
             emit(
                 "early_stop",
                 monitor=monitor,
                 best_epoch=track.best["epoch"],
                 best_value=track.best["value"],
             )
-        if state.stop_reason:
+        if stop:
             break
+
+    if state.stop_reason in HANDED_ON:
+        for cb in callbacks:
+            cb.on_train_end(state)
+        return FitResult(model=model, state=state, summary={"stop_reason": state.stop_reason})
 
     final_model = model
     summary_metrics = track.last_metrics
@@ -384,6 +417,15 @@ def fit(
                 "actual": labels_val[rows].flatten().tolist(),
                 "predicted": predicted.flatten().tolist(),
             }
+    if data.x_test is not None:  # once, on the final model: the test rows chose nothing
+        test_labels = data.y_test.to(device)
+        test_metrics, _ = evaluate(
+            final_model, objective, data.x_test.to(device),
+            objective.encode_targets(test_labels), test_labels,
+        )  # fmt: skip
+        summary["test_metrics"] = {
+            "test_" + name.removeprefix("val_"): value for name, value in test_metrics.items()
+        }
     if state.stop_reason:
         summary["stop_reason"] = state.stop_reason
     if data.preprocessing.get("ignored_columns"):

@@ -13,9 +13,10 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from workers.contract import TRAIN_RUN_TASK, TRAINING_QUEUE
+from workers.contract import END_OF_RUN_EVENTS, TRAIN_RUN_TASK, TRAINING_QUEUE
 
-from .models import MetricPoint, Run, RunEvent
+from .checkpoints import resume_point
+from .models import BLOCK_STEPS, MetricBlock, MetricPoint, Run, RunEvent
 
 log = logging.getLogger(__name__)
 S = Run.Status
@@ -64,9 +65,15 @@ class QuotaExceeded(Exception):
     """The owner has DOWNHILL_MAX_ACTIVE_RUNS runs queued or running already (answered 429)."""
 
 
-def run_queue(*, experiment) -> Run:
+class NotResumable(Exception):
+    """The run cannot be resumed (answered 409); the message says why and what to do."""
+
+
+def run_queue(*, experiment, resumed_from: Run | None = None, resumed_from_step=None) -> Run:
     """Create a queued run of an experiment and enqueue it by name once the row is committed.
-    Raises QuotaExceeded past the owner's limit of queued + running runs."""
+    Raises QuotaExceeded past the owner's limit of queued + running runs. With `resumed_from`
+    (a cancelled run; see run_resume) the run goes on from that run's checkpoint at
+    `resumed_from_step`."""
     limit = settings.DOWNHILL_MAX_ACTIVE_RUNS
     active = Run.objects.filter(
         experiment__owner_id=experiment.owner_id, status__in=(S.QUEUED, S.RUNNING)
@@ -81,27 +88,102 @@ def run_queue(*, experiment) -> Run:
         experiment=experiment,
         epochs=config["epochs"],
         attempt=1,
+        resumed_from=resumed_from,
+        resumed_from_step=resumed_from_step,
     )
+    if resumed_from is not None:
+        _carry_history(resumed_from, run)
     transaction.on_commit(lambda: _enqueue(run.id))
     return run
 
 
+def run_resume(run: Run) -> Run:
+    """Go on with a cancelled run: a new run of its experiment that starts from the checkpoint
+    the cancel left (at the step where it stopped) and carries the metric points and events up
+    to that step, so its curves read as one. The cancelled run stays as it was."""
+    if run.status != S.CANCELLED:
+        raise NotResumable(
+            f"Run {run.id} is {run.status}; only a cancelled run can be resumed. "
+            "Use 'Run again' for another run of the same experiment."
+        )
+    step = resume_point(run.id)
+    if step is None:
+        raise NotResumable(
+            f"Run {run.id} was cancelled before it stored a checkpoint, so there is nothing to "
+            "resume from. Use 'Run again' to start it over."
+        )
+    with transaction.atomic():
+        Run.objects.select_for_update().filter(pk=run.id).first()  # one resume at a time
+        going_on = run.resumptions.filter(status__in=(S.QUEUED, S.RUNNING)).first()
+        if going_on is not None:  # a second click, say
+            raise NotResumable(
+                f"Run {run.id} is being resumed already, as run {going_on.id}; follow that one."
+            )
+        return run_queue(experiment=run.experiment, resumed_from=run, resumed_from_step=step)
+
+
+def _carry_history(source: Run, run: Run) -> None:
+    """Copy the source's points and events up to its checkpoint to `run` (one INSERT ... SELECT
+    each, in the database), and their blocks: the whole ones as they are, the one the step cuts
+    recomputed from the points copied."""
+    step = run.resumed_from_step
+    cut = step // BLOCK_STEPS  # blocks below it end at or before `step`
+    points = connection.ops.quote_name(MetricPoint._meta.db_table)
+    blocks = connection.ops.quote_name(MetricBlock._meta.db_table)
+    columns = "name, block, n, lo_step, lo_value, hi_step, hi_value, last_step, last_value"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {points} (run_id, name, step, value, wall_time) "
+            f"SELECT %s, name, step, value, wall_time FROM {points} "
+            "WHERE run_id = %s AND step <= %s",
+            [run.id, source.id, step],
+        )
+        cursor.execute(
+            f"INSERT INTO {blocks} (run_id, {columns}) SELECT %s, {columns} FROM {blocks} "
+            "WHERE run_id = %s AND block < %s",
+            [run.id, source.id, cut],
+        )
+        if step > cut * BLOCK_STEPS:
+            metric_blocks_refresh(cursor, "run_id = %s AND step > %s", [run.id, cut * BLOCK_STEPS])
+    events = source.events.filter(step__lte=step).exclude(type__in=("requeued", *END_OF_RUN_EVENTS))
+    RunEvent.objects.bulk_create(
+        RunEvent(run=run, step=e.step, epoch=e.epoch, type=e.type, details=e.details,
+                 wall_time=e.wall_time)
+        for e in events
+    )  # fmt: skip
+    run_events_record(
+        run.id,
+        [{"type": "resumed_from", "step": step, "epoch": source.epoch, "run": source.id}],
+        time.time(),
+    )
+
+
 def _enqueue(run_id: int) -> None:
-    from downhill.celery import app
+    """Send the run's task by name. A broker that cannot be reached leaves the run queued with
+    no `sent_at`, and the sweep (runs_send_unsent) sends it again once the broker is back: a
+    duplicate message is harmless, as only a queued run can be claimed."""
+    from downhill.celery import send_by_name
 
     try:
-        app.send_task(
-            TRAIN_RUN_TASK,
-            args=[run_id],
-            queue=TRAINING_QUEUE,
-            retry=True,
-            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
-        )
-    except Exception as exc:  # the broker is unreachable: say so on the run, do not leave it queued
-        log.exception("could not enqueue run %s", run_id)
-        run_transition(
-            run_id, S.FAILED, error=f"Could not reach the task broker to start the run: {exc}"
-        )
+        send_by_name(TRAIN_RUN_TASK, args=[run_id], queue=TRAINING_QUEUE)
+    except Exception:  # noqa: BLE001 (any transport error: the sweep tries again)
+        log.warning("could not send run %s to the broker; the sweep will retry", run_id)
+        Run.objects.filter(pk=run_id).update(sent_at=None)
+        return
+    Run.objects.filter(pk=run_id).update(sent_at=timezone.now())
+
+
+def runs_send_unsent() -> list[int]:
+    """Send the task of every queued run whose message the broker never took (it was down when
+    the run was created or requeued). Called with the stale-run sweep. Returns their ids."""
+    ids = list(
+        Run.objects.filter(status=S.QUEUED, sent_at__isnull=True)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+    for run_id in ids:
+        _enqueue(run_id)
+    return ids
 
 
 def run_request_cancel(run: Run) -> Run:
@@ -156,9 +238,20 @@ def run_heartbeat(run_id: int, *, lease: str) -> bool:
 
 def run_discard_after(run_id: int, step: int) -> None:
     """A resumed attempt restarts after `step`: drop what the lost attempt wrote past it, so
-    every step keeps exactly one point."""
-    MetricPoint.objects.filter(run_id=run_id, step__gt=step).delete()
-    RunEvent.objects.filter(run_id=run_id, step__gt=step).exclude(type="requeued").delete()
+    every step keeps exactly one point. The metric blocks past it go too, and the block that
+    `step` ends inside is recomputed from the points it keeps."""
+    cut = max(step, 0) // BLOCK_STEPS  # the block of step + 1: the first that loses points
+    with transaction.atomic():
+        _lock_run_metrics(run_id)
+        MetricPoint.objects.filter(run_id=run_id, step__gt=step).delete()
+        blocks = MetricBlock.objects.filter(run_id=run_id, block__gte=cut)
+        names = list(blocks.filter(block=cut).values_list("name", flat=True))
+        blocks.delete()
+        if step > cut * BLOCK_STEPS:  # the cut block keeps the points up to `step`
+            with connection.cursor() as cursor:
+                _blocks_refresh_touched(cursor, run_id, [(name, step) for name in names])
+        RunEvent.objects.filter(run_id=run_id, step__gt=step).exclude(type="requeued").delete()
+        RunEvent.objects.filter(run_id=run_id, step=step, type__in=END_OF_RUN_EVENTS).delete()
 
 
 def runs_requeue_stale() -> list[int]:
@@ -189,7 +282,10 @@ def runs_requeue_stale() -> list[int]:
 def run_requeue(run: Run, *, where: Q, reason: str) -> bool:
     """Put a running run back in the queue as its next attempt (it resumes from its latest
     checkpoint), if it still matches `where`. Returns whether it did."""
-    if not run_transition(run.id, S.QUEUED, where=where, attempt=run.attempt + 1, lease=""):
+    requeued = run_transition(
+        run.id, S.QUEUED, where=where, attempt=run.attempt + 1, lease="", sent_at=None
+    )
+    if not requeued:
         return False
     event = {
         "type": "requeued",
@@ -207,6 +303,7 @@ def run_requeue(run: Run, *, where: Q, reason: str) -> bool:
 def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]]) -> int:
     """Write (name, step, value, wall_time) points in batched multi-row INSERTs. A point
     already stored for (run, name, step) is kept, so a retried write cannot duplicate it.
+    The MetricBlocks the points fall in are recomputed in the same transaction.
 
     Plain SQL rather than bulk_create: the ORM spends ~15 us of Python per row holding the
     GIL, which the training thread pays for (~5 % of a batch-32 CPU step; bench/engine)."""
@@ -216,6 +313,7 @@ def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]])
     table = connection.ops.quote_name(MetricPoint._meta.db_table)
     per_statement = min(2000, (connection.features.max_query_params or 10_000) // 5)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        _lock_run_metrics(run_id)
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
@@ -224,7 +322,86 @@ def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]])
                 "ON CONFLICT DO NOTHING",
                 [value for row in chunk for value in row],
             )
+        # The touched blocks are recomputed from the stored points rather than merged with the
+        # batch: a point the INSERT skipped (stored before) cannot count twice, and a block is
+        # exact whatever happened to it before. A batch of a few seconds of training touches a
+        # block or two per series, so this rereads a few hundred points (bench/metrics_read).
+        _blocks_refresh_touched(cursor, run_id, [(name, step) for _, name, step, _, _ in rows])
     return len(rows)
+
+
+def _lock_run_metrics(run_id: int) -> None:
+    """Hold the run's row until the transaction ends, so that two writers of its metrics take
+    turns: a block recomputed from the points must see the other's committed points (on
+    PostgreSQL; SQLite's write transactions take turns anyway). NO KEY: the points' foreign key
+    checks do not wait for it."""
+    list(Run.objects.select_for_update(no_key=True).filter(pk=run_id).values_list("pk"))
+
+
+def _blocks_refresh_touched(cursor, run_id: int, points: list[tuple[str, int]]) -> None:
+    """Recompute the blocks of the run that the (name, step) points fall in; a statement per
+    up to 249 runs of consecutive blocks (SQLite's cap of 999 parameters)."""
+    spans = _block_spans(points)
+    per_statement = min(1000, (connection.features.max_query_params or 10_000) // 4)
+    term = "(run_id = %s AND name = %s AND step BETWEEN %s AND %s)"
+    for start in range(0, len(spans), per_statement):
+        chunk = spans[start : start + per_statement]
+        params = [
+            value
+            for name, first, last in chunk
+            for value in (run_id, name, first * BLOCK_STEPS + 1, (last + 1) * BLOCK_STEPS)
+        ]
+        metric_blocks_refresh(cursor, " OR ".join([term] * len(chunk)), params)
+
+
+def _block_spans(points: Iterable[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """(name, first block, last block) of each run of consecutive blocks that the (name, step)
+    points fall in; steps below 1 belong to no block."""
+    spans: list[tuple[str, int, int]] = []
+    for name, block in sorted(
+        {(name, (step - 1) // BLOCK_STEPS) for name, step in points if step >= 1}
+    ):
+        if spans and spans[-1][0] == name and spans[-1][2] == block - 1:
+            spans[-1] = (name, spans[-1][1], block)
+        else:
+            spans.append((name, block, block))
+    return spans
+
+
+# Every (run, series, block) with a point matching {where} gets its MetricBlock recomputed from
+# its points, inserted or replaced. Portable SQL (PostgreSQL and SQLite): each extreme is found
+# by value, then its step (the earliest on a tie) looked up among the block's points.
+_IN_BLOCK = (
+    "FROM runs_metricpoint AS p WHERE p.run_id = b.run_id AND p.name = b.name "
+    "AND p.step BETWEEN b.first_step AND b.last_step"
+)
+_BLOCKS_UPSERT = f"""
+INSERT INTO runs_metricblock
+    (run_id, name, block, n, lo_step, lo_value, hi_step, hi_value, last_step, last_value)
+SELECT run_id, name, block, n,
+    (SELECT MIN(p.step) {_IN_BLOCK} AND p.value = b.lo_value), lo_value,
+    (SELECT MIN(p.step) {_IN_BLOCK} AND p.value = b.hi_value), hi_value,
+    last_step, (SELECT p.value {_IN_BLOCK} AND p.step = b.last_step)
+FROM (
+    SELECT run_id, name, (step - 1) / {BLOCK_STEPS} AS block, COUNT(*) AS n,
+        MIN(value) AS lo_value, MAX(value) AS hi_value,
+        MIN(step) AS first_step, MAX(step) AS last_step
+    FROM runs_metricpoint WHERE step >= 1 AND ({{where}})
+    GROUP BY run_id, name, (step - 1) / {BLOCK_STEPS}
+) AS b
+WHERE true
+ON CONFLICT (run_id, name, block) DO UPDATE SET n = excluded.n,
+    lo_step = excluded.lo_step, lo_value = excluded.lo_value,
+    hi_step = excluded.hi_step, hi_value = excluded.hi_value,
+    last_step = excluded.last_step, last_value = excluded.last_value
+"""  # "WHERE true": SQLite parses an upsert after INSERT ... SELECT only behind a WHERE
+
+
+def metric_blocks_refresh(cursor, where: str, params: list) -> None:
+    """Recompute, from the points, the MetricBlock of every block with a point matching `where`
+    (a condition on runs_metricpoint that matches all the points of each block it touches).
+    Also the backfill of migration runs.0004 (`where` = "true")."""
+    cursor.execute(_BLOCKS_UPSERT.format(where=where), params)
 
 
 def run_events_record(run_id: int, events: Iterable[dict], wall_time: float) -> None:
