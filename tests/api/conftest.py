@@ -1,2 +1,2 @@
-from tests.experiments.conftest import iris, sent_tasks  # noqa: F401
+from tests.experiments.conftest import iris  # noqa: F401
 from tests.runs.conftest import experiment, grace, run  # noqa: F401

@@ -3,6 +3,8 @@ so ids do not leak)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from downhill.runs.models import MetricPoint, Run
@@ -68,3 +70,77 @@ def test_another_users_experiment_cannot_use_adas_dataset(grace, adas):
     assert response.status_code == 400
     assert "dataset" in response.json()["errors"]
     assert Run.objects.count() == 1
+
+
+def routes_with_an_id() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(kind, path template with {id}, methods) of every URL of ours that names one object,
+    read from the URL configuration itself, so an endpoint added later is walked too. kind:
+    the first segment after the API prefix or the page root (datasets, experiments, runs, ...).
+    The API's methods are its viewset's; a page is tried with GET and POST."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    found = []
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + _route(pattern))
+                continue
+            assert isinstance(pattern, URLPattern)
+            route = prefix + _route(pattern)
+            if "format" in route or route.startswith("admin/"):
+                continue  # DRF's .json suffix twins; Django's admin (staff only)
+            with_id = re.sub(r"\(\?P<pk>[^)]*\)|<int:\w+_id>", "{id}", route)
+            if "{id}" not in with_id:
+                continue
+            actions = getattr(pattern.callback, "actions", None)
+            methods = tuple(actions) if actions else ("get", "post")
+            found.append((_kind(with_id), "/" + with_id, methods))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def _route(pattern) -> str:
+    return str(pattern.pattern).removeprefix("^").removesuffix("$")
+
+
+def _kind(path: str) -> str:
+    rest = path.removeprefix("api/v1/")
+    return "tokens" if rest.startswith("auth/tokens/") else rest.split("/", 1)[0]
+
+
+def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
+    client, api, grace, other_user, user, adas
+):
+    from downhill.accounts.services import token_create
+
+    ids = {**{f"{k}s": v for k, v in adas.items()}, "tokens": token_create(user=user, name="ci").id}
+    routes = routes_with_an_id()
+    paths = {path for _, path, _ in routes}
+    # The walk finds what exists today (and more when more is added).
+    for known in (
+        "/api/v1/runs/{id}/resume/", "/api/v1/runs/{id}/predict/", "/api/v1/runs/{id}/events/",
+        "/api/v1/datasets/{id}/preview/", "/api/v1/auth/tokens/{id}/", "/runs/{id}/resume/",
+        "/runs/{id}/again/", "/datasets/{id}/delete/",
+    ):  # fmt: skip
+        assert known in paths, sorted(paths)
+
+    client.force_login(other_user)
+    for kind, path, methods in routes:
+        url = path.format(id=ids[kind])
+        caller = grace if url.startswith("/api/") else client
+        statuses = {m: getattr(caller, m)(url).status_code for m in methods}
+        assert set(statuses.values()) <= {404, 405} and 404 in statuses.values(), (url, statuses)
+    # Pages that take ids in the query: the comparison 404s, Clone does not fill the form.
+    assert client.get(f"/runs/compare/?ids={adas['run']}").status_code == 404
+    form = client.get(f"/experiments/new/?clone={adas['run']}")
+    assert form.status_code == 200 and form.context["clone_of"] is None
+    assert Run.objects.count() == 1 and MetricPoint.objects.count() == 5  # nothing changed
+
+    client.force_login(user)  # the owner reaches each of them: the ids above were right
+    for kind, path, methods in routes:
+        url = path.format(id=ids[kind])
+        caller = api if url.startswith("/api/") else client
+        statuses = {m: getattr(caller, m)(url).status_code for m in methods}
+        assert 404 not in statuses.values(), (url, statuses)

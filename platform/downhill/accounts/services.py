@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from .models import ApiToken
@@ -46,6 +47,11 @@ def user_register(*, username, password, email="") -> object:
             errors.setdefault("username", []).append("is taken.")
     if not isinstance(email, str):
         errors["email"] = ["must be text."]
+    elif email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = [f"{email[:100]!r} is not an email address."]
     if not isinstance(password, str) or not password:
         errors["password"] = ["is required."]
     elif "username" not in errors:

@@ -18,6 +18,8 @@ from downhill.accounts.services import (
     user_register,
 )
 
+from .schema import error_response
+
 
 class TokenView(APIView):
     """`{"username", "password"}` -> `{"token"}`: the user's "default" token (the same one on
@@ -56,7 +58,8 @@ class RegisterView(APIView):
             201: inline_serializer(
                 "Registered",
                 {"username": serializers.CharField(), "token": serializers.CharField()},
-            )
+            ),
+            403: error_response("Sign-up is turned off on this server."),
         },
     )
     def post(self, request):

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from downhill.runs.services import QuotaExceeded
@@ -43,6 +48,12 @@ def exception_handler(exc, context):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, QuotaExceeded):
         return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+    if isinstance(exc, RequestDataTooBig):  # Django would answer its HTML 400 page
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
+        return Response(
+            {"detail": f"The request body is over this server's limit of {limit:g} MB."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, (OperationalError, InterfaceError)):
         log.exception("database unavailable")
         return Response(
@@ -54,3 +65,15 @@ def exception_handler(exc, context):
         errors = _flatten(exc.detail)
         response.data = {"detail": _summary(errors), "errors": errors}
     return response
+
+
+@extend_schema(exclude=True)
+class NotFoundView(APIView):
+    """Any path under the API that names no endpoint (`/runs/0.5/cancel/`, say) answers this
+    JSON 404 for every method, as the API's own views do; Django's own page would be HTML."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def initial(self, request, *args, **kwargs):
+        raise NotFound(f"No endpoint at {request.path}; the API is described at /api/schema/.")

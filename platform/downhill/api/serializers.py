@@ -54,7 +54,7 @@ class RunSerializer(serializers.ModelSerializer):
         fields = [
             "id", "experiment", "dataset", "status", "attempt", "progress", "device", "worker",
             "created_at", "started_at", "finished_at", "duration_seconds", "error", "summary",
-            "cancel_requested", "has_model", "config",
+            "cancel_requested", "has_model", "config", "resumed_from", "resumed_from_step", "sent_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -119,6 +119,12 @@ class ExperimentConfigSerializer(serializers.Serializer):
     validation_split = serializers.FloatField(
         required=False,
         help_text=f"Share of rows held out, 0 to 0.9 (default {defaults.DEFAULT_VALIDATION_SPLIT}); 0: no validation.",
+    )
+    test_split = serializers.FloatField(
+        required=False,
+        help_text="Share of rows held out from training and validation alike, 0 to 0.9 (default 0); "
+        "the final model is measured on them once, into summary.test_metrics. "
+        "validation_split + test_split: at most 0.9.",
     )
     init = serializers.JSONField(
         required=False,

@@ -1,8 +1,9 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from . import views
 from .auth import ApiTokenViewSet, RegisterView, TokenView
+from .errors import NotFoundView
 
 router = DefaultRouter()
 router.register("datasets", views.DatasetViewSet, basename="dataset")
@@ -15,4 +16,7 @@ urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("auth/register/", RegisterView.as_view(), name="auth-register"),
     path("", include(router.urls)),
+    # Last: a JSON 404 for the rest: any characters (`.` would stop at a newline), ending in a
+    # slash, so that CommonMiddleware still redirects `/api/v1/runs` to `/api/v1/runs/`.
+    re_path(r"^[\s\S]*/$", NotFoundView.as_view()),
 ]

@@ -5,9 +5,13 @@ from __future__ import annotations
 from django.db import connection
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+)
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -33,9 +37,11 @@ from downhill.runs.selectors import (
     run_metrics_series,
     runs_visible_to,
 )
-from downhill.runs.services import run_queue, run_request_cancel
+from downhill.runs.services import NotResumable, run_queue, run_request_cancel, run_resume
 
 from .health import broker_reachable
+from .parsers import FormParser, JSONParser, MultiPartParser, refuse_unstorable_text
+from .schema import error_response
 from .serializers import (
     DatasetSerializer,
     DatasetUploadSerializer,
@@ -44,9 +50,19 @@ from .serializers import (
     RunSerializer,
 )
 
+_HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["ok", "degraded"]),
+        "database": serializers.CharField(),
+        "broker": serializers.CharField(),
+    },
+)
 
-@extend_schema(responses=inline_serializer("Health", {"status": serializers.CharField()}))
+
+@extend_schema(responses={200: _HEALTH, 503: _HEALTH})
 @api_view(["GET"])
+@authentication_classes([])  # what monitoring polls: credentials, even broken ones, play no part
 @permission_classes([AllowAny])
 def health(request):
     """Reachability of the database and the broker; 200 when both answer, else 503."""
@@ -64,6 +80,11 @@ def health(request):
     )
 
 
+RUN_QUOTA = error_response(
+    "You have DOWNHILL_MAX_ACTIVE_RUNS runs queued or running already; wait for one or cancel one."
+)
+
+
 class DatasetViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -79,7 +100,11 @@ class DatasetViewSet(
         return datasets_visible_to(self.request.user)
 
     @extend_schema(
-        request={"multipart/form-data": DatasetUploadSerializer}, responses={201: DatasetSerializer}
+        request={"multipart/form-data": DatasetUploadSerializer},
+        responses={
+            201: DatasetSerializer,
+            413: error_response("The file is over this server's upload limit."),
+        },
     )
     def create(self, request):
         try:
@@ -123,6 +148,12 @@ class DatasetViewSet(
         n_rows = _int_param(request.query_params, "rows", 1, default=20, maximum=PREVIEW_MAX_ROWS)
         return Response(dataset_preview(self.get_object(), n_rows))
 
+    @extend_schema(
+        responses={
+            204: None,
+            409: error_response("Experiments use the dataset; delete those first."),
+        }
+    )
     def destroy(self, request, pk=None):
         try:
             dataset_delete(dataset=self.get_object())
@@ -142,7 +173,7 @@ class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(
         request=ExperimentConfigSerializer,
-        responses={201: ExperimentSerializer},
+        responses={201: ExperimentSerializer, 429: RUN_QUOTA},
         description="Every default is filled in and echoed; unknown keys and bad values are refused with 400.",
     )
     def create(self, request):
@@ -167,7 +198,7 @@ class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def preview(self, request):
         return Response(experiment_preview(owner=request.user, data=request.data))
 
-    @extend_schema(request=None, responses={201: RunSerializer})
+    @extend_schema(request=None, responses={201: RunSerializer, 429: RUN_QUOTA})
     @action(detail=True, methods=["post"])
     def runs(self, request, pk=None):
         """Queue another run of the same config."""
@@ -215,6 +246,24 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         run = run_request_cancel(self.get_object())
         return Response(RunSerializer(run).data)
 
+    @extend_schema(
+        request=None,
+        responses={
+            201: RunSerializer,
+            409: error_response("Not cancelled, or cancelled before its first checkpoint."),
+            429: RUN_QUOTA,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Go on with a cancelled run from the checkpoint its cancel left: a new run of the same
+        experiment, carrying the points and events up to that step (201, the new run)."""
+        try:
+            run = run_resume(self.get_object())
+        except NotResumable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(responses=inline_serializer("RunEvents", {"events": serializers.ListField()}))
     @action(detail=True, methods=["get"])
     def events(self, request, pk=None):
@@ -227,10 +276,15 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         request=inline_serializer(
             "PredictRequest", {"rows": serializers.ListField(child=serializers.DictField())}
         ),
-        responses=inline_serializer("Predictions", {"predictions": serializers.ListField()}),
+        responses={
+            200: inline_serializer("Predictions", {"predictions": serializers.ListField()}),
+            409: error_response("The run has no trained model (yet, or ever)."),
+        },
         description=f"Raw rows as in the dataset (every feature column; null for a missing value), at most "
-        f"{MAX_PREDICT_ROWS} per request. Classification answers label and probabilities "
-        "(scores for hinge losses); regression answers value.",
+        f"{MAX_PREDICT_ROWS} per request; an image run takes "
+        '{"image": a base64 PNG or JPEG, or pixel values height × width [× channels]}. '
+        "Classification answers label and probabilities (scores for hinge losses); regression "
+        "answers value.",
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def predict(self, request, pk=None):
@@ -256,7 +310,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def metrics(self, request, pk=None):
         run = self.get_object()
         params = request.query_params
-        names = params.getlist("name") or run_metric_names(run)
+        names = params.getlist("name")
+        for name in names:
+            refuse_unstorable_text(name, "name")
+        names = names or run_metric_names(run)
         max_points = _int_param(
             params, "max_points", 3, default=DEFAULT_MAX_POINTS, maximum=MAX_MAX_POINTS
         )

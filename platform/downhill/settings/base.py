@@ -2,7 +2,7 @@
 
 import secrets
 
-from .env import REPO_ROOT, VAR_DIR, env_bool, env_list, env_str
+from .env import REPO_ROOT, VAR_DIR, env_bool, env_int, env_list, env_str
 
 BASE_DIR = REPO_ROOT
 DEBUG = env_bool("DOWNHILL_DEBUG", False)
@@ -96,10 +96,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploads: Django spools anything over 2.5 MB to a temporary file, so the web process
 # never holds a whole dataset in memory.
-DOWNHILL_MAX_UPLOAD_MB = int(env_str("DOWNHILL_MAX_UPLOAD_MB", "1024"))
+DOWNHILL_MAX_UPLOAD_MB = env_int("DOWNHILL_MAX_UPLOAD_MB", 1024)
 DOWNHILL_ALLOW_SIGNUP = env_bool("DOWNHILL_ALLOW_SIGNUP", True)
 # Queued + running runs a user may have at once; past it, a new run is refused with 429.
-DOWNHILL_MAX_ACTIVE_RUNS = int(env_str("DOWNHILL_MAX_ACTIVE_RUNS", "10"))
+DOWNHILL_MAX_ACTIVE_RUNS = env_int("DOWNHILL_MAX_ACTIVE_RUNS", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # non-file request bodies (JSON configs)
 
 SESSION_COOKIE_HTTPONLY = True
