@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from django.utils import timezone
+
 from downhill.datasets.models import Dataset
 from downhill.experiments.models import Experiment
-from downhill.runs.models import MetricPoint, Run
+from downhill.runs.models import Run
 
 PASSWORD = "correct-horse-battery-1"  # the `user` fixture's
 
@@ -54,13 +56,8 @@ def make_run(
         **config,
     }  # fmt: skip
     experiment = Experiment.objects.create(owner=owner, dataset=dataset, name="exp", config=config)
-    return Run.objects.create(experiment=experiment, status=status, epochs=config["epochs"])
-
-
-def add_points(run: Run, name: str, steps, values) -> None:
-    MetricPoint.objects.bulk_create(
-        MetricPoint(run=run, name=name, step=s, value=v, wall_time=0.0)
-        for s, v in zip(steps, values, strict=True)
+    return Run.objects.create(
+        experiment=experiment, status=status, epochs=config["epochs"], sent_at=timezone.now()
     )
 
 

@@ -94,6 +94,27 @@ def test_regression_run_plots_predicted_against_actual(client, user):
     assert "Confusion matrix" not in html
 
 
+def test_test_split_metrics_and_rows_are_shown_when_the_run_held_rows_out(client, user):
+    run = make_run(user, test_split=0.1)
+    run.summary = {
+        "final_train_loss": 0.3, "best_val_loss": 0.4, "best_epoch": 3,
+        "rows": {"train": 105, "validation": 30, "test": 15},
+        "test_metrics": {"test_loss": 0.4321, "test_accuracy": 0.8667, "test_f1": 0.8512},
+    }  # fmt: skip
+    run.save()
+    client.force_login(user)
+    html = page(client, run)
+    test_stat = re.search(r'data-field="test-metrics".*?</div>', html, re.S).group(0)
+    assert "0.4321" in test_stat and "86.7%" in test_stat and "0.8512" in test_stat
+    assert "train · 30 validation · 15 test" in html
+    assert "Test split" in html  # the config table
+
+    held_none = make_run(user)
+    held_none.summary = {"final_train_loss": 0.3, "rows": {"train": 120, "validation": 30}}
+    held_none.save()
+    assert 'data-field="test-metrics"' not in page(client, held_none)
+
+
 def test_batch_size_chart_only_when_the_batch_grows(client, user):
     plain = make_run(user)
     growing = make_run(user, batch_size_schedule={"every_epochs": 5, "factor": 2, "max": 1024})

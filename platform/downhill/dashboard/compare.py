@@ -16,6 +16,7 @@ SHORT_NAMES = {
     "batch_size": "batch",
     "weight_decay": "wd",
     "validation_split": "val split",
+    "test_split": "test split",
     "lr_schedule.type": "schedule",
     "model.type": "model",
     "model.hidden": "hidden",

@@ -73,10 +73,6 @@ class Section:
     title: str
     fields: tuple[Field, ...]
 
-    @property
-    def error_keys(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(f.key for f in self.fields))
-
 
 def _choices(values, labels: dict[str, str] | None = None) -> tuple[tuple[str, str], ...]:
     labels = labels or {}
@@ -104,6 +100,8 @@ SECTIONS = (
             Field("task", "Task", "choice", (("", "From the target column"), *_choices(TASKS))),
             Field("validation_split", "Validation split", "float", initial=f"{DEFAULT_VALIDATION_SPLIT:g}",
                   help="Share of rows held out, 0 to 0.9; 0 turns validation off."),
+            Field("test_split", "Test split", "float", initial="0",
+                  help="Rows held out from training and validation; the final model is measured on them once."),
         ),
     ),
     Section(

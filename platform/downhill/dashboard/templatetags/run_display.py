@@ -24,6 +24,7 @@ CONFIG_LABELS = {
     "batch_size": "Batch size",
     "epochs": "Epochs",
     "validation_split": "Validation split",
+    "test_split": "Test split",
     "seed": "Seed",
     "init": "Weight init",
     "gradient_clipping": "Gradient clipping",
@@ -231,4 +232,5 @@ _FORMATTERS = {
     "batch_size": batch_size,
     "learning_rate": learning_rate,
     "validation_split": percent,
+    "test_split": percent,
 }

@@ -6,9 +6,6 @@ this view is the same upload as a plain form post, for browsers without it.
 
 from __future__ import annotations
 
-import csv
-import zipfile
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -66,7 +63,7 @@ def dataset_page(request, dataset_id: int):
     if dataset.status == "ready":
         try:
             preview = dataset_preview(dataset, PREVIEW_ROWS)
-        except (OSError, ValueError, KeyError, StopIteration, csv.Error, zipfile.BadZipFile):
+        except ValidationError:
             preview = None  # the stored file is unreadable: the page still shows the schema
     context = {
         "dataset": dataset,

@@ -1,4 +1,5 @@
-"""The runs table, a run's page (its Cancel and Run again buttons) and the comparison page."""
+"""The runs table, a run's page (its Cancel, Resume and Run again buttons) and the comparison
+page."""
 
 from __future__ import annotations
 
@@ -10,9 +11,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from downhill.datasets.selectors import datasets_visible_to
+from downhill.runs.checkpoints import resume_point
 from downhill.runs.models import Run
 from downhill.runs.selectors import runs_visible_to
-from downhill.runs.services import QuotaExceeded, run_queue, run_request_cancel
+from downhill.runs.services import (
+    NotResumable,
+    QuotaExceeded,
+    run_queue,
+    run_request_cancel,
+    run_resume,
+)
 from workers.contract import OPTIMIZERS
 
 from ..compare import MAX_COMPARED, compared_runs, parse_ids, result_rows
@@ -86,6 +94,8 @@ def run_page(request, run_id: int):
         "eta_seconds": eta_seconds(run),
         "confusion": confusion_rows(matrix, classes) if matrix else None,
         "val_predictions": summary.get("val_predictions"),
+        # A cancelled run with a checkpoint can go on (one storage listing, cancelled runs only).
+        "resume_step": resume_point(run.id) if run.status == Run.Status.CANCELLED else None,
     }
     return render(request, "dashboard/run.html", context)
 
@@ -118,12 +128,25 @@ def run_cancel(request, run_id: int):
 
 @login_required
 @require_POST
+def run_resume_view(request, run_id: int):
+    """Resume: a new run going on from the cancelled run's checkpoint; opens its page."""
+    return _open_new_run(request, run_id, run_resume)
+
+
+@login_required
+@require_POST
 def run_rerun(request, run_id: int):
     """Run again: another run of the same experiment (same config, same seed)."""
+    return _open_new_run(request, run_id, lambda run: run_queue(experiment=run.experiment))
+
+
+def _open_new_run(request, run_id: int, start):
+    """Start a new run from one of the user's runs and open its page; a refusal (the quota,
+    nothing to resume) is said on the run's own page."""
     run = get_object_or_404(runs_visible_to(request.user), pk=run_id)
     try:
-        new_run = run_queue(experiment=run.experiment)
-    except QuotaExceeded as exc:
+        new_run = start(run)
+    except (NotResumable, QuotaExceeded) as exc:
         messages.error(request, str(exc))
         return redirect("run", run_id=run.id)
     return redirect("run", run_id=new_run.id)
@@ -148,7 +171,6 @@ def runs_compare(request):
         "comparison": comparison,
         "results": results,
         "runs": runs,
-        "ids": ",".join(str(i) for i in ids),
         "any_classification": any(
             r.experiment.config.get("task") == "classification" for r in runs
         ),

@@ -315,6 +315,7 @@
       const s = this.find(key);
       if (!s) return;
       const last = this.lastStep(key);
+      const before = s.steps.length;
       for (let i = 0; i < steps.length; i++) {
         const value = values[i];
         if (steps[i] <= last || value === null || !Number.isFinite(value)) continue;
@@ -323,6 +324,8 @@
         if (value < s.min) s.min = value;
         if (value > s.max) s.max = value;
       }
+      // A live poll mostly brings nothing new for most series: no redraw, no re-smoothing.
+      if (s.steps.length === before) return;
       s.smoothCache = null;
       this.scheduleRender();
     }
@@ -333,6 +336,7 @@
       if (!s) return;
       Object.assign(s, { steps: [], values: [], min: Infinity, max: -Infinity, smoothCache: null });
       this.append(key, steps, values);
+      this.scheduleRender(); // also when it is now empty
     }
 
     lastStep(key) {
@@ -589,5 +593,34 @@
     }
   }
 
-  window.DownhillChart = { LineChart, ScatterChart, formatValue, smoothed };
+  /** The loss chart's smoothing slider and the log-scale boxes of a page, bound to its charts
+   *  (keyed by metric name) and remembered across pages. */
+  function bindChartControls(page, charts) {
+    const { stored } = window.Downhill;
+    const slider = page.querySelector('[data-control="smoothing"]');
+    const output = page.querySelector('[data-control="smoothing-value"]');
+    if (slider && charts.train_loss) {
+      const apply = () => {
+        const weight = Number(slider.value);
+        output.textContent = weight.toFixed(2);
+        charts.train_loss.setSmoothing(weight);
+        stored.set("smoothing", weight);
+      };
+      slider.value = stored.get("smoothing", 0.6);
+      slider.addEventListener("input", apply);
+      apply();
+    }
+    for (const [control, metric] of [["log-loss", "train_loss"], ["log-lr", "lr"]]) {
+      const box = page.querySelector(`[data-control="${control}"]`);
+      if (!box || !charts[metric]) continue;
+      box.checked = stored.get(control, false);
+      charts[metric].setLogScale(box.checked);
+      box.addEventListener("change", () => {
+        charts[metric].setLogScale(box.checked);
+        stored.set(control, box.checked);
+      });
+    }
+  }
+
+  window.DownhillChart = { LineChart, ScatterChart, formatValue, bindChartControls };
 })();

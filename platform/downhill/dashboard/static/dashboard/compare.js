@@ -9,8 +9,8 @@
   const legend = document.getElementById("compare-runs");
   if (!page || !legend || !window.DownhillChart || !window.Downhill) return;
 
-  const { LineChart } = window.DownhillChart;
-  const { getJson, stored } = window.Downhill;
+  const { LineChart, bindChartControls } = window.DownhillChart;
+  const { getJson } = window.Downhill;
   const runs = JSON.parse(legend.textContent);
   const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
   const POLL_MS = 2000;
@@ -98,33 +98,8 @@
     setTimeout(poll, delay);
   }
 
-  function bindControls() {
-    const slider = page.querySelector('[data-control="smoothing"]');
-    const output = page.querySelector('[data-control="smoothing-value"]');
-    if (slider && charts.train_loss) {
-      const apply = () => {
-        const weight = Number(slider.value);
-        output.textContent = weight.toFixed(2);
-        charts.train_loss.setSmoothing(weight);
-        stored.set("smoothing", weight);
-      };
-      slider.value = stored.get("smoothing", 0.6);
-      slider.addEventListener("input", apply);
-      apply();
-    }
-    for (const [control, metric] of [["log-loss", "train_loss"], ["log-lr", "lr"]]) {
-      const box = page.querySelector(`[data-control="${control}"]`);
-      if (!box || !charts[metric]) continue;
-      box.checked = stored.get(control, false);
-      charts[metric].setLogScale(box.checked);
-      box.addEventListener("change", () => {
-        charts[metric].setLogScale(box.checked);
-        stored.set(control, box.checked);
-      });
-    }
-  }
 
-  bindControls();
+  bindChartControls(page, charts);
   update(runs)
     .then(() => setTimeout(poll, POLL_MS))
     .catch((error) => note(`Could not load the curves (${error.message}).`));

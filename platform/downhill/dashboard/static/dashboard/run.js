@@ -9,8 +9,8 @@
   const page = document.querySelector("[data-run-id]");
   if (!page || !window.DownhillChart || !window.Downhill) return;
 
-  const { LineChart, ScatterChart, formatValue } = window.DownhillChart;
-  const { getJson, formatDuration, stored } = window.Downhill;
+  const { LineChart, ScatterChart, formatValue, bindChartControls } = window.DownhillChart;
+  const { getJson, formatDuration } = window.Downhill;
   const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
   const POLL_MS = 1000;
   const RETRY_MS = 5000;
@@ -304,33 +304,6 @@
     setTimeout(poll, delay);
   }
 
-  // ---- Controls: smoothing and log scales, remembered across pages ----
-
-  function bindControls() {
-    const slider = page.querySelector('[data-control="smoothing"]');
-    const output = page.querySelector('[data-control="smoothing-value"]');
-    if (slider && chartOf.train_loss) {
-      const apply = () => {
-        const weight = Number(slider.value);
-        output.textContent = weight.toFixed(2);
-        chartOf.train_loss.setSmoothing(weight);
-        stored.set("smoothing", weight);
-      };
-      slider.value = stored.get("smoothing", 0.6);
-      slider.addEventListener("input", apply);
-      apply();
-    }
-    for (const [control, key] of [["log-loss", "train_loss"], ["log-lr", "lr"]]) {
-      const box = page.querySelector(`[data-control="${control}"]`);
-      if (!box || !chartOf[key]) continue;
-      box.checked = stored.get(control, false);
-      chartOf[key].setLogScale(box.checked);
-      box.addEventListener("change", () => {
-        chartOf[key].setLogScale(box.checked);
-        stored.set(control, box.checked);
-      });
-    }
-  }
 
   function drawPredictions() {
     const data = document.getElementById("val-predictions");
@@ -343,11 +316,11 @@
   const cancelForm = field("cancel");
   if (cancelForm) {
     cancelForm.addEventListener("submit", (event) => {
-      if (!window.confirm("Cancel this run? Training stops and the run cannot be resumed.")) event.preventDefault();
+      if (!window.confirm("Cancel this run? It stops after the current step and keeps a checkpoint: Resume goes on from there.")) event.preventDefault();
     });
   }
 
-  bindControls();
+  bindChartControls(page, chartOf);
   drawPredictions();
   if (FINISHED.has(page.dataset.status)) {
     Promise.all([pullMetrics(), pullEvents()]).catch((error) => showNote(`Could not load the curves (${error.message}).`));
