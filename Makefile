@@ -20,8 +20,11 @@ $(STAMP): pyproject.toml
 run: install
 	./scripts/run.sh
 
+# One worker per queue: `make worker` trains; `make worker QUEUE=datasets` reads large uploads
+# (no GPU, no torch needed), so a long training run never holds one up.
+QUEUE ?= training
 worker: install
-	$(PY) -m celery -A workers.app worker -Q training --pool solo --loglevel INFO
+	$(PY) -m celery -A workers.app worker -Q $(QUEUE) --pool solo --loglevel INFO
 
 # Exactly one per deployment: sends the sweep that requeues runs whose worker was lost.
 # (`make run` embeds it in its worker.)
@@ -46,14 +49,19 @@ format: install
 
 # Benchmarks print a Markdown table, write bench/<name>/results/ and exit 1 below their gate
 # (BENCHMARKS.md). BENCH_ARGS=--quick for a short smoke run.
-.PHONY: bench bench-engine bench-metrics-read
-bench: bench-engine bench-metrics-read
+.PHONY: bench bench-engine bench-metrics-read bench-ingest
+bench: bench-engine bench-metrics-read bench-ingest
 
 bench-engine: install
 	$(PY) bench/engine/run.py $(BENCH_ARGS)
 
 bench-metrics-read: install
 	$(PY) bench/metrics_read/run.py $(BENCH_ARGS)
+
+# Compares with pandas.read_csv: installs the `bench` extra (pandas) when it is missing.
+bench-ingest: install
+	$(PY) -c "import pandas" 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+	$(PY) bench/ingest/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

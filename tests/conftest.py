@@ -84,6 +84,43 @@ def fresh_throttles():
 
 
 @pytest.fixture
+def sent_tasks(monkeypatch) -> list[dict]:
+    """Tasks the web side sends through Celery, recorded instead of reaching the broker."""
+    from downhill.celery import app
+
+    sent: list[dict] = []
+    monkeypatch.setattr(
+        app, "send_task", lambda name, **options: sent.append({"name": name, **options})
+    )
+    return sent
+
+
+@pytest.fixture
+def train_upload(api, django_capture_on_commit_callbacks):
+    """Upload a file, create an experiment on it through the API and train its run in-process
+    with the worker's Celery task; returns the succeeded Run. Needs transactional tests (the
+    worker's metrics writer is a thread with its own connection)."""
+    from downhill.runs.models import Run
+    from tests.datasets.builders import post_bytes
+    from workers.tasks import train_run
+
+    def _train(content: bytes, filename: str, **config) -> Run:
+        upload = post_bytes(api, content, filename=filename)
+        assert upload.status_code == 201, upload.content
+        with django_capture_on_commit_callbacks(execute=False):
+            response = api.post(
+                "/api/v1/experiments/", {"dataset": upload.json()["id"], **config}, format="json"
+            )
+        assert response.status_code == 201, response.content
+        train_run(response.json()["run"])
+        run = Run.objects.select_related("experiment__dataset").get(pk=response.json()["run"])
+        assert run.status == "succeeded", run.error
+        return run
+
+    return _train
+
+
+@pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user("ada", password="correct-horse-battery-1")
 
@@ -150,19 +187,29 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _purge_training_queue() -> None:
-    """Messages left by an earlier session would name runs of a different database."""
+def purge_queue(name: str) -> None:
+    """Drop a queue's messages: those left by an earlier session name rows of a different
+    database. A queue that does not exist yet has none."""
     from downhill.celery import app
 
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("training")
+    with contextlib.suppress(Exception), app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(name)
 
 
 class WorkerProcess:
     """A real `celery worker` process (in a process group of its own, so killing the group is
-    losing the machine), on the test database, storage and broker."""
+    losing the machine), on the test database, storage and broker, consuming `queues`
+    (comma-separated: "training", "datasets")."""
 
-    def __init__(self, log_path, *, media_root, beat: bool = False, **env_overrides: str):
+    def __init__(
+        self,
+        log_path,
+        *,
+        media_root,
+        beat: bool = False,
+        queues: str = "training",
+        **env_overrides: str,
+    ):
         self.log_path = log_path
         env = {
             **os.environ,
@@ -173,7 +220,7 @@ class WorkerProcess:
             **env_overrides,
         }
         command = [
-            sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "training",
+            sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues,
             "--pool", "solo", "--loglevel", "INFO", "--hostname", f"test-{log_path.stem}-{os.getpid()}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ] + (["--beat"] if beat else [])  # fmt: skip
@@ -218,8 +265,7 @@ SESSION_WORKERS: list[WorkerProcess] = []
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, shared_media_root):
     """The end-to-end tests' worker, shared by the session."""
-    with contextlib.suppress(Exception):  # the queue may not exist yet
-        _purge_training_queue()
+    purge_queue("training")
     with django_db_blocker.unblock():
         worker = WorkerProcess(
             tmp_path_factory.mktemp("worker") / "session.log", media_root=shared_media_root
