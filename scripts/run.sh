@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: migrate, ensure the admin user, then the web server on $PORT and one Celery
-# worker. Ctrl-C (or SIGTERM) stops everything this script started.
+# `make run`: migrate, ensure the admin user, then the web server on $PORT and two Celery
+# workers: one training (queue `training`), one reading large uploads (queue `datasets`), so an
+# hour of training never holds up an upload. Ctrl-C (or SIGTERM) stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -14,14 +15,42 @@ $PY manage.py collectstatic --noinput -v0
 $PY manage.py ensure_admin
 
 pids=()
+names=()
+# The pids (of "${pids[@]}") still running, with their names, on one line.
+still_running() {
+    local i out=""
+    for i in "${!pids[@]}"; do
+        kill -0 "${pids[$i]}" 2>/dev/null && out+="${names[$i]} (pid ${pids[$i]}) "
+    done
+    echo "$out"
+}
+# Wait up to $1 seconds for everything started here to exit; true when it did.
+wait_for_exit() {
+    for _ in $(seq "$(($1 * 5))"); do
+        [ -z "$(still_running)" ] && return 0
+        sleep 0.2
+    done
+    [ -z "$(still_running)" ]
+}
 stop() {
     trap - INT TERM EXIT
-    echo "Stopping web server and worker..."
+    echo "Stopping web server and workers..."
     kill -TERM "${pids[@]}" 2>/dev/null || true
-    # A run in progress ends at its next metrics write (about a second) and is marked failed,
-    # saying the worker stopped; a worker stuck elsewhere is stopped cold after 30 s.
-    for _ in $(seq 30); do kill -0 "${pids[1]}" 2>/dev/null || break; sleep 1; done
-    kill -QUIT "${pids[1]}" 2>/dev/null || true
+    # A run in progress ends at its next metrics write (about a second), stores a checkpoint
+    # and goes back to the queue, to resume there at the next start. Whatever is stuck
+    # elsewhere (or reading a large upload, which is read again from the start next time) is
+    # stopped cold after 30 s, and killed 10 s after that: Ctrl-C always ends `make run`.
+    if ! wait_for_exit 30; then
+        echo "Still running 30 s after the stop: $(still_running)- stopping cold"
+        kill -QUIT "${pids[@]}" 2>/dev/null || true
+        if ! wait_for_exit 10; then
+            echo "Still running 10 s after that: $(still_running)- killing"
+            for pid in "${pids[@]}"; do
+                pkill -KILL -P "$pid" 2>/dev/null || true  # e.g. the embedded beat
+                kill -KILL "$pid" 2>/dev/null || true
+            done
+        fi
+    fi
     wait || true
 }
 trap stop INT TERM EXIT
@@ -30,8 +59,12 @@ trap stop INT TERM EXIT
 $PY -m celery -A workers.app worker -Q training --pool solo --beat --loglevel INFO \
     --hostname "worker-$$@%h" &
 worker_pid=$!
+$PY -m celery -A workers.app worker -Q datasets --pool solo --loglevel INFO \
+    --hostname "datasets-$$@%h" &
+datasets_pid=$!
 $PY -m gunicorn downhill.wsgi:application --chdir platform --bind "$BIND:$PORT" \
     --workers 2 --threads 4 --access-logfile - &
-pids=($! "$worker_pid")
+pids=($! "$worker_pid" "$datasets_pid")
+names=("web server" "training worker" "datasets worker")
 echo "Downhill is starting on http://$BIND:$PORT/ (API docs: /api/docs/). Ctrl-C stops it."
 wait -n

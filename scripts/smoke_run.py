@@ -1,5 +1,6 @@
-"""Smoke test of `make run`: start it as a new user would, train one run through the REST API,
-then press Ctrl-C and check that everything it started has stopped.
+"""Smoke test of `make run`: start it as a new user would, upload a dataset (read by the
+datasets worker), train one run through the REST API, then press Ctrl-C and check that
+everything it started has stopped.
 
 Uses a fresh DOWNHILL_VAR_DIR, so it never touches your own var/. Exit status 0 on success.
 Run: `.venv/bin/python scripts/smoke_run.py` (CI runs it on the embedded defaults).
@@ -41,6 +42,16 @@ def wait_until(predicate, timeout: float, what: str):
     raise SystemExit(f"smoke: timed out waiting for {what}")
 
 
+def wait_for_status(url: str, auth: dict, statuses: tuple, timeout: float, what: str) -> dict:
+    """GET `url` until its `status` is one of `statuses`; returns the body."""
+
+    def body_when_there():
+        body = requests.get(url, headers=auth, timeout=5).json()
+        return body if body["status"] in statuses else None
+
+    return wait_until(body_when_there, timeout, what)
+
+
 def csv_bytes() -> bytes:
     """A small classification set: two noisy blobs, labels as text."""
     import random
@@ -66,6 +77,7 @@ def main() -> int:
         "DOWNHILL_VAR_DIR": var_dir,
         "DOWNHILL_ADMIN_USERNAME": "smoke",
         "DOWNHILL_ADMIN_PASSWORD": "smoke-test-password-1",
+        "DOWNHILL_INLINE_INGEST_MB": "0",  # the upload is read by make run's datasets worker
     }
     log_path = Path(var_dir) / "make-run.log"
     with open(log_path, "w") as log:
@@ -100,6 +112,14 @@ def main() -> int:
             files={"file": ("blobs.csv", csv_bytes())},
             timeout=30,
         ).json()
+        assert dataset["status"] == "processing", dataset
+        dataset = wait_for_status(
+            f"{base}/api/v1/datasets/{dataset['id']}/",
+            auth,
+            ("ready", "failed"),
+            60,
+            "the datasets worker to read the upload",
+        )
         assert dataset["status"] == "ready" and dataset["task"] == "classification", dataset
         experiment = requests.post(
             f"{base}/api/v1/experiments/",
@@ -108,16 +128,10 @@ def main() -> int:
             timeout=10,
         ).json()
         run_id = experiment["run"]
-        run = wait_until(
-            lambda: (
-                (
-                    r := requests.get(
-                        f"{base}/api/v1/runs/{run_id}/", headers=auth, timeout=5
-                    ).json()
-                )["status"]
-                in ("succeeded", "failed", "cancelled")
-                and r
-            ),
+        run = wait_for_status(
+            f"{base}/api/v1/runs/{run_id}/",
+            auth,
+            ("succeeded", "failed", "cancelled"),
             180,
             "the run to finish",
         )
@@ -140,11 +154,19 @@ def main() -> int:
         raise
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        interrupted = time.monotonic()
         try:
             proc.wait(timeout=60)
+            print(f"smoke: make run returned {time.monotonic() - interrupted:.1f} s after Ctrl-C")
         except subprocess.TimeoutExpired:
+            leftover = subprocess.run(
+                ["ps", "-o", "pid,stat,args", "-g", str(proc.pid)], capture_output=True, text=True
+            )
+            print(log_path.read_text()[-6000:])
             os.killpg(proc.pid, signal.SIGKILL)
-            raise SystemExit("smoke: make run did not stop on Ctrl-C") from None
+            raise SystemExit(
+                f"smoke: make run did not stop 60 s after Ctrl-C:\n{leftover.stdout}"
+            ) from None
 
     def group_alive() -> bool:
         try:
@@ -165,7 +187,7 @@ def main() -> int:
         )
         print(log_path.read_text()[-3000:])
         raise SystemExit(f"smoke: processes left 20 s after Ctrl-C:\n{leftover.stdout}")
-    print("smoke: Ctrl-C stopped the web server and the worker")
+    print("smoke: Ctrl-C stopped the web server and the workers")
     return 0
 
 
