@@ -27,7 +27,7 @@ worker: install
 	$(PY) -m celery -A workers.app worker -Q $(QUEUE) --pool solo --loglevel INFO
 
 # Exactly one per deployment: sends the sweep that requeues runs whose worker was lost.
-# (`make run` embeds it in its worker.)
+# (`make run` starts one.)
 beat: install
 	$(PY) -m celery -A workers.app beat --loglevel INFO
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make run`: migrate, ensure the admin user, then the web server on $PORT and two Celery
+# `make run`: migrate, ensure the admin user, then the web server on $PORT, two Celery
 # workers: one training (queue `training`), one reading large uploads (queue `datasets`), so an
-# hour of training never holds up an upload. Ctrl-C (or SIGTERM) stops everything it started.
+# hour of training never holds up an upload, and Celery beat. Ctrl-C (or SIGTERM) stops
+# everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -33,7 +34,7 @@ wait_for_exit() {
     [ -z "$(still_running)" ]
 }
 stop() {
-    trap - INT TERM EXIT
+    trap - INT TERM HUP EXIT
     echo "Stopping web server and workers..."
     kill -TERM "${pids[@]}" 2>/dev/null || true
     # A run in progress ends at its next metrics write (about a second), stores a checkpoint
@@ -46,25 +47,31 @@ stop() {
         if ! wait_for_exit 10; then
             echo "Still running 10 s after that: $(still_running)- killing"
             for pid in "${pids[@]}"; do
-                pkill -KILL -P "$pid" 2>/dev/null || true  # e.g. the embedded beat
+                pkill -KILL -P "$pid" 2>/dev/null || true  # e.g. gunicorn's workers
                 kill -KILL "$pid" 2>/dev/null || true
             done
         fi
     fi
     wait || true
 }
-trap stop INT TERM EXIT
+trap stop INT TERM HUP EXIT
 
-# --beat: this worker also sends the periodic sweep that requeues runs whose worker was lost.
-$PY -m celery -A workers.app worker -Q training --pool solo --beat --loglevel INFO \
+# Every process runs in a session of its own (setsid), so Ctrl-C in the terminal reaches it
+# only as stop()'s SIGTERM, once: signalled twice (by the terminal, then by stop() or, for
+# gunicorn's workers, by their arbiter) a Celery worker or a gunicorn worker now and then hung.
+setsid $PY -m celery -A workers.app worker -Q training --pool solo --loglevel INFO \
     --hostname "worker-$$@%h" &
 worker_pid=$!
-$PY -m celery -A workers.app worker -Q datasets --pool solo --loglevel INFO \
+setsid $PY -m celery -A workers.app worker -Q datasets --pool solo --loglevel INFO \
     --hostname "datasets-$$@%h" &
 datasets_pid=$!
-$PY -m gunicorn downhill.wsgi:application --chdir platform --bind "$BIND:$PORT" \
-    --workers 2 --threads 4 --access-logfile - &
-pids=($! "$worker_pid" "$datasets_pid")
-names=("web server" "training worker" "datasets worker")
+# The periodic sweep that requeues runs whose worker was lost (its own process rather than a
+# worker's --beat, which sometimes kept the worker from finishing its shutdown).
+setsid $PY -m celery -A workers.app beat --loglevel INFO &
+beat_pid=$!
+setsid $PY -m gunicorn downhill.wsgi:application --chdir platform --bind "$BIND:$PORT" \
+    --workers 2 --threads 4 --access-logfile - --no-control-socket &
+pids=($! "$worker_pid" "$datasets_pid" "$beat_pid")
+names=("web server" "training worker" "datasets worker" "beat")
 echo "Downhill is starting on http://$BIND:$PORT/ (API docs: /api/docs/). Ctrl-C stops it."
 wait -n

@@ -8,6 +8,7 @@ Run: `.venv/bin/python scripts/smoke_run.py` (CI runs it on the embedded default
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -50,6 +51,33 @@ def wait_for_status(url: str, auth: dict, statuses: tuple, timeout: float, what:
         return body if body["status"] in statuses else None
 
     return wait_until(body_when_there, timeout, what)
+
+
+def descendants(root: int) -> list[int]:
+    """The pids of every process below `root` (any session), `root` itself excluded."""
+    table = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True)
+    children: dict[int, list[int]] = {}
+    for line in table.stdout.splitlines():
+        pid, ppid = map(int, line.split())
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def still_alive(pids: list[int]) -> str:
+    """`ps` lines of those of `pids` still running (zombies count as gone); "" when none."""
+    if not pids:
+        return ""
+    listing = subprocess.run(
+        ["ps", "-o", "pid=,stat=,args=", "-p", ",".join(map(str, pids))],
+        capture_output=True,
+        text=True,
+    )
+    return "\n".join(line for line in listing.stdout.splitlines() if line.split()[1][0] != "Z")
 
 
 def csv_bytes() -> bytes:
@@ -153,40 +181,32 @@ def main() -> int:
         print(log_path.read_text()[-6000:])
         raise
     finally:
+        started = descendants(proc.pid)  # make run's processes run in sessions of their own
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         interrupted = time.monotonic()
         try:
             proc.wait(timeout=60)
             print(f"smoke: make run returned {time.monotonic() - interrupted:.1f} s after Ctrl-C")
         except subprocess.TimeoutExpired:
-            leftover = subprocess.run(
-                ["ps", "-o", "pid,stat,args", "-g", str(proc.pid)], capture_output=True, text=True
-            )
+            left = still_alive(started)
             print(log_path.read_text()[-6000:])
-            os.killpg(proc.pid, signal.SIGKILL)
-            raise SystemExit(
-                f"smoke: make run did not stop 60 s after Ctrl-C:\n{leftover.stdout}"
-            ) from None
+            for pid in [proc.pid, *started]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            raise SystemExit(f"smoke: make run did not stop 60 s after Ctrl-C:\n{left}") from None
 
-    def group_alive() -> bool:
-        try:
-            os.killpg(proc.pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-
-    # `make` returns as soon as its recipe does; the worker's beat child may take a moment more.
+    # `make` returns as soon as its recipe does; a process's children may take a moment more.
     deadline = time.monotonic() + 20
-    while group_alive() and time.monotonic() < deadline:
+    while still_alive(started) and time.monotonic() < deadline:
         time.sleep(0.2)
     with socket.socket() as s:
         port_free = s.connect_ex(("127.0.0.1", port)) != 0
-    if group_alive() or not port_free:
-        leftover = subprocess.run(
-            ["ps", "-o", "pid,args", "-g", str(proc.pid)], capture_output=True, text=True
-        )
+    left = still_alive(started)
+    if left or not port_free:
         print(log_path.read_text()[-3000:])
-        raise SystemExit(f"smoke: processes left 20 s after Ctrl-C:\n{leftover.stdout}")
+        raise SystemExit(
+            f"smoke: processes left 20 s after Ctrl-C (port free: {port_free}):\n{left}"
+        )
     print("smoke: Ctrl-C stopped the web server and the workers")
     return 0
 
