@@ -400,7 +400,7 @@ ON CONFLICT (run_id, name, block) DO UPDATE SET n = excluded.n,
 def metric_blocks_refresh(cursor, where: str, params: list) -> None:
     """Recompute, from the points, the MetricBlock of every block with a point matching `where`
     (a condition on runs_metricpoint that matches all the points of each block it touches).
-    Also the backfill of migration runs.0004 (`where` = "true")."""
+    Migration runs.0004 holds a frozen copy of this SQL for its backfill."""
     cursor.execute(_BLOCKS_UPSERT.format(where=where), params)
 
 
