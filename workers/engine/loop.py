@@ -88,7 +88,7 @@ class Tracker:
     })  # fmt: skip
     last_metrics: dict = field(default_factory=dict)
     last_details: dict = field(default_factory=dict)
-    history: dict = field(default_factory=dict)
+    last_train_loss: float | None = None  # the mean over the last completed epoch
     completed_epochs: int = 0
     bad_epochs: int = 0  # epochs without an improvement of min_delta, for early stopping
     stopping_best: float | None = None
@@ -189,7 +189,10 @@ def fit(
         if resume["swa"] is not None:
             swa_model = AveragedModel(model)
             swa_model.load_state_dict(resume["swa"])
-        track = Tracker(**resume["tracker"])
+        tracker = dict(resume["tracker"])
+        if "history" in tracker:  # a checkpoint of before 2026-11-21: the epoch's means
+            tracker["last_train_loss"] = tracker.pop("history").get("train_loss")
+        track = Tracker(**tracker)
         torch.set_rng_state(resume["rng"]["torch"])
         shuffle.set_state(resume["rng"]["shuffle"])
         state.step, state.epoch = resume["step"], resume["epoch"]
@@ -335,7 +338,7 @@ def fit(
                     track.stopping_best, track.bad_epochs = metrics[monitor], 0
                 else:
                     track.bad_epochs += 1
-        track.history = {"train_loss": sum(epoch_losses) / len(epoch_losses), **metrics}
+        track.last_train_loss = sum(epoch_losses) / len(epoch_losses)
         track.completed_epochs = epoch
         for cb in callbacks:
             cb.on_epoch_end(state, metrics)
@@ -388,7 +391,7 @@ def fit(
         cb.on_train_end(state)
 
     summary = {
-        "final_train_loss": track.history.get("train_loss"),
+        "final_train_loss": track.last_train_loss,
         "epochs_completed": track.completed_epochs,
         "steps_completed": state.step,
         "batch_size": batch_sizes[0],

@@ -3,7 +3,6 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
 # A frozen copy of runs.services' block SQL as it was when MetricBlock was made (blocks of 256
 # steps): a migration must keep doing what it did, whatever the service later becomes.
 _IN_BLOCK = (
