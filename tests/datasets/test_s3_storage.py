@@ -9,12 +9,15 @@ import subprocess
 import sys
 
 import boto3
+import numpy as np
 import pytest
+from django.core.files.storage import default_storage
 from moto.server import ThreadedMotoServer
 
 from downhill.runs.models import Run
 from downhill.settings.storage import s3_storage
 from tests.conftest import iris_rows
+from tests.datasets.builders import npz_bytes, post_bytes
 from workers.tasks import train_run
 
 BUCKET = "downhill-test"
@@ -90,6 +93,25 @@ def test_upload_training_and_predictions_go_through_the_bucket(
     (prediction,) = predicted.json()["predictions"]  # read model.npz back from the bucket
     assert prediction["label"] in ("setosa", "versicolor", "virginica")
     assert sum(prediction["probabilities"].values()) == pytest.approx(1.0)
+
+
+def test_the_preview_of_an_npz_in_the_bucket_fetches_its_head_not_the_object(api, s3_settings):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40_000, 64)).astype(np.float32)  # a 10 MB object
+    y = rng.integers(0, 3, size=40_000)
+    response = post_bytes(api, npz_bytes(X=x, y=y), filename="big.npz")
+    assert response.status_code == 201, response.content
+    size = response.json()["size_bytes"]
+    fetched = []  # bytes each GET brought, seen through boto3's own event hooks
+    default_storage.connection.meta.client.meta.events.register(
+        "after-call.s3.GetObject",
+        lambda http_response, **_: fetched.append(int(http_response.headers["Content-Length"])),
+    )
+
+    preview = api.get(f"/api/v1/datasets/{response.json()['id']}/preview/?rows=3").json()
+
+    assert preview["rows"] == [[*map(str, x[i]), str(y[i])] for i in range(3)]
+    assert 0 < sum(fetched) < size / 50, (fetched, size)
 
 
 def test_the_settings_choose_the_bucket_from_the_environment():

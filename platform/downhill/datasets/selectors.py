@@ -5,6 +5,7 @@ import io
 import math
 import posixpath
 import zipfile
+from typing import BinaryIO
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -54,7 +55,7 @@ def _arrays_preview(dataset: Dataset, n_rows: int) -> dict:
     names = [c["name"] for c in dataset.columns]
     images = dataset.columns[0]["dtype"] == "image"
     stored = dataset.arrays if images and dataset.arrays else dataset.file
-    with default_storage.open(stored.name, "rb") as f, zipfile.ZipFile(f) as arrays:
+    with _open_ranged(stored.name) as f, zipfile.ZipFile(f) as arrays:
         y = _npy_head(arrays, "y", n_rows)
         if not images:
             x = _npy_head(arrays, "X", n_rows)
@@ -100,13 +101,55 @@ def _csv_preview(dataset: Dataset, n_rows: int) -> dict:
 
 
 def _head(name: str, limit: int) -> tuple[bytes, bool]:
-    """The first `limit` bytes of a stored file, and whether they are all of it. In an S3
-    bucket, one ranged GET: opening the file through django-storages downloads the object."""
+    """The first `limit` bytes of a stored file, and whether they are all of it."""
+    with _open_ranged(name) as stored:
+        head = stored.read(limit + 1)
+    return head[:limit], len(head) <= limit
+
+
+def _open_ranged(name: str) -> BinaryIO:
+    """A stored file opened for reading only the parts asked for. In an S3 bucket, a seekable
+    view whose reads are ranged GETs: opening a file through django-storages downloads the
+    whole object, at every page view for a preview."""
     bucket = getattr(default_storage, "bucket", None)
     if bucket is None:
-        with default_storage.open(name, "rb") as stored:
-            head = stored.read(limit + 1)
-    else:
-        key = posixpath.join(default_storage.location, name) if default_storage.location else name
-        head = bucket.Object(key).get(Range=f"bytes=0-{limit}")["Body"].read()
-    return head[:limit], len(head) <= limit
+        return default_storage.open(name, "rb")
+    key = posixpath.join(default_storage.location, name) if default_storage.location else name
+    return io.BufferedReader(_RangedObject(bucket.Object(key)), buffer_size=RANGED_READ_BYTES)
+
+
+# The least one GET of a ranged view fetches: a ZIP's directory and an array's head are a few
+# reads each.
+RANGED_READ_BYTES = 64 * 1024
+
+
+class _RangedObject(io.RawIOBase):
+    """A read-only, seekable S3 object (a boto3 Object); every read is one ranged GET."""
+
+    def __init__(self, obj):
+        self._object = obj
+        self._size = obj.content_length  # a HEAD request
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer) -> int:
+        end = min(self._position + len(buffer), self._size)
+        if end <= self._position:
+            return 0
+        body = self._object.get(Range=f"bytes={self._position}-{end - 1}")["Body"].read()
+        buffer[: len(body)] = body
+        self._position += len(body)
+        return len(body)
