@@ -231,3 +231,29 @@ def test_a_jpeg_turned_by_its_exif_orientation_is_read_upright(api):
 
     assert body["columns"][0]["shape"] == [3, 4, 8]
     assert Dataset.objects.get(pk=body["id"]).details["resized"] == 0  # stored 4×8, upright 8×4
+
+
+def test_a_jpeg_whose_header_runs_past_the_first_read_is_read_whole(api):
+    """The size pass inflates a member's first HEADER_BYTES only; a JPEG with a large colour
+    profile (APP2 blocks before its size and after its EXIF orientation) is read whole."""
+    from PIL import Image
+
+    from downhill.datasets.images import HEADER_BYTES
+
+    def jpeg(width: int, height: int, orientation: int = 1, icc: bytes | None = None) -> bytes:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        buffer = io.BytesIO()
+        extra = {"icc_profile": icc} if icc else {}
+        Image.new("RGB", (width, height), (90, 90, 90)).save(buffer, "JPEG", exif=exif, **extra)
+        return buffer.getvalue()
+
+    turned = jpeg(8, 4, orientation=6, icc=np.random.default_rng(0).bytes(200_000))  # upright 4×8
+    assert len(turned) > HEADER_BYTES
+    members = {"p/a/0.jpg": jpeg(4, 8), "p/a/1.jpg": jpeg(4, 8), "p/b/0.jpg": turned}
+    response = post_bytes(api, zip_bytes(members), filename="profiles.zip")
+    assert response.status_code == 201, response.content
+    body = response.json()
+
+    assert body["columns"][0]["shape"] == [3, 8, 4]
+    assert Dataset.objects.get(pk=body["id"]).details["resized"] == 0

@@ -22,10 +22,12 @@ Predictions for an image run decode the images they are sent with the same `open
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import zipfile
+import zlib
 from collections import Counter
 
 import numpy as np
@@ -148,6 +150,26 @@ def _open(archive: SafeArchive, info: zipfile.ZipInfo) -> Image.Image:
         raise _member_error(info, exc) from exc
 
 
+# PNG and JPEG files keep their size, colour and orientation in their first bytes (a JPEG's
+# EXIF block, which comes before its size, is at most 64 KiB).
+HEADER_BYTES = 96 * 1024
+
+
+def _header(archive: SafeArchive, info: zipfile.ZipInfo) -> Image.Image:
+    """The image's header, inflating only the member's first HEADER_BYTES; the whole member
+    when the header runs on past them (or is not a header: then `_open` says what is wrong).
+    What is not inflated here is when the pixels are decoded, every byte counted as ever."""
+    if info.file_size > HEADER_BYTES:
+        with archive.open(info) as member:
+            try:
+                head = member.read(HEADER_BYTES)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                raise archive.corrupt(info, exc) from exc
+        with contextlib.suppress(ImageError):
+            return open_image(head)
+    return _open(archive, info)
+
+
 def _member_error(info: zipfile.ZipInfo, exc: ImageError) -> DatasetFileError:
     return DatasetFileError(f"The archive member {shown(info.filename)} {exc}.")
 
@@ -210,7 +232,7 @@ def read_image_folders(archive: SafeArchive) -> Intake:
     # any image is decoded; the second decodes each one straight into the shared array.
     sizes, colour = Counter(), False
     for info, _ in images:
-        image = _open(archive, info)
+        image = _header(archive, info)
         sizes[_upright_size(image)] += 1
         colour = colour or image.mode not in GRAYSCALE_MODES
     width, height = _target_size(sizes, settings.DOWNHILL_IMAGE_MAX_SIDE)
