@@ -51,7 +51,9 @@ def train_run(run_id: int) -> None:
 @app.task(name=REQUEUE_STALE_TASK)
 def requeue_stale_runs() -> None:
     """Celery beat sends this every DOWNHILL_SWEEP_SECONDS: requeue runs whose worker is gone,
-    and send the queued runs whose message never reached the broker."""
+    and send the queued runs, and the uploads `processing`, whose message never reached the
+    broker."""
+    from downhill.datasets.services import datasets_send_unsent
     from downhill.runs.services import runs_requeue_stale, runs_send_unsent
 
     requeued = runs_requeue_stale()
@@ -60,6 +62,9 @@ def requeue_stale_runs() -> None:
     sent = runs_send_unsent()
     if sent:
         log.warning("sent runs whose message had not reached the broker: %s", sent)
+    sent = datasets_send_unsent()
+    if sent:
+        log.warning("sent datasets whose message had not reached the broker: %s", sent)
 
 
 @app.task(name=PROCESS_DATASET_TASK)

@@ -1,5 +1,5 @@
 """Uploads above DOWNHILL_INLINE_INGEST_MB: stored `processing`, enqueued by task name after
-commit, and read by the worker's task into `ready`, or `failed` with the message a small
+commit (or by the sweep, when the broker was down), and read by the worker's task into `ready`, or `failed` with the message a small
 upload's 400 gives. The task is called directly here; tests/e2e/test_background_ingest.py
 runs it in a real worker process."""
 
@@ -132,23 +132,87 @@ def test_the_upload_is_enqueued_by_task_name_on_the_datasets_queue_after_commit(
     ]
 
 
-def test_an_unreachable_broker_fails_the_dataset_and_removes_its_file(
-    api, settings, monkeypatch, media_root, django_capture_on_commit_callbacks
-):
+def unreachable_broker(monkeypatch) -> None:
+    """Every send fails as a broker that does not answer makes it fail."""
     from downhill.celery import app
 
     def unreachable(*args, **kwargs):
         raise ConnectionRefusedError("connection refused")
 
     monkeypatch.setattr(app, "send_task", unreachable)
+
+
+def test_an_upload_the_broker_could_not_take_waits_processing_and_the_sweep_sends_it_later(
+    api, settings, monkeypatch, media_root, django_capture_on_commit_callbacks, client, user
+):
+    from downhill.celery import app
+    from workers.tasks import requeue_stale_runs
+
+    unreachable_broker(monkeypatch)
     settings.DOWNHILL_INLINE_INGEST_MB = 0
+    content = csv_file(iris_rows()).getvalue()
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_bytes(api, csv_file(iris_rows()).getvalue())
+        response = post_bytes(api, content, "iris.csv")
 
     assert response.status_code == 201
-    dataset = Dataset.objects.get(pk=response.json()["id"])
-    assert dataset.status == "failed" and "broker" in dataset.error
-    assert stored_files(media_root) == []
+    dataset_id = response.json()["id"]
+    body = api.get(f"{URL}{dataset_id}/").json()
+    assert (body["status"], body["error"], body["sent_at"]) == ("processing", "", None)
+    (stored,) = stored_files(media_root)
+    assert stored.read_bytes() == content
+    client.force_login(user)
+    assert "Waiting for the task broker" in client.get(f"/datasets/{dataset_id}/").content.decode()
+    requeue_stale_runs()  # a sweep while the broker is still down: tried, still unsent
+    assert Dataset.objects.get(pk=dataset_id).sent_at is None
+
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, **options: sent.append((name, options)))
+    requeue_stale_runs()  # the broker is back
+
+    assert [(name, o["args"], o["queue"]) for name, o in sent] == [
+        (PROCESS_DATASET_TASK, [dataset_id], DATASETS_QUEUE)
+    ]
+    assert api.get(f"{URL}{dataset_id}/").json()["sent_at"] is not None
+    assert "Reading the file" in client.get(f"/datasets/{dataset_id}/").content.decode()
+    process_dataset(dataset_id)  # as the datasets worker does with the message
+    assert api.get(f"{URL}{dataset_id}/").json()["status"] == "ready"
+
+
+def test_a_dataset_sent_at_its_upload_is_not_sent_again_by_the_sweep(
+    api, in_background, sent_tasks, django_capture_on_commit_callbacks
+):
+    from downhill.datasets.services import datasets_send_unsent
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset_id = post_bytes(api, csv_file(iris_rows()).getvalue()).json()["id"]
+    sent_at = Dataset.objects.get(pk=dataset_id).sent_at
+    assert sent_at is not None and len(sent_tasks) == 1
+
+    assert datasets_send_unsent() == []
+    assert len(sent_tasks) == 1
+    assert Dataset.objects.get(pk=dataset_id).sent_at == sent_at
+
+
+def test_a_second_sweep_while_the_first_is_sending_does_not_send_the_dataset_again(
+    api, in_background, monkeypatch
+):
+    """Sweeps overlap (beat's, and every worker's start): the dataset is marked sent before its
+    message goes, so the other sweep leaves it alone rather than having it read twice."""
+    from downhill.celery import app
+    from downhill.datasets.services import datasets_send_unsent
+
+    dataset_id = post_bytes(api, csv_file(iris_rows()).getvalue()).json()["id"]  # not sent yet
+    sent, overlapping = [], []
+
+    def send_during_another_sweep(name, **options):
+        if not overlapping:
+            overlapping.append(datasets_send_unsent())
+        sent.append(options["args"])
+
+    monkeypatch.setattr(app, "send_task", send_during_another_sweep)
+
+    assert datasets_send_unsent() == [dataset_id]
+    assert overlapping == [[]] and sent == [[dataset_id]]
 
 
 # --- processing -> failed -----------------------------------------------------------------
@@ -245,6 +309,21 @@ def test_the_datasets_left_processing_are_sent_again(api, in_background, sent_ta
 
     assert datasets_resend_processing() == [waiting]
     assert [(t["name"], t["args"]) for t in sent_tasks] == [(PROCESS_DATASET_TASK, [waiting])]
+    assert Dataset.objects.get(pk=waiting).sent_at is not None
+
+
+def test_a_dataset_the_broker_could_not_take_again_at_a_worker_start_is_left_to_the_sweep(
+    api, in_background, monkeypatch, django_capture_on_commit_callbacks
+):
+    from downhill.datasets.services import datasets_resend_processing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset_id = post_bytes(api, csv_file(iris_rows()).getvalue()).json()["id"]
+    assert Dataset.objects.get(pk=dataset_id).sent_at is not None
+    unreachable_broker(monkeypatch)
+
+    assert datasets_resend_processing() == []
+    assert Dataset.objects.get(pk=dataset_id).sent_at is None  # what the sweep sends
 
 
 def test_a_dataset_deleted_while_processing_leaves_nothing_when_its_message_comes(
@@ -280,9 +359,12 @@ def test_an_experiment_on_a_failed_dataset_is_refused(api, settings):
 # --- the dashboard ------------------------------------------------------------------------
 
 
-def test_the_dashboard_shows_a_processing_dataset_as_being_read(client, user, in_background, api):
+def test_the_dashboard_shows_a_processing_dataset_as_being_read(
+    client, user, in_background, api, django_capture_on_commit_callbacks
+):
     client.force_login(user)
-    dataset = post_bytes(api, csv_file(iris_rows()).getvalue(), "iris.csv").json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):  # sent to the broker
+        dataset = post_bytes(api, csv_file(iris_rows()).getvalue(), "iris.csv").json()["id"]
 
     listing = client.get("/datasets/").content.decode()
     page = client.get(f"/datasets/{dataset}/").content.decode()

@@ -36,6 +36,9 @@ class Dataset(models.Model):
     target = models.CharField(max_length=200, blank=True)
     task = models.CharField(max_length=20, choices=Task.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the message that has a worker read a `processing` upload went to the broker; null
+    # while the broker could not take it, until the sweep sends it.
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

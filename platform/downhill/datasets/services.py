@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from workers.contract import DATASETS_QUEUE, PROCESS_DATASET_TASK
 
@@ -62,7 +63,8 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
 
     Up to DOWNHILL_INLINE_INGEST_MB it is read here: the dataset comes back `ready`, or
     ValidationError({field: message}) is raised and nothing is stored. A larger upload is
-    stored as it is and comes back `processing`; once the row is committed the worker reads it
+    stored as it is and comes back `processing`; once the row is committed its reading is sent
+    to the broker (or by the sweep, when the broker is down) and the worker reads it
     (`dataset_process`), which ends `ready` or `failed` with the message a 400 would give.
     """
     check_upload_size(file.size)
@@ -175,29 +177,50 @@ def _dataset_create_processing(*, owner, file: UploadedFile, name: str, target: 
     return dataset
 
 
-def _enqueue_processing(dataset_id: int) -> None:
+def _enqueue_processing(dataset_id: int, *, unsent_only: bool = True) -> bool:
+    """Send the reading of a `processing` dataset by task name; returns whether the broker took
+    it. `sent_at` is stamped first, with one conditional UPDATE, so that of two sweeps (or the
+    upload and a sweep) only one sends a dataset not sent yet; `unsent_only=False` sends it even
+    if it was. A broker that cannot be reached leaves the dataset `processing` with no `sent_at`
+    and its file kept: the sweep (datasets_send_unsent) sends it once the broker answers."""
     from downhill.celery import send_by_name
 
+    processing = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING)
+    claimed = processing.filter(sent_at__isnull=True) if unsent_only else processing
+    sent_at = timezone.now()
+    # A process lost between this stamp and the send leaves it to a datasets worker's start.
+    if not claimed.update(sent_at=sent_at):
+        return False  # sent by another, read meanwhile, or deleted
     try:
         send_by_name(PROCESS_DATASET_TASK, args=[dataset_id], queue=DATASETS_QUEUE)
-    except Exception as exc:  # the broker is unreachable: say so on the dataset
-        log.exception("could not enqueue the reading of dataset %s", dataset_id)
-        _fail(
-            dataset_id,
-            f"Could not reach the task broker to read the file ({exc}); upload it again.",
-        )
+    except Exception:  # noqa: BLE001 (any transport error: the sweep tries again)
+        log.warning("could not send dataset %s to the broker; the sweep will retry", dataset_id)
+        processing.filter(sent_at=sent_at).update(sent_at=None)
+        return False
+    return True
+
+
+def datasets_send_unsent() -> list[int]:
+    """Send the reading of every `processing` dataset whose message the broker never took (it
+    was down at the upload). Called with the stale-run sweep. Returns the ids sent."""
+    ids = (
+        Dataset.objects.filter(status=Dataset.Status.PROCESSING, sent_at__isnull=True)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+    return [d for d in list(ids) if _enqueue_processing(d)]
 
 
 def datasets_resend_processing() -> list[int]:
-    """Enqueue again the reading of every dataset still `processing`; a worker of the datasets
-    queue does this when it starts, since one stopped cold may have taken its message along.
-    A second message for a dataset is harmless. Returns their ids."""
-    ids = list(
-        Dataset.objects.filter(status=Dataset.Status.PROCESSING).values_list("id", flat=True)
+    """Enqueue again the reading of every dataset still `processing`, sent or not; a worker of
+    the datasets queue does this when it starts, since one stopped cold may have taken its
+    message along. A second message for a dataset is harmless. Returns the ids sent."""
+    ids = (
+        Dataset.objects.filter(status=Dataset.Status.PROCESSING)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
     )
-    for dataset_id in ids:
-        _enqueue_processing(dataset_id)
-    return ids
+    return [d for d in list(ids) if _enqueue_processing(d, unsent_only=False)]
 
 
 def dataset_process(dataset_id: int) -> None:
