@@ -142,7 +142,9 @@
     const check = async () => {
       try {
         const current = await getJson(dataset.dataset.detailUrl);
-        if (current.status !== "processing") {
+        // Read, or sent to be read (the page said it waited for the broker): show that.
+        const sent = current.sent_at ? "yes" : "no";
+        if (current.status !== "processing" || sent !== dataset.dataset.sent) {
           window.location.reload();
           return;
         }
