@@ -2,7 +2,8 @@
 
 No Django, no pandas: the file is read as a stream, CHUNK_ROWS rows at a time, so memory stays
 bounded by one chunk and the per-column summaries, never by the file size; each chunk's
-counting and number parsing run in C (Counter, NumPy) rather than value by value.
+splitting (str.split, or the csv module), counting and number parsing run in C (Counter,
+NumPy) rather than value by value.
 
 Task rule (documented in README): a target column is `classification` when its values are
 text, or when they are all integers with at most CLASSIFICATION_MAX_INTEGER_CLASSES distinct
@@ -17,7 +18,7 @@ import io
 import itertools
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -37,7 +38,11 @@ TOP_VALUES = 10
 HISTOGRAM_BINS = 20
 HISTOGRAM_SAMPLE = 10_000
 SNIFF_BYTES = 64 * 1024
-CHUNK_ROWS = 8192  # rows summarised together: a few MB of text at most
+CHUNK_ROWS = 8192  # rows whose numbers are summed together: a few MB of text at most
+# Lines split and counted together, at most CHUNK_ROWS: their strings stay in the CPU cache.
+# 2048: 17 % less CPU than 8192 on bench/ingest's CSV (50 MB, least of 3 interleaved runs,
+# 2-core Xeon VM); 1024 about the same, 4096 7 % more.
+READ_LINES = 2048
 DELIMITERS = ",;\t|"
 
 
@@ -58,10 +63,22 @@ def parse_number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _finite_numbers(values: Sequence[str]) -> np.ndarray | None:
+    """float() of each value, in C; None when one of them is not a number, or not finite (inf
+    or nan is not a number to train on). np.array(values, dtype=float) calls the same float
+    parser on each, after a costly look at their types."""
+    try:
+        numbers = np.fromiter(map(float, values), np.float64, len(values))
+    except ValueError:
+        return None
+    return numbers if np.isfinite(numbers).all() else None
+
+
 @dataclass
 class ColumnSummary:
-    """One column's running summary, fed a chunk of rows at a time (`add_chunk`): the counting
-    and the number parsing of a chunk run in C (Counter, NumPy), not value by value."""
+    """One column's running summary, fed the values of a few thousand rows at a time
+    (`add_values`): the counting and the number parsing run in C (Counter, NumPy), not value
+    by value."""
 
     name: str
     missing: int = 0
@@ -78,47 +95,73 @@ class ColumnSummary:
     # distinct values than `counts` keeps; exact counts serve every other column.
     sample: np.ndarray = field(default_factory=lambda: np.empty(0))
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    chunk_numbers: list[np.ndarray] = field(default_factory=list)  # summed at `end_chunk`
 
-    def add_chunk(self, raw: Sequence[str]) -> None:
-        """Add this column's values of consecutive rows, as the file holds them."""
-        values = list(map(str.strip, raw))
-        chunk_counts = Counter(values)
-        missing = chunk_counts.keys() & MISSING_SPELLINGS
-        if missing:
-            self.missing += sum(chunk_counts.pop(v) for v in missing)
-            values = [v for v in values if v not in missing]
-        self._count(chunk_counts)
-        if self.numeric and values:
-            self._add_numbers(values)
+    def add_values(self, raw: Sequence[str], stripped: bool = False) -> None:
+        """Add this column's values of consecutive rows, as the file holds them (`stripped`:
+        none of them has whitespace around it). Call `end_chunk` every CHUNK_ROWS rows."""
+        values = raw if stripped else list(map(str.strip, raw))
+        if self.numeric:
+            numbers = _finite_numbers(values)
+            if numbers is not None:  # a finite number each, so none of them is a missing value
+                self._count(values, numbers_only=True)
+                self.chunk_numbers.append(numbers)
+                return
+        missing = self._count(values)
+        self.missing += missing
+        if not self.numeric:
+            return
+        if not missing:  # a word, or inf or nan: the column is categorical from here on
+            self.numeric = False
+            return
+        present = [v for v in values if v not in MISSING_SPELLINGS]
+        if present:
+            numbers = _finite_numbers(present)
+            if numbers is None:
+                self.numeric = False
+            else:
+                self.chunk_numbers.append(numbers)
 
-    def _count(self, chunk_counts: Counter) -> None:
-        """Merge a chunk's counts; past DISTINCT_CAP values only those already counted grow
-        (admitted in the order they first appear, as if counted one by one)."""
+    def end_chunk(self) -> None:
+        """Fold the numbers of the chunk's rows into the statistics: the sums are merged a
+        chunk at a time, whatever the pieces the rows came in."""
+        if self.numeric and self.chunk_numbers:
+            self._add_numbers(np.concatenate(self.chunk_numbers))
+        self.chunk_numbers = []
+
+    def _count(self, values: Sequence[str], numbers_only: bool = False) -> int:
+        """Count the values that are not missing; returns how many were missing. Past
+        DISTINCT_CAP distinct values only those already counted grow (admitted in the order
+        they first appear, as if counted one by one). `numbers_only`: every value is a finite
+        number, so none is missing."""
         counts = self.counts
-        if len(counts) < DISTINCT_CAP:
-            for value, n in chunk_counts.items():
-                if value in counts:
-                    counts[value] += n
-                elif len(counts) < DISTINCT_CAP:
-                    counts[value] = n
-                else:
-                    self.distinct_capped = True
-            return
-        known = chunk_counts.keys() & counts.keys()
-        for value in known:
-            counts[value] += chunk_counts[value]
-        if len(known) < len(chunk_counts):
-            self.distinct_capped = True
+        if len(counts) + len(values) <= DISTINCT_CAP:  # the cap is out of reach: count all, in C
+            counts.update(values)
+            return sum(counts.pop(v) for v in counts.keys() & MISSING_SPELLINGS)
+        if len(counts) >= DISTINCT_CAP:  # only the values already counted grow
+            known = list(filter(counts.__contains__, values))  # never a missing value
+            counts.update(known)
+            if len(known) == len(values):
+                return 0
+            missing = (
+                0 if numbers_only else len(list(filter(MISSING_SPELLINGS.__contains__, values)))
+            )
+            if len(known) + missing < len(values):
+                self.distinct_capped = True
+            return missing
+        # The cap is reached within these values: admit new values one by one.
+        chunk_counts = Counter(values)
+        missing = sum(chunk_counts.pop(v) for v in chunk_counts.keys() & MISSING_SPELLINGS)
+        for value, n in chunk_counts.items():
+            if value in counts:
+                counts[value] += n
+            elif len(counts) < DISTINCT_CAP:
+                counts[value] = n
+            else:
+                self.distinct_capped = True
+        return missing
 
-    def _add_numbers(self, values: list[str]) -> None:
-        try:
-            numbers = np.array(values, dtype=np.float64)  # float() of each, in C
-        except ValueError:  # a word: the column is categorical from here on
-            self.numeric = False
-            return
-        if not np.isfinite(numbers).all():  # inf or -nan is not a number to train on
-            self.numeric = False
-            return
+    def _add_numbers(self, numbers: np.ndarray) -> None:
         n, seen = len(numbers), self.count
         chunk_mean = float(numbers.mean())
         delta = chunk_mean - self.mean
@@ -274,37 +317,16 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
     reader = csv.reader(text, delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
-        if header is None or not any(h.strip() for h in header):
-            raise DatasetFileError("The file has no header row.")
-        names = [h.strip() for h in header]
-        _check_header(names)
-        summaries = [ColumnSummary(name) for name in names]
-        width = len(names)
-        n_rows = 0
-        chunk: list[list[str]] = []
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
-            if len(row) != width:
-                raise DatasetFileError(
-                    f"Line {reader.line_num}: expected {width} fields like the header, found {len(row)}."
-                )
-            # The bytes are read ahead of the rows: once a NUL byte was read, look for it.
-            if hashing.holds_nul and any("\x00" in value for value in row):
-                raise DatasetFileError(
-                    f"Line {reader.line_num}: the file holds NUL bytes: it is binary, not a CSV text file."
-                )
-            chunk.append(row)
-            if len(chunk) == CHUNK_ROWS:
-                n_rows += _summarise(summaries, chunk)
-                chunk = []
-        n_rows += _summarise(summaries, chunk)
     except UnicodeDecodeError as exc:
-        raise DatasetFileError(
-            f"The file is not UTF-8 text (near line {reader.line_num + 1}); save it as UTF-8 and upload again."
-        ) from exc
+        raise _not_utf8(reader.line_num + 1) from exc
     except csv.Error as exc:
-        raise DatasetFileError(f"Line {reader.line_num}: {exc}.") from exc
+        raise _csv_error(reader.line_num, exc) from exc
+    if header is None or not any(h.strip() for h in header):
+        raise DatasetFileError("The file has no header row.")
+    names = [h.strip() for h in header]
+    _check_header(names)
+    summaries = [ColumnSummary(name) for name in names]
+    n_rows = _read_rows(text, delimiter, summaries, hashing, lines_read=reader.line_num)
     if n_rows == 0:
         raise DatasetFileError("The file has a header but no data rows.")
     _check_header_is_not_data(names, summaries)
@@ -317,12 +339,171 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
     )
 
 
-def _summarise(summaries: list[ColumnSummary], rows: list[list[str]]) -> int:
-    """Add a chunk of rows to the column summaries; returns how many rows it held."""
-    if rows:
-        for summary, values in zip(summaries, zip(*rows, strict=True), strict=True):
-            summary.add_chunk(values)
-    return len(rows)
+def _not_utf8(line: int) -> DatasetFileError:
+    return DatasetFileError(
+        f"The file is not UTF-8 text (near line {line}); save it as UTF-8 and upload again."
+    )
+
+
+def _csv_error(line: int, exc: csv.Error) -> DatasetFileError:
+    return DatasetFileError(f"Line {line}: {exc}.")
+
+
+def _read_rows(
+    text: io.TextIOWrapper,
+    delimiter: str,
+    summaries: list[ColumnSummary],
+    hashing: _HashingReader,
+    lines_read: int,
+) -> int:
+    """Read the rows after the header into the summaries; returns how many there were.
+
+    The lines come READ_LINES at a time, each piece read the cheapest way that gives the csv
+    module's rows: plain lines (no quote, no blank or ragged line) by str.split; others by
+    the csv module in one call; and a piece with an error to name, a blank line or a quoted
+    field running past its end, row by row as before, which names the line. The pieces end
+    where chunks of CHUNK_ROWS rows do, and the numbers are summed a chunk at a time, as
+    they were when every row went through the csv module."""
+    width = len(summaries)
+    n_rows = in_chunk = 0
+    while True:
+        lines: list[str] = []
+        failure = None
+        try:
+            # extend keeps the lines read before a decoding error: their errors come first.
+            lines.extend(itertools.islice(text, min(READ_LINES, CHUNK_ROWS - in_chunk)))
+        except UnicodeDecodeError as exc:
+            failure = exc
+        if not lines and failure is None:
+            break
+        plain = None if failure else _plain_columns(lines, delimiter, width, hashing)
+        if plain:
+            (columns, stripped), n, used = plain, len(lines), len(lines)
+        else:
+            whole = None if failure else _whole_rows(lines, delimiter, width, hashing)
+            if whole:
+                (rows, stripped), used = whole, len(lines)
+            else:
+                rest = _failing(failure) if failure else text
+                rows, used = _csv_rows(lines, rest, delimiter, width, hashing, lines_read)
+                stripped = False
+            columns, n = zip(*rows, strict=True), len(rows)
+        if n:
+            for summary, values in zip(summaries, columns, strict=True):
+                summary.add_values(values, stripped)
+        n_rows, in_chunk, lines_read = n_rows + n, in_chunk + n, lines_read + used
+        if in_chunk == CHUNK_ROWS:
+            for summary in summaries:
+                summary.end_chunk()
+            in_chunk = 0
+        if failure:
+            raise _not_utf8(lines_read + 1) from failure
+    for summary in summaries:
+        summary.end_chunk()
+    return n_rows
+
+
+# The ASCII characters str.strip removes, but for those of the line ends (LF or CRLF).
+_ASCII_PADDING = "".join(c for c in map(chr, range(128)) if c.isspace() and c not in "\r\n")
+
+
+def _plain_columns(
+    lines: list[str], delimiter: str, width: int, hashing: _HashingReader
+) -> tuple[list[list[str]], bool] | None:
+    """The columns of `lines` by str.split, and whether their values hold no whitespace to
+    strip; None unless str.split gives exactly the csv module's fields and no error was due:
+    at least two columns, no NUL byte read so far, no quote, no carriage return but in a CRLF,
+    width - 1 delimiters on every line (so no blank or ragged line) and no line longer than
+    the csv module's field limit."""
+    if width < 2 or hashing.holds_nul:
+        return None
+    joined = delimiter.join(lines)  # each line's end stays on its last field
+    if '"' in joined or ("\r" in joined and joined.count("\r") != joined.count("\r\n")):
+        return None  # a quoted field, or a lone CR, which ends a line as LF does
+    if max(map(len, lines)) > csv.field_size_limit():
+        return None
+    fields = joined.split(delimiter)
+    if len(fields) != len(lines) * width:
+        return None
+    columns = [fields[i::width] for i in range(width)]
+    # A field holds one line end at most. With width fields a line on average, every line end
+    # on a last field means width - 1 delimiters on every line. (Only the file's last line
+    # may lack its LF, a lone CR being ruled out above.)
+    line_ends = len(lines) if lines[-1].endswith("\n") else len(lines) - 1
+    if "".join(columns[-1]).count("\n") != line_ends:
+        return None
+    columns[-1] = list(map(str.strip, columns[-1]))  # off with the line ends
+    return columns, not _holds_padding(joined, delimiter)
+
+
+def _holds_padding(text: str, delimiter: str = "") -> bool:
+    """Whether `text` may hold whitespace that str.strip would take off a value, line ends
+    (LF or CRLF) aside, and the delimiter when given (no unquoted value holds it)."""
+    return not text.isascii() or any(c in text for c in _ASCII_PADDING if c != delimiter)
+
+
+def _whole_rows(
+    lines: list[str], delimiter: str, width: int, hashing: _HashingReader
+) -> tuple[list[list[str]], bool] | None:
+    """The rows of `lines` by the csv module in one call (quoted fields, say), and whether
+    their values hold no whitespace to strip; None when they need reading row by row: a csv
+    error, a quoted field running past the last line (strict mode calls the end of the lines
+    an error then), a blank or ragged row, a NUL byte read."""
+    if width < 2 or hashing.holds_nul:
+        return None
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
+    except csv.Error:
+        return None
+    if set(map(len, rows)) != {width}:
+        return None
+    # A row a line: no value holds a line end. A quoted value may hold the delimiter (a tab).
+    stripped = len(rows) == len(lines) and not _holds_padding("".join(lines))
+    return rows, stripped
+
+
+def _csv_rows(
+    lines: list[str],
+    rest: Iterator[str],
+    delimiter: str,
+    width: int,
+    hashing: _HashingReader,
+    lines_read: int,
+) -> tuple[list[list[str]], int]:
+    """The rows of `lines` by the csv module, reading on into `rest` when a quoted field runs
+    past the last line; returns the rows and how many lines they took. Raises
+    DatasetFileError naming the line (`lines_read` lines come before `lines`)."""
+    reader = csv.reader(itertools.chain(lines, rest), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    try:
+        while reader.line_num < len(lines):
+            row = next(reader)
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != width:
+                raise DatasetFileError(
+                    f"Line {lines_read + reader.line_num}: expected {width} fields like the "
+                    f"header, found {len(row)}."
+                )
+            # The bytes are read ahead of the rows: once a NUL byte was read, look for it.
+            if hashing.holds_nul and any("\x00" in value for value in row):
+                raise DatasetFileError(
+                    f"Line {lines_read + reader.line_num}: the file holds NUL bytes: it is "
+                    "binary, not a CSV text file."
+                )
+            rows.append(row)
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(lines_read + reader.line_num + 1) from exc
+    except csv.Error as exc:
+        raise _csv_error(lines_read + reader.line_num, exc) from exc
+    return rows, reader.line_num
+
+
+def _failing(exc: Exception) -> Iterator[str]:
+    """Lines that end in `exc`: the decoding error that cut a piece short, raised when the csv
+    module reads past the lines before it, as it would have when reading the file."""
+    raise exc
+    yield  # a generator: the error comes when a line is asked for
 
 
 def _check_header(names: list[str]) -> None:
