@@ -203,24 +203,22 @@ def _enqueue_processing(dataset_id: int, *, unsent_only: bool = True) -> bool:
 def datasets_send_unsent() -> list[int]:
     """Send the reading of every `processing` dataset whose message the broker never took (it
     was down at the upload). Called with the stale-run sweep. Returns the ids sent."""
-    ids = (
-        Dataset.objects.filter(status=Dataset.Status.PROCESSING, sent_at__isnull=True)
-        .order_by("created_at", "id")
-        .values_list("id", flat=True)
-    )
-    return [d for d in list(ids) if _enqueue_processing(d)]
+    return _send_processing(unsent_only=True)
 
 
 def datasets_resend_processing() -> list[int]:
     """Enqueue again the reading of every dataset still `processing`, sent or not; a worker of
     the datasets queue does this when it starts, since one stopped cold may have taken its
     message along. A second message for a dataset is harmless. Returns the ids sent."""
-    ids = (
-        Dataset.objects.filter(status=Dataset.Status.PROCESSING)
-        .order_by("created_at", "id")
-        .values_list("id", flat=True)
-    )
-    return [d for d in list(ids) if _enqueue_processing(d, unsent_only=False)]
+    return _send_processing(unsent_only=False)
+
+
+def _send_processing(*, unsent_only: bool) -> list[int]:
+    datasets = Dataset.objects.filter(status=Dataset.Status.PROCESSING)
+    if unsent_only:
+        datasets = datasets.filter(sent_at__isnull=True)
+    ids = list(datasets.order_by("created_at", "id").values_list("id", flat=True))
+    return [d for d in ids if _enqueue_processing(d, unsent_only=unsent_only)]
 
 
 def dataset_process(dataset_id: int) -> None:
