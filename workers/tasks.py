@@ -6,8 +6,12 @@ import threading
 from celery.signals import worker_ready, worker_shutting_down
 
 from downhill.celery import app
-
-from .contract import DATASETS_QUEUE, PROCESS_DATASET_TASK, REQUEUE_STALE_TASK, TRAIN_RUN_TASK
+from workers.contract.tasks import (
+    DATASETS_QUEUE,
+    PROCESS_DATASET_TASK,
+    REQUEUE_STALE_TASK,
+    TRAIN_RUN_TASK,
+)
 
 log = logging.getLogger(__name__)
 

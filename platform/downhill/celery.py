@@ -1,4 +1,4 @@
-"""The Celery application. The web side only sends tasks by name (see workers/contract.py);
+"""The Celery application. The web side only sends tasks by name (see workers/contract/tasks.py);
 the worker entry point, workers/app.py, registers the training task on this same app."""
 
 import os
@@ -12,7 +12,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
 def send_by_name(task: str, *, args: list, queue: str) -> None:
-    """Send a task by its name (workers/contract.py), retrying a moment when the broker does not
+    """Send a task by its name (workers/contract/tasks.py), retrying a moment when the broker does not
     answer; raises what the transport raised when it still does not."""
     app.send_task(
         task,

@@ -22,7 +22,7 @@ from tests.datasets.builders import (
     stripes,
     zip_bytes,
 )
-from workers.contract import DATASETS_QUEUE, PROCESS_DATASET_TASK
+from workers.contract.tasks import DATASETS_QUEUE, PROCESS_DATASET_TASK
 from workers.tasks import process_dataset
 
 pytestmark = pytest.mark.django_db

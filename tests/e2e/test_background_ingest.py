@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import WorkerProcess, iris_rows, purge_queue
 from tests.e2e.conftest import finished
-from workers.contract import DATASETS_QUEUE
+from workers.contract.tasks import DATASETS_QUEUE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

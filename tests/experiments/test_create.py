@@ -10,7 +10,7 @@ from downhill.datasets.models import Dataset
 from downhill.experiments.models import Experiment
 from downhill.runs.models import Run
 from tests.conftest import csv_file, iris_rows
-from workers.contract import TRAIN_RUN_TASK, TRAINING_QUEUE
+from workers.contract.tasks import TRAIN_RUN_TASK, TRAINING_QUEUE
 
 pytestmark = pytest.mark.django_db
 

@@ -50,8 +50,8 @@ def test_numpy_predictions_equal_the_torch_models(api, trained):
     values = np.array([p["value"] for p in response.json()["predictions"]])
 
     from downhill.runs.models import Run
+    from workers.contract.preprocessing import transform
     from workers.engine.models import build_model
-    from workers.preprocessing import transform
 
     stored = Run.objects.get(pk=run["id"])
     with default_storage.open(stored.artifacts["checkpoints"]["last"], "rb") as f:

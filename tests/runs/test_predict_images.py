@@ -52,8 +52,8 @@ def answered(api, run: Run, rows: list) -> tuple[list[str], np.ndarray]:
 def torch_probabilities(run: Run, pixels: np.ndarray) -> np.ndarray:
     """The trained torch model's softmax on raw pixels (n, height, width, channels) in the
     training data's units, through the run's fitted preprocessing."""
+    from workers.contract.preprocessing import transform
     from workers.engine.models import build_model
-    from workers.preprocessing import transform
 
     with default_storage.open(run.artifacts["checkpoints"]["last"], "rb") as f:
         checkpoint = torch.load(io.BytesIO(f.read()), weights_only=False)

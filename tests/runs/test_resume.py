@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from downhill.runs.checkpoints import resume_checkpoint_path
 from downhill.runs.models import MetricBlock, MetricPoint, Run, RunEvent
 from downhill.runs.services import metrics_record, run_events_record
-from workers.contract import TRAIN_RUN_TASK
+from workers.contract.tasks import TRAIN_RUN_TASK
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

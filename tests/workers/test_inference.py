@@ -13,9 +13,9 @@ import pytest
 import torch
 from torch import nn
 
+from workers.contract.inference import erfc, forward
 from workers.engine.export import export_layers, layers_from_npz, layers_to_npz_dict
 from workers.engine.models import build_model
-from workers.inference import erfc, forward
 
 REPO = Path(__file__).resolve().parents[2]
 ATOL = 1e-5
@@ -158,7 +158,7 @@ def test_web_process_loads_and_predicts_without_importing_torch(tmp_path):
         f"""
         import sys
         import numpy as np
-        from workers.inference import forward, layers_from_npz
+        from workers.contract.inference import forward, layers_from_npz
 
         heavy = sorted(m for m in sys.modules if m.split(".")[0] == "torch" or m.startswith("workers.engine"))
         assert not heavy, f"imported: {{heavy[:5]}}"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from workers.contract import LOSSES_BY_TASK
+from workers.contract.losses import LOSSES_BY_TASK
 from workers.engine.data import DataError
 from workers.engine.losses import OUTPUT_TRANSFORMS, build_objective
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler
 
-from workers.schedules import PLATEAU_STOP_REASON, build_schedule, run_lr_preview
+from workers.contract.schedules import PLATEAU_STOP_REASON, build_schedule, run_lr_preview
 
 BASE_LR = 0.1
 

@@ -157,7 +157,7 @@ def test_an_attempt_that_lost_its_lease_leaves_the_checkpoints_alone(queue_run):
 
 
 def test_the_sweep_task_sends_the_runs_the_broker_never_took(queue_run, sent_tasks):
-    from workers.contract import TRAIN_RUN_TASK
+    from workers.contract.tasks import TRAIN_RUN_TASK
     from workers.tasks import requeue_stale_runs
 
     run_id = queue_run()["run"]

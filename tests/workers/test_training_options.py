@@ -11,11 +11,12 @@ import pytest
 import torch
 
 from tests.workers.test_engine import CPU, Recorder, config, linear_table, schema_for
-from workers.contract import END_OF_RUN_EVENTS, batch_sizes_per_epoch
+from workers.contract.events import END_OF_RUN_EVENTS
+from workers.contract.schedules import build_schedule
+from workers.contract.splits import batch_sizes_per_epoch
 from workers.engine import fit, prepare
 from workers.engine.evaluate import evaluate
 from workers.engine.losses import build_objective
-from workers.schedules import build_schedule
 
 
 class EventRecorder(Recorder):
@@ -228,7 +229,7 @@ def test_checkpoints_hold_the_model_optimizer_and_preprocessing():
 
 
 def test_the_lr_preview_plots_exactly_the_rates_the_loop_sets():
-    from workers.schedules import run_lr_preview
+    from workers.contract.schedules import run_lr_preview
 
     cfg = config(epochs=8, optimizer="adam", momentum=None, learning_rate=0.01,
                  lr_schedule={"type": "warm_restarts", "first_cycle_epochs": 2, "cycle_mult": 1.0, "min_lr": 0.001, "warmup_epochs": 1},

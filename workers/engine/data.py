@@ -5,7 +5,7 @@ tensors, scaled to [0, 1] and standardized per channel.
 
 Every statistic (medians, means, standard deviations, categories) is fitted on the training
 split only, so nothing of the validation or test rows leaks into training. The fitted preprocessing is
-a plain dict (workers/preprocessing.py), kept with the run so raw rows can be transformed the
+a plain dict (workers/contract/preprocessing.py), kept with the run so raw rows can be transformed the
 same way later, by the web process too.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from workers.preprocessing import fit_features, transform
+from workers.contract.preprocessing import fit_features, transform
 
 
 class DataError(ValueError):

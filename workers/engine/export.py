@@ -1,8 +1,8 @@
 """A trained model as plain NumPy layers, for prediction without torch.
 
 `export_layers` walks an `nn.Sequential` (as `models.build_model` makes them) and returns the
-layer list that `workers.inference.forward` evaluates; the list's format and its `.npz` form
-are documented in `workers/inference.py`, which holds the reading side because the web
+layer list that `workers.contract.inference.forward` evaluates; the list's format and its `.npz` form
+are documented in `workers/contract/inference.py`, which holds the reading side because the web
 process, which never imports torch, has to load it. `layers_to_npz_dict` and
 `layers_from_npz` are re-exported here so the engine has one place to import from.
 """
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from workers.inference import layers_from_npz, layers_to_npz_dict
+from workers.contract.inference import layers_from_npz, layers_to_npz_dict
 
 from .models import ACTIVATIONS
 
@@ -25,7 +25,7 @@ _IDENTITY_AT_INFERENCE = (nn.Dropout, nn.Identity)
 
 def export_layers(model: nn.Sequential) -> list[dict]:
     """The layers of `model` with eval-mode semantics; raises ValueError for any layer (or
-    layer setting) that `workers.inference` cannot reproduce exactly."""
+    layer setting) that `workers.contract.inference` cannot reproduce exactly."""
     layers: list[dict] = []
     for module in model:
         if isinstance(module, nn.Sequential):

@@ -11,7 +11,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from workers.contract import INIT_TYPES
+from workers.contract.choices import INIT_TYPES
 
 _WEIGHT_INITS = {
     "xavier_uniform": nn.init.xavier_uniform_,

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 import torch
 from torch.optim.swa_utils import AveragedModel, update_bn
 
-from workers.contract import EARLY_STOPPING_MONITORS, batch_sizes_per_epoch, steps_per_epoch
-from workers.schedules import build_schedule
+from workers.contract.choices import EARLY_STOPPING_MONITORS
+from workers.contract.schedules import build_schedule
+from workers.contract.splits import batch_sizes_per_epoch, steps_per_epoch
 
 from .callbacks import Callback, TrainState
 from .data import TrainingData
@@ -267,7 +268,7 @@ def fit(
                 continue
             state.step += 1
             steps_done = step_in_epoch + 1
-            # As workers.schedules.run_lr_preview plots it (a test keeps the two in step).
+            # As workers.contract.schedules.run_lr_preview plots it (a test keeps the two in step).
             lr = (
                 swa["lr"]
                 if swa_model is not None

@@ -32,7 +32,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from workers.contract import LOSSES_BY_TASK, NON_NEGATIVE_TARGET_LOSSES
+from workers.contract.losses import LOSSES_BY_TASK, NON_NEGATIVE_TARGET_LOSSES
 
 from .data import DataError
 

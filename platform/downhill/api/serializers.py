@@ -6,7 +6,8 @@ from downhill.datasets.models import Dataset
 from downhill.experiments import config as defaults
 from downhill.experiments.models import Experiment
 from downhill.runs.models import Run
-from workers.contract import LOSSES_BY_TASK, OPTIMIZERS, TASKS
+from workers.contract.choices import OPTIMIZERS, TASKS
+from workers.contract.losses import LOSSES_BY_TASK
 
 
 class DatasetSerializer(serializers.ModelSerializer):

@@ -22,17 +22,17 @@ from downhill.experiments.config import (
     DEFAULT_VALIDATION_SPLIT,
 )
 from downhill.experiments.config.model import DEFAULT_MODEL
-from workers.contract import (
+from workers.contract.choices import (
     ACTIVATIONS,
     CYCLIC_MODES,
     EARLY_STOPPING_MONITORS,
-    LOSSES_BY_TASK,
     LR_SCHEDULE_TYPES,
     MOMENTUM_OPTIMIZERS,
     OPTIMIZERS,
     PRECISIONS,
     TASKS,
 )
+from workers.contract.losses import LOSSES_BY_TASK
 
 # Kinds: text, int, float, choice, bool (a checkbox), section (a checkbox that switches an
 # optional object on), variant (a choice of which key an object holds), widths ("64, 64"),

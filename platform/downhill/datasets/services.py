@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from workers.contract import DATASETS_QUEUE, PROCESS_DATASET_TASK
+from workers.contract.tasks import DATASETS_QUEUE, PROCESS_DATASET_TASK
 
 from .intake import Intake, read_upload
 from .models import Dataset

@@ -7,8 +7,8 @@ from django.db import transaction
 
 from downhill.datasets.selectors import datasets_visible_to
 from downhill.runs.services import run_queue
-from workers.contract import steps_per_epoch
-from workers.schedules import run_lr_preview
+from workers.contract.schedules import run_lr_preview
+from workers.contract.splits import steps_per_epoch
 
 from .config import normalize_config, train_rows
 from .models import Experiment

@@ -1,5 +1,5 @@
-"""Predictions from a trained run, in the web process: NumPy only (workers.preprocessing and
-workers.inference), never torch. The worker exported the run's final model as plain layers
+"""Predictions from a trained run, in the web process: NumPy only (workers.contract.preprocessing and
+workers.contract.inference), never torch. The worker exported the run's final model as plain layers
 and stored its fitted preprocessing on the run.
 
 A row for an image run holds its one image either as a base64 PNG or JPEG file, decoded,
@@ -21,8 +21,8 @@ from PIL import Image
 
 from downhill.datasets.images import ImageError, image_pixels, open_image
 from downhill.datasets.schema import is_missing, parse_number
-from workers.inference import forward, layers_from_npz, sigmoid
-from workers.preprocessing import transform
+from workers.contract.inference import forward, layers_from_npz, sigmoid
+from workers.contract.preprocessing import transform
 
 from .models import Run
 
@@ -32,7 +32,7 @@ MAX_PREDICT_ROWS = 1000
 # is 60-160 kB and took 0.5-0.7 s to decode and resize here: without this limit a 10 MB body
 # could ask for a minute of work.
 MAX_PREDICT_IMAGE_PIXELS = 100_000_000
-# Model input pixels per NumPy forward pass: workers.inference copies each convolution's
+# Model input pixels per NumPy forward pass: workers.contract.inference copies each convolution's
 # windows, so memory grows with the batch: 2**17 pixels (32 images of 64 × 64) peaked at
 # 105 MB in the default CNN (channels [32, 64]; tracemalloc, any image size alike).
 FORWARD_BATCH_PIXELS = 2**17

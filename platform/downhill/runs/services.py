@@ -13,7 +13,8 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from workers.contract import END_OF_RUN_EVENTS, TRAIN_RUN_TASK, TRAINING_QUEUE
+from workers.contract.events import END_OF_RUN_EVENTS
+from workers.contract.tasks import TRAIN_RUN_TASK, TRAINING_QUEUE
 
 from .checkpoints import resume_point
 from .models import BLOCK_STEPS, MetricBlock, MetricPoint, Run, RunEvent

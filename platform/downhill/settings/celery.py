@@ -6,6 +6,8 @@ after it ran (acks_late) and a worker takes one task at a time (prefetch 1).
 
 from pathlib import Path
 
+from workers.contract.tasks import REQUEUE_STALE_TASK, TRAINING_QUEUE
+
 from .env import VAR_DIR, env_int, env_str
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
@@ -31,7 +33,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "training"
+CELERY_TASK_DEFAULT_QUEUE = TRAINING_QUEUE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_SERIALIZER = "json"
@@ -47,10 +49,10 @@ DOWNHILL_CHECKPOINT_SECONDS = env_int("DOWNHILL_CHECKPOINT_SECONDS", 30)
 DOWNHILL_MAX_ATTEMPTS = env_int("DOWNHILL_MAX_ATTEMPTS", 3)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-runs": {
-        "task": "downhill.requeue_stale_runs",
+        "task": REQUEUE_STALE_TASK,
         "schedule": float(DOWNHILL_SWEEP_SECONDS),
         # Behind a long run a sweep waits; a newer one will do, so old ones expire.
-        "options": {"queue": "training", "expires": float(DOWNHILL_SWEEP_SECONDS)},
+        "options": {"queue": TRAINING_QUEUE, "expires": float(DOWNHILL_SWEEP_SECONDS)},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -21,7 +21,7 @@ from downhill.runs.services import (
     run_request_cancel,
     run_resume,
 )
-from workers.contract import OPTIMIZERS
+from workers.contract.choices import OPTIMIZERS
 
 from ..compare import MAX_COMPARED, compared_runs, parse_ids, result_rows
 from ..runs_listing import ACTIVE_STATUSES, RunsQuery, runs_for_table

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from workers.contract import MOMENTUM_OPTIMIZERS, OPTIMIZERS, PRECISIONS, TASKS, steps_per_epoch
+from workers.contract.choices import MOMENTUM_OPTIMIZERS, OPTIMIZERS, PRECISIONS, TASKS
+from workers.contract.splits import steps_per_epoch
 
 from . import model as model_section
 from . import training

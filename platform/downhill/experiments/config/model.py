@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from workers.contract import ACTIVATIONS, INIT_TYPES, LOSSES_BY_TASK, MODEL_TYPES, loss_misfit
+from workers.contract.choices import ACTIVATIONS, INIT_TYPES, MODEL_TYPES
+from workers.contract.losses import LOSSES_BY_TASK, loss_misfit
 
 from .fields import ConfigErrors, boolean, choice, number
 

@@ -4,7 +4,7 @@ default filled in) or None when the user left it out."""
 
 from __future__ import annotations
 
-from workers.contract import (
+from workers.contract.choices import (
     CYCLIC_MODES,
     EARLY_STOPPING_MONITORS,
     LR_SCHEDULE_TYPES,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
-from workers.contract import CYCLIC_MODES
+from workers.contract.choices import CYCLIC_MODES
 
 PLATEAU_REL_THRESHOLD = 1e-4  # ReduceLROnPlateau's default; not tuned on our data
 PLATEAU_STOP_REASON = "learning rate fell below min_lr"
