@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from workers.contract.splits import split_indices
 from workers.engine import Callback, DataError, Diverged, fit, prepare
-from workers.engine.data import split_indices
 
 CPU = torch.device("cpu")
 

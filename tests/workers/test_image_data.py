@@ -10,8 +10,8 @@ import torch
 from tests.datasets.builders import stripes
 from tests.workers.test_engine import config
 from workers.contract.preprocessing import IMAGE_CHUNK, transform
+from workers.contract.splits import split_indices
 from workers.engine import fit, prepare
-from workers.engine.data import split_indices
 from workers.engine.models import build_model
 
 CPU = torch.device("cpu")

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from workers.contract.preprocessing import fit_features, transform
+from workers.contract.splits import split_indices
 
 
 class DataError(ValueError):
@@ -50,40 +51,6 @@ class TrainingData:
             "validation": 0 if self.x_val is None else len(self.x_val),
             "test": 0 if self.x_test is None else len(self.x_test),
         }
-
-
-def split_indices(
-    n: int,
-    validation_split: float,
-    seed: int,
-    labels: np.ndarray | None,
-    test_split: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(train, validation, test) row indices, shuffled with the run's seed; stratified by class
-    for classification. The validation rows are drawn first, so a test split leaves the
-    validation rows of a run without one as they were."""
-    rng = np.random.default_rng(seed)
-    none = np.array([], dtype=np.int64)
-    if validation_split <= 0 and test_split <= 0:
-        return rng.permutation(n), none, none
-    if labels is None:
-        order = rng.permutation(n)
-        n_val = max(1, round(n * validation_split)) if validation_split > 0 else 0
-        n_test = max(1, round(n * test_split)) if test_split > 0 else 0
-        return (
-            np.sort(order[n_val + n_test :]),
-            np.sort(order[:n_val]),
-            np.sort(order[n_val : n_val + n_test]),
-        )
-    train, val, test = [], [], []
-    for cls in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == cls))
-        n_val = round(len(members) * validation_split)
-        n_test = round(len(members) * test_split)
-        val.append(members[:n_val])
-        test.append(members[n_val : n_val + n_test])
-        train.append(members[n_val + n_test :])
-    return tuple(np.sort(np.concatenate(part)) for part in (train, val, test))
 
 
 def _class_order(labels: np.ndarray) -> list[str]:

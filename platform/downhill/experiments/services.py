@@ -8,9 +8,9 @@ from django.db import transaction
 from downhill.datasets.selectors import datasets_visible_to
 from downhill.runs.services import run_queue
 from workers.contract.schedules import run_lr_preview
-from workers.contract.splits import steps_per_epoch
+from workers.contract.splits import steps_per_epoch, train_rows
 
-from .config import normalize_config, train_rows
+from .config import normalize_config
 from .models import Experiment
 
 MAX_NAME_LENGTH = 200

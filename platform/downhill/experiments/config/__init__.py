@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from workers.contract.choices import MOMENTUM_OPTIMIZERS, OPTIMIZERS, PRECISIONS, TASKS
-from workers.contract.splits import steps_per_epoch
+from workers.contract.splits import steps_per_epoch, train_rows
 
 from . import model as model_section
 from . import training
@@ -121,13 +121,6 @@ def _optimizer_settings(errors: ConfigErrors, raw: dict, optimizer: str) -> dict
             errors.add("nesterov", "needs a momentum above 0.")
         settings["nesterov"] = True
     return settings
-
-
-def train_rows(n_rows: int, config: dict) -> int:
-    """About how many of a dataset's rows train (the engine's split, before rows without a
-    target are left out): what the step counts of a config are planned on."""
-    held_out = round(n_rows * config["validation_split"]) + round(n_rows * config["test_split"])
-    return max(1, n_rows - held_out)
 
 
 def _check_total_steps(errors: ConfigErrors, dataset, config: dict) -> None:
@@ -238,4 +231,4 @@ def normalize_config(raw: Any, *, dataset_lookup) -> dict:
     return {key: config[key] for key in CONFIG_KEYS}
 
 
-__all__ = ["CONFIG_KEYS", "normalize_config", "train_rows"]
+__all__ = ["CONFIG_KEYS", "normalize_config"]
