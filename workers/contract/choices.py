@@ -1,20 +1,23 @@
-"""The names an experiment config chooses among."""
+"""The names an experiment config chooses among, as plain tuples for the engine and the
+pages' filters. They are declared in the spec (workers.contract.spec); these are its names at
+import time, so a choice registered later is read from the spec's registries directly."""
 
-TASKS = ("classification", "regression")
+from workers.contract.spec.lr_schedules import CYCLIC_MODES, schedule_names
+from workers.contract.spec.optimizers import momentum_optimizers, optimizer_names
+from workers.contract.spec.settings import (
+    ACTIVATIONS,
+    EARLY_STOPPING_MONITORS,
+    INIT_TYPES,
+    MODEL_TYPES,
+    PRECISIONS,
+    TASKS,
+)
 
-OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta")
-MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+OPTIMIZERS = optimizer_names()
+MOMENTUM_OPTIMIZERS = momentum_optimizers()
+LR_SCHEDULE_TYPES = schedule_names()
 
-MODEL_TYPES = ("mlp", "linear", "cnn")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
-INIT_TYPES = (
-    "default", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "orthogonal",
-    "normal", "zeros",
-)  # fmt: skip
-
-LR_SCHEDULE_TYPES = (
-    "constant", "step", "exponential", "cosine", "warm_restarts", "cyclic", "one_cycle", "plateau",
-)  # fmt: skip
-CYCLIC_MODES = ("triangular", "triangular2")
-EARLY_STOPPING_MONITORS = {"val_loss": "min", "val_accuracy": "max"}
-PRECISIONS = ("fp32", "bf16")
+__all__ = [
+    "ACTIVATIONS", "CYCLIC_MODES", "EARLY_STOPPING_MONITORS", "INIT_TYPES", "LR_SCHEDULE_TYPES",
+    "MODEL_TYPES", "MOMENTUM_OPTIMIZERS", "OPTIMIZERS", "PRECISIONS", "TASKS",
+]  # fmt: skip
