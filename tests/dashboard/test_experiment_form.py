@@ -10,23 +10,23 @@ import pytest
 from django.http import QueryDict
 
 from downhill.dashboard.experiment_form import (
-    FIELDS,
-    INITIAL,
+    fields,
     form_to_request,
     form_values_from_config,
+    initial_values,
 )
 from downhill.datasets.models import Dataset
 from downhill.experiments.config import CONFIG_KEYS, normalize_config
-from downhill.experiments.config.training import _SCHEDULE_KEYS
 from downhill.experiments.models import Experiment
 from downhill.runs.models import Run
 from tests.conftest import diabetes_rows, iris_rows
 from tests.dashboard.builders import make_run
+from workers.contract.spec import LR_SCHEDULES
 
 
 def form(**values) -> QueryDict:
     data = QueryDict(mutable=True)
-    for key, value in {**INITIAL, **values}.items():
+    for key, value in {**initial_values(), **values}.items():
         if value is not None:
             data[key] = value
     return data
@@ -39,14 +39,15 @@ def iris(upload):
 
 
 def test_fields_are_the_config_keys_and_every_key_has_one():
-    assert {f.key for f in FIELDS} - {"name"} == set(CONFIG_KEYS)
+    assert {f.key for f in fields()} - {"name"} == set(CONFIG_KEYS)
 
 
 def test_schedule_fields_apply_to_exactly_the_types_that_take_them():
-    for kind, params in _SCHEDULE_KEYS.items():
+    for kind, schedule in LR_SCHEDULES.items():
+        params = [p.name for p in schedule.params]
         shown = {
             f.name.split(".", 1)[1]
-            for f in FIELDS
+            for f in fields()
             if f.name.startswith("lr_schedule.") and f.applies({"lr_schedule.type": kind})
         }
         assert shown == {"type", "warmup_epochs", *params}, kind

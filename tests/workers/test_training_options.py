@@ -178,10 +178,10 @@ def test_plateau_decays_then_stops_once_the_rate_falls_below_min_lr():
 
 @pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta"])
 def test_every_optimizer_learns_wine_with_its_default_rate(optimizer):
-    from downhill.experiments.config import DEFAULT_LEARNING_RATES
+    from workers.contract.spec import OPTIMIZERS
 
     momentum = 0.9 if optimizer == "sgd" else (0.0 if optimizer == "rmsprop" else None)
-    cfg = config(target="y", optimizer=optimizer, learning_rate=DEFAULT_LEARNING_RATES[optimizer],
+    cfg = config(target="y", optimizer=optimizer, learning_rate=OPTIMIZERS[optimizer].default_lr,
                  momentum=momentum, epochs=30, **CLASSIFY)  # fmt: skip
     result, _ = run(cfg, table=wine_table())
     assert result.summary["val_accuracy"] >= 0.9, result.summary

@@ -3,11 +3,9 @@
 from rest_framework import serializers
 
 from downhill.datasets.models import Dataset
-from downhill.experiments import config as defaults
 from downhill.experiments.models import Experiment
 from downhill.runs.models import Run
-from workers.contract.choices import OPTIMIZERS, TASKS
-from workers.contract.losses import LOSSES_BY_TASK
+from workers.contract import spec
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -67,99 +65,38 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class ExperimentConfigSerializer(serializers.Serializer):
-    """The request body of POST /api/v1/experiments/, for the API docs. Validation itself is
-    downhill.experiments.config.normalize_config; a test keeps the two in step."""
+    """The request body of POST /api/v1/experiments/, for the API docs, derived from the
+    experiment spec (workers.contract.spec); validation itself is normalize_config."""
 
     name = serializers.CharField(
         required=False, help_text="Experiment name; defaults to a summary of the config."
     )
-    dataset = serializers.IntegerField(help_text="Id of one of your datasets (required).")
-    target = serializers.CharField(
-        required=False, help_text="Column to predict; default: the dataset's target."
-    )
-    task = serializers.ChoiceField(
-        TASKS, required=False, help_text="Default: inferred from the target column."
-    )
-    model = serializers.JSONField(
-        required=False,
-        help_text=f"Default {defaults.DEFAULT_MODEL}; or {{'type': 'linear'}}. "
-        "Activations: relu, tanh, sigmoid, gelu.",
-    )
-    loss = serializers.ChoiceField(
-        sorted({name for names in LOSSES_BY_TASK.values() for name in names}),
-        required=False,
-        help_text="Default: cross_entropy for classification, mse for regression.",
-    )
-    optimizer = serializers.ChoiceField(
-        OPTIMIZERS, required=False, help_text=f"Default {defaults.DEFAULT_OPTIMIZER}."
-    )
-    learning_rate = serializers.FloatField(
-        required=False,
-        help_text=f"Step size, > 0. Default per optimizer: {defaults.DEFAULT_LEARNING_RATES}.",
-    )
-    momentum = serializers.FloatField(
-        required=False,
-        help_text="In [0, 1); sgd and rmsprop only. Default 0 for those, null otherwise.",
-    )
-    nesterov = serializers.BooleanField(
-        required=False, help_text="Nesterov momentum; sgd with momentum > 0."
-    )
-    weight_decay = serializers.FloatField(
-        required=False,
-        help_text=f"L2 penalty, >= 0. Default {defaults.DEFAULT_WEIGHT_DECAY} else 0.",
-    )
-    batch_size = serializers.JSONField(
-        required=False,
-        help_text=f"Rows per optimizer step, 1 to {defaults.MAX_BATCH_SIZE:,} (default {defaults.DEFAULT_BATCH_SIZE}); "
-        '1 is pure SGD; "full" is full-batch gradient descent.',
-    )
-    epochs = serializers.IntegerField(
-        required=False,
-        help_text=f"Passes over the training split, 1 to {defaults.MAX_EPOCHS} (default {defaults.DEFAULT_EPOCHS}).",
-    )
-    validation_split = serializers.FloatField(
-        required=False,
-        help_text=f"Share of rows held out, 0 to 0.9 (default {defaults.DEFAULT_VALIDATION_SPLIT}); 0: no validation.",
-    )
-    test_split = serializers.FloatField(
-        required=False,
-        help_text="Share of rows held out from training and validation alike, 0 to 0.9 (default 0); "
-        "the final model is measured on them once, into summary.test_metrics. "
-        "validation_split + test_split: at most 0.9.",
-    )
-    init = serializers.JSONField(
-        required=False,
-        help_text="Weight initialization: default, xavier_uniform, xavier_normal, he_uniform, he_normal, "
-        'orthogonal, zeros, or {"type": "normal", "std": 0.01}.',
-    )
-    gradient_clipping = serializers.JSONField(
-        required=False,
-        help_text='{"max_norm": x} (total L2 norm) or {"max_value": x} (each component); default none.',
-    )
-    batch_size_schedule = serializers.JSONField(
-        required=False,
-        help_text='{"every_epochs": k, "factor": f, "max": m}: grow the batch instead of decaying the rate.',
-    )
-    lr_schedule = serializers.JSONField(
-        required=False,
-        help_text="{type: constant | step | exponential | cosine | warm_restarts | cyclic | one_cycle | plateau, "
-        "...its parameters, warmup_epochs}; formulas in the README.",
-    )
-    optimizer_switch = serializers.JSONField(
-        required=False,
-        help_text='{"at_epoch": k, "optimizer": "sgd", "learning_rate": x, "momentum": 0.9}: finish with another optimizer.',
-    )
-    early_stopping = serializers.JSONField(
-        required=False,
-        help_text='{"patience_epochs": 5, "min_delta": 0, "monitor": "val_loss" | "val_accuracy", "restore_best": true}.',
-    )
-    swa = serializers.JSONField(
-        required=False,
-        help_text='{"start_epoch": k, "lr": x}: stochastic weight averaging from epoch k.',
-    )
-    precision = serializers.ChoiceField(
-        ("fp32", "bf16"), required=False, help_text="bf16 autocast on a GPU; CPU runs stay fp32."
-    )
-    seed = serializers.IntegerField(
-        required=False, help_text="0 to 2**31-1; drawn at random and recorded when absent."
-    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields.update({setting.key: config_field(setting) for setting in spec.SETTINGS})
+        return fields
+
+
+def _object_help(setting: spec.Setting) -> str:
+    inner = "; ".join(f"{s.key}: {spec.summary(s)}" for s in spec.settings_of(setting))
+    return f"{spec.summary(setting)} {inner}"
+
+
+_FIELD_TYPES = {
+    "choice": lambda s, **kw: serializers.ChoiceField(s.choice_values(), **kw),
+    "number": lambda s, **kw: serializers.FloatField(**kw),
+    "integer": lambda s, **kw: serializers.IntegerField(**kw),
+    "boolean": lambda s, **kw: serializers.BooleanField(**kw),
+    "column": lambda s, **kw: serializers.CharField(**kw),
+}
+
+
+def config_field(setting: spec.Setting) -> serializers.Field:
+    """The schema of one config key: its type, choices and the spec's help, default and range."""
+    if setting.kind == "dataset":
+        return serializers.IntegerField(help_text=f"{setting.help} (required).")
+    make = _FIELD_TYPES.get(setting.kind)
+    if make is None:  # objects, "full" batches, widths: any JSON, described in words
+        return serializers.JSONField(required=False, help_text=_object_help(setting))
+    return make(setting, required=False, help_text=spec.summary(setting))

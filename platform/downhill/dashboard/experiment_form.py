@@ -14,25 +14,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from downhill.experiments.config import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_EPOCHS,
-    DEFAULT_LEARNING_RATES,
-    DEFAULT_OPTIMIZER,
-    DEFAULT_VALIDATION_SPLIT,
-)
-from downhill.experiments.config.model import DEFAULT_MODEL
-from workers.contract.choices import (
-    ACTIVATIONS,
-    CYCLIC_MODES,
-    EARLY_STOPPING_MONITORS,
-    LR_SCHEDULE_TYPES,
-    MOMENTUM_OPTIMIZERS,
-    OPTIMIZERS,
-    PRECISIONS,
-    TASKS,
-)
-from workers.contract.losses import LOSSES_BY_TASK
+from workers.contract import spec
+from workers.contract.spec.types import Setting, describe
 
 # Kinds: text, int, float, choice, bool (a checkbox), section (a checkbox that switches an
 # optional object on), variant (a choice of which key an object holds), widths ("64, 64"),
@@ -74,134 +57,94 @@ class Section:
     fields: tuple[Field, ...]
 
 
-def _choices(values, labels: dict[str, str] | None = None) -> tuple[tuple[str, str], ...]:
-    labels = labels or {}
-    return tuple((value, labels.get(value, value.replace("_", " "))) for value in values)
+# The form's kind of field for each kind of setting.
+_KINDS = {
+    "number": "float", "integer": "int", "choice": "choice", "boolean": "bool", "column": "column",
+    "dataset": "dataset", "batch": "batch", "widths": "widths", "object": "section",
+    "variant": "variant",
+}  # fmt: skip
+_NAME = Field(
+    "name", "Experiment name", "text", placeholder="optional: e.g. sgd lr=0.1 bs=32", wide=True
+)
 
 
-def _schedule(*types: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return (("lr_schedule.type", types),)
+def _text_of(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return describe(value)
 
 
-def _on(section: str, *more) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return ((section, ("on",)),) + tuple(more)
+def _help(setting: Setting) -> str:
+    return setting.help[:1].upper() + setting.help[1:] + "."
 
 
-_MLP = (("model.type", ("mlp",)),)
-_ALL_LOSSES = tuple(name for names in LOSSES_BY_TASK.values() for name in names)
+def _choices(setting: Setting) -> tuple[tuple[str, str], ...]:
+    labels = setting.form.choice_labels
+    if setting.kind == "variant":
+        pairs = [("", labels.get("", "Off"))]
+        pairs += [(s.name, labels.get(s.name, s.label)) for s in setting.settings]
+        return tuple(pairs)
+    values = setting.form.offered or setting.choice_values()
+    pairs = [(v, labels.get(v, v.replace("_", " "))) for v in values]
+    return ((("", setting.form.blank),) if setting.form.blank else ()) + tuple(pairs)
 
-SECTIONS = (
-    Section(
-        "Data",
-        (
-            Field("name", "Experiment name", "text", placeholder="optional: e.g. sgd lr=0.1 bs=32", wide=True),
-            Field("dataset", "Dataset", "dataset"),
-            Field("target", "Target column", "column", help="The column to predict."),
-            Field("task", "Task", "choice", (("", "From the target column"), *_choices(TASKS))),
-            Field("validation_split", "Validation split", "float", initial=f"{DEFAULT_VALIDATION_SPLIT:g}",
-                  help="Share of rows held out, 0 to 0.9; 0 turns validation off."),
-            Field("test_split", "Test split", "float", initial="0",
-                  help="Rows held out from training and validation; the final model is measured on them once."),
-        ),
-    ),
-    Section(
-        "Model",
-        (
-            Field("model.type", "Model", "choice", (("mlp", "MLP (hidden layers)"), ("linear", "Linear / logistic regression")),
-                  initial=DEFAULT_MODEL["type"]),
-            Field("model.hidden", "Hidden layers", "widths", when=_MLP, initial=", ".join(map(str, DEFAULT_MODEL["hidden"])),
-                  help="Widths, first to last: 128, 64."),
-            Field("model.activation", "Activation", "choice", _choices(ACTIVATIONS), when=_MLP, initial="relu"),
-            Field("model.dropout", "Dropout", "float", when=_MLP, initial="0", help="0 to below 1."),
-            Field("model.batch_norm", "Batch norm after each hidden layer", "bool", when=_MLP),
-            Field("init.type", "Weight init", "choice",
-                  _choices(("default", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "orthogonal", "normal", "zeros"),
-                           {"default": "PyTorch default", "normal": "normal (std below)"}),
-                  initial="default"),
-            Field("init.std", "Init std", "float", when=(("init.type", ("normal",)),), placeholder="0.01"),
-            Field("loss", "Loss", "choice", (("", "Default for the task"), *_choices(_ALL_LOSSES)),
-                  help="cross_entropy for classification, mse for regression."),
-        ),
-    ),
-    Section(
-        "Optimizer",
-        (
-            Field("optimizer", "Optimizer", "choice", _choices(OPTIMIZERS), initial=DEFAULT_OPTIMIZER),
-            Field("learning_rate", "Learning rate", "float", initial=f"{DEFAULT_LEARNING_RATES[DEFAULT_OPTIMIZER]:g}"),
-            Field("momentum", "Momentum", "float", when=(("optimizer", MOMENTUM_OPTIMIZERS),), placeholder="0",
-                  help="0 to below 1."),
-            Field("nesterov", "Nesterov momentum", "bool", when=(("optimizer", ("sgd",)),)),
-            Field("weight_decay", "Weight decay", "float", placeholder="0 (adamw: 0.01)"),
-            Field("gradient_clipping", "Gradient clipping", "variant",
-                  (("", "Off"), ("max_norm", "By total norm"), ("max_value", "By value"))),
-            Field("gradient_clipping.max_norm", "Max norm", "float", when=(("gradient_clipping", ("max_norm",)),), placeholder="1"),
-            Field("gradient_clipping.max_value", "Max value", "float", when=(("gradient_clipping", ("max_value",)),), placeholder="1"),
-        ),
-    ),
-    Section(
-        "Training",
-        (
-            Field("batch_size", "Batch size", "batch", initial=str(DEFAULT_BATCH_SIZE),
-                  help='Rows per step; 1 is pure SGD, "full" is full-batch.'),
-            Field("epochs", "Epochs", "int", initial=str(DEFAULT_EPOCHS)),
-            Field("seed", "Seed", "int", placeholder="random", help="Same seed and config on a CPU: the same curves."),
-            Field("precision", "Precision", "choice", _choices(PRECISIONS, {"fp32": "fp32", "bf16": "bf16 (GPU)"}), initial="fp32"),
-            Field("batch_size_schedule", "Grow the batch size", "section",
-                  help="Instead of decaying the rate (Smith et al.)."),
-            Field("batch_size_schedule.every_epochs", "Every epochs", "int", when=_on("batch_size_schedule"), initial="5"),
-            Field("batch_size_schedule.factor", "Factor", "float", when=_on("batch_size_schedule"), initial="2"),
-            Field("batch_size_schedule.max", "Largest batch", "int", when=_on("batch_size_schedule"), placeholder="1024"),
-        ),
-    ),
-    Section(
-        "Learning-rate schedule",
-        (
-            Field("lr_schedule.type", "Schedule", "choice",
-                  _choices(LR_SCHEDULE_TYPES, {"warm_restarts": "cosine with warm restarts", "one_cycle": "one cycle",
-                                               "plateau": "reduce on plateau", "step": "step decay",
-                                               "exponential": "exponential decay", "cyclic": "cyclic (CLR)"}),
-                  initial="constant"),
-            Field("lr_schedule.every_epochs", "Decay every (epochs)", "int", when=_schedule("step"), placeholder="10"),
-            Field("lr_schedule.gamma", "Gamma", "float", when=_schedule("step", "exponential"), placeholder="0.1 (exponential: 0.95)"),
-            Field("lr_schedule.first_cycle_epochs", "First cycle (epochs)", "float", when=_schedule("warm_restarts"), placeholder="10"),
-            Field("lr_schedule.cycle_mult", "Cycle growth", "float", when=_schedule("warm_restarts"), placeholder="2"),
-            Field("lr_schedule.mode", "Mode", "choice", _choices(CYCLIC_MODES), when=_schedule("cyclic"), initial="triangular"),
-            Field("lr_schedule.max_lr", "Max lr", "float", when=_schedule("cyclic", "one_cycle"), placeholder="the learning rate"),
-            Field("lr_schedule.half_cycle_epochs", "Half cycle (epochs)", "float", when=_schedule("cyclic"), placeholder="2"),
-            Field("lr_schedule.factor", "Factor", "float", when=_schedule("plateau"), placeholder="0.1"),
-            Field("lr_schedule.patience_epochs", "Patience (epochs)", "int", when=_schedule("plateau"), placeholder="5"),
-            Field("lr_schedule.min_lr", "Min lr", "float", when=_schedule("cosine", "warm_restarts", "cyclic", "plateau"),
-                  placeholder="default"),
-            Field("lr_schedule.warmup_epochs", "Warmup (epochs)", "float", placeholder="0",
-                  help="The rate ramps up linearly over these epochs."),
-        ),
-    ),
-    Section(
-        "Stopping and averaging",
-        (
-            Field("early_stopping", "Early stopping", "section", help="Stop when the validation metric stops improving."),
-            Field("early_stopping.monitor", "Monitor", "choice", _choices(EARLY_STOPPING_MONITORS), when=_on("early_stopping"),
-                  initial="val_loss"),
-            Field("early_stopping.patience_epochs", "Patience (epochs)", "int", when=_on("early_stopping"), initial="5"),
-            Field("early_stopping.min_delta", "Min improvement", "float", when=_on("early_stopping"), initial="0"),
-            Field("early_stopping.restore_best", "Keep the best epoch's model", "bool", when=_on("early_stopping"), initial="on"),
-            Field("swa", "Stochastic weight averaging", "section", help="Average the weights of the last epochs."),
-            Field("swa.start_epoch", "From epoch", "int", when=_on("swa"), placeholder="¾ of the epochs"),
-            Field("swa.lr", "SWA lr", "float", when=_on("swa"), placeholder="the learning rate"),
-            Field("optimizer_switch", "Switch optimizer", "section", help="Finish with another optimizer (Keskar & Socher)."),
-            Field("optimizer_switch.at_epoch", "At epoch", "int", when=_on("optimizer_switch")),
-            Field("optimizer_switch.optimizer", "Optimizer", "choice", _choices(OPTIMIZERS), when=_on("optimizer_switch"),
-                  initial="sgd"),
-            Field("optimizer_switch.learning_rate", "Learning rate", "float", when=_on("optimizer_switch"),
-                  placeholder="its default"),
-            Field("optimizer_switch.momentum", "Momentum", "float",
-                  when=_on("optimizer_switch", ("optimizer_switch.optimizer", MOMENTUM_OPTIMIZERS)), placeholder="0.9"),
-        ),
-    ),
-)  # fmt: skip
 
-FIELDS = tuple(f for section in SECTIONS for f in section.fields)
-INITIAL = {f.name: f.initial for f in FIELDS if f.initial}
+def _initial(setting: Setting) -> str:
+    if setting.form.initial is not None:
+        return setting.form.initial
+    if setting.kind == "choice" and not setting.form.blank:
+        return str(setting.default)
+    if setting.kind == "boolean":
+        return "on" if setting.default is True else ""
+    return _text_of(setting.default) if setting.form.prefill else ""
+
+
+def _placeholder(setting: Setting) -> str:
+    if setting.form.placeholder or setting.form.prefill or setting.default is None:
+        return setting.form.placeholder
+    if setting.kind in ("choice", "boolean", "object", "variant", "column"):
+        return ""
+    return _text_of(setting.default)
+
+
+def _field(setting: Setting, when=()) -> Field:
+    kind = _KINDS[setting.kind]
+    return Field(
+        setting.key, setting.form.label or setting.label, kind,
+        choices=_choices(setting) if kind in ("choice", "variant") else (),
+        help=_help(setting), placeholder=_placeholder(setting),
+        when=tuple(when) + setting.applicability(), initial=_initial(setting), wide=setting.form.wide,
+    )  # fmt: skip
+
+
+def _fields_of(setting: Setting) -> list[Field]:
+    """A setting's fields: itself (a section's switch, a variant's choice), then its own."""
+    if setting.kind == "typed":
+        return [_field(s) for s in spec.settings_of(setting) if not s.form.hidden]
+    fields = [_field(setting)]
+    for inner in spec.settings_of(setting):
+        on = "on" if setting.kind == "object" else inner.name
+        fields.append(_field(inner, when=((setting.key, (on,)),)))
+    return fields
+
+
+def sections() -> tuple[Section, ...]:
+    """The form's sections and fields, derived from the spec when asked (so a registered
+    optimizer or schedule shows at once); the experiment's name leads."""
+    by_section: dict[str, list[Field]] = {title: [] for title in spec.SECTIONS}
+    by_section[spec.SECTIONS[0]].append(_NAME)
+    for setting in spec.SETTINGS:
+        by_section[setting.section].extend(_fields_of(setting))
+    return tuple(Section(title, tuple(fields)) for title, fields in by_section.items())
+
+
+def fields() -> tuple[Field, ...]:
+    return tuple(f for section in sections() for f in section.fields)
+
+
+def initial_values() -> dict[str, str]:
+    """What a new form starts with."""
+    return {f.name: f.initial for f in fields() if f.initial}
 
 
 def _number(raw: str, whole: bool):
@@ -238,17 +181,18 @@ def _value(f: Field, raw: str):
     return raw
 
 
-def _raw_values(form) -> dict[str, str]:
-    return {f.name: (form.get(f.name) or "").strip() for f in FIELDS}
+def _raw_values(form, every: tuple[Field, ...]) -> dict[str, str]:
+    return {f.name: (form.get(f.name) or "").strip() for f in every}
 
 
 def form_to_request(form) -> dict:
     """The request body for experiment_create / experiment_preview from submitted form data
     (a QueryDict). Empty fields are left out, so the config's defaults apply; fields that do
     not apply (momentum for adam, a switched-off section's parameters) are ignored."""
-    values = _raw_values(form)
+    every = fields()
+    values = _raw_values(form, every)
     body: dict = {}
-    for f in FIELDS:
+    for f in every:
         raw = values[f.name]
         if not f.applies(values):
             continue
@@ -289,7 +233,7 @@ def _text(value) -> str:
 def form_values_from_config(config: dict) -> dict[str, str]:
     """The form's values that reproduce `config` (a run's full config): what Clone prefills."""
     values: dict[str, str] = {}
-    for f in FIELDS:
+    for f in fields():
         if f.name == "name":
             continue
         if f.kind == "section":

@@ -21,7 +21,7 @@ from django.db.models.functions import Cast, Coalesce, Now
 
 from downhill.runs.models import Run
 from downhill.runs.selectors import runs_visible_to
-from workers.contract.choices import OPTIMIZERS
+from workers.contract.spec import OPTIMIZERS
 
 
 def _config_number(key: str):

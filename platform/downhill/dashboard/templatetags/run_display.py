@@ -5,40 +5,12 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
+from workers.contract import spec
+from workers.contract.spec.settings import BY_KEY
+
 register = template.Library()
 
 NONE = "—"
-
-# Config keys in the order a person reads an experiment, with their labels. Keys not listed
-# here (richer settings added later) follow in the table under their own names.
-CONFIG_LABELS = {
-    "target": "Target column",
-    "task": "Task",
-    "model": "Model",
-    "loss": "Loss",
-    "optimizer": "Optimizer",
-    "learning_rate": "Learning rate",
-    "momentum": "Momentum",
-    "nesterov": "Nesterov",
-    "weight_decay": "Weight decay",
-    "batch_size": "Batch size",
-    "epochs": "Epochs",
-    "validation_split": "Validation split",
-    "test_split": "Test split",
-    "seed": "Seed",
-    "init": "Weight init",
-    "gradient_clipping": "Gradient clipping",
-    "batch_size_schedule": "Batch-size schedule",
-    "lr_schedule": "Learning-rate schedule",
-    "optimizer_switch": "Optimizer switch",
-    "early_stopping": "Early stopping",
-    "swa": "Weight averaging (SWA)",
-    "precision": "Precision",
-}
-# Optional objects: absent or null means switched off.
-OPTIONAL_SECTIONS = (
-    "gradient_clipping", "batch_size_schedule", "optimizer_switch", "early_stopping", "swa",
-)  # fmt: skip
 
 
 def _is_number(value) -> bool:
@@ -98,25 +70,14 @@ def momentum(value) -> str:
     return f"{value:g}"
 
 
-SCHEDULE_NAMES = {
-    "constant": "constant",
-    "step": "step",
-    "exponential": "exponential",
-    "cosine": "cosine",
-    "warm_restarts": "warm restarts",
-    "cyclic": "cyclic",
-    "one_cycle": "one cycle",
-    "plateau": "plateau",
-}
-
-
 @register.filter
 def schedule(value) -> str:
     """The learning-rate schedule in a few words: "cosine", "step ×0.1 / 10 ep"."""
     if not isinstance(value, dict) or not value.get("type"):
         return NONE
     kind = value["type"]
-    text = SCHEDULE_NAMES.get(kind, kind.replace("_", " "))
+    known = spec.LR_SCHEDULES.get(kind)
+    text = known.short if known else kind.replace("_", " ")
     if kind == "step":
         text += f" ×{value.get('gamma', 0.1):g} / {value.get('every_epochs', 10)} ep"
     elif kind == "exponential":
@@ -185,24 +146,34 @@ def model(value) -> str:
     return text
 
 
+def config_labels() -> dict[str, str]:
+    """Config keys in the order a person reads an experiment (the form's sections), with
+    their labels; the dataset is shown by name elsewhere."""
+    ordered = sorted(spec.SETTINGS, key=lambda s: spec.SECTIONS.index(s.section))
+    return {s.key: s.label for s in ordered if s.key != "dataset"}
+
+
+def _row(key: str, config: dict, labels: dict[str, str]) -> tuple[str, str] | None:
+    """A setting's row; none for one that does not apply (momentum for adam)."""
+    known = BY_KEY.get(key)
+    if known is not None and not spec.applies(known, config):
+        return None
+    label = labels.get(key, key.replace("_", " ").capitalize())
+    value = config[key]
+    if known is not None and known.kind in ("object", "variant") and value is None:
+        return (label, "off")  # an optional object left out
+    return (label, _FORMATTERS.get(key, config_value)(value))
+
+
 @register.filter
 def config_rows(config: dict) -> list[tuple[str, str]]:
-    """(label, value) rows of an experiment config; the dataset is shown by name elsewhere."""
-    keys = [key for key in CONFIG_LABELS if key in config]
-    keys += sorted(key for key in config if key not in CONFIG_LABELS and key != "dataset")
-    rows = []
-    for key in keys:
-        value = config[key]
-        if key == "momentum" and value is None:
-            continue  # adam and friends keep their own moment estimates
-        if key == "nesterov" and config.get("optimizer") != "sgd":
-            continue  # an sgd-only switch
-        label = CONFIG_LABELS.get(key, key.replace("_", " ").capitalize())
-        if key in OPTIONAL_SECTIONS and value is None:
-            rows.append((label, "off"))
-            continue
-        rows.append((label, _FORMATTERS.get(key, config_value)(value)))
-    return rows
+    """(label, value) rows of an experiment config. Keys the spec does not know (a config
+    stored before a setting left) follow under their own names."""
+    labels = config_labels()
+    keys = [key for key in labels if key in config]
+    keys += sorted(key for key in config if key not in labels and key != "dataset")
+    rows = (_row(key, config, labels) for key in keys)
+    return [row for row in rows if row is not None]
 
 
 @register.filter(name="config_text")

@@ -14,16 +14,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from downhill.datasets.selectors import datasets_visible_to
-from downhill.experiments.config import DEFAULT_LEARNING_RATES
 from downhill.experiments.services import experiment_create, experiment_preview
 from downhill.runs.selectors import runs_visible_to
 from downhill.runs.services import QuotaExceeded
+from workers.contract.spec.optimizers import default_learning_rates
 
 from ..experiment_form import (
-    INITIAL,
-    SECTIONS,
     form_to_request,
     form_values_from_config,
+    initial_values,
+    sections,
 )
 
 
@@ -45,7 +45,7 @@ def experiment_new(request):
         else:
             return redirect("run", run_id=experiment.runs.order_by("-id").first().id)
     else:
-        values = dict(INITIAL)
+        values = initial_values()
         clone_id = request.GET.get("clone", "")
         if clone_id.isdigit() and len(clone_id) < 19:
             clone_of = runs_visible_to(request.user).filter(pk=int(clone_id)).first()
@@ -55,13 +55,15 @@ def experiment_new(request):
             values["dataset"] = request.GET["dataset"]
         elif datasets:
             values["dataset"] = str(datasets[0].id)
+    form_sections = sections()
+    field_keys = {f.key for section in form_sections for f in section.fields}
     selected = next((d for d in datasets if str(d.id) == str(values.get("dataset", ""))), None)
     context = {
-        "sections": bound_sections(values, errors),
+        "sections": bound_sections(form_sections, values, errors),
         "other_errors": [
             message
             for key, messages in errors.items()
-            if key not in FIELD_KEYS
+            if key not in field_keys
             for message in messages
         ],
         "datasets": datasets,
@@ -71,7 +73,7 @@ def experiment_new(request):
             str(d.id): {"columns": [c["name"] for c in d.columns], "target": d.target}
             for d in datasets
         },
-        "learning_rates_json": DEFAULT_LEARNING_RATES,  # an untouched rate follows the optimizer
+        "learning_rates_json": default_learning_rates(),  # an untouched rate follows the optimizer
         "clone_of": clone_of,
     }
     return render(request, "dashboard/experiment_form.html", context, status=status)
@@ -97,15 +99,12 @@ def experiment_form_preview(request):
     return JsonResponse({"valid": True, **preview})
 
 
-FIELD_KEYS = {f.key for section in SECTIONS for f in section.fields}
-
-
-def bound_sections(values, errors: dict[str, list[str]]) -> list[dict]:
+def bound_sections(form_sections, values, errors: dict[str, list[str]]) -> list[dict]:
     """The form's sections with each field's value; a config key's errors go under its first
     field ("lr_schedule: ..." under the schedule type)."""
     seen: set[str] = set()
     bound = []
-    for section in SECTIONS:
+    for section in form_sections:
         fields = []
         for f in section.fields:
             anchor = f.key not in seen

@@ -21,7 +21,7 @@ from downhill.runs.services import (
     run_request_cancel,
     run_resume,
 )
-from workers.contract.choices import OPTIMIZERS
+from workers.contract.spec import OPTIMIZERS
 
 from ..compare import MAX_COMPARED, compared_runs, parse_ids, result_rows
 from ..runs_listing import ACTIVE_STATUSES, RunsQuery, runs_for_table
@@ -77,7 +77,7 @@ def runs_page(request):
     context.update(
         statuses=Run.Status.choices,
         datasets=datasets_visible_to(request.user).only("id", "name").order_by("name"),
-        optimizers=OPTIMIZERS,
+        optimizers=tuple(OPTIMIZERS),
     )
     return render(request, "dashboard/runs.html", context)
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from workers.contract.spec import Setting, applies, resolve
+
 
 class ConfigErrors:
     def __init__(self) -> None:
@@ -115,27 +117,38 @@ def section(errors: ConfigErrors, raw: dict, key: str, allowed: tuple[str, ...])
     return value
 
 
+def read(errors: ConfigErrors, raw: dict, spec: Setting, config: dict, *, field: str | None = None):
+    """raw's value of a number, choice or boolean setting, checked against its spec; its
+    default (or a bound) may follow the settings read so far, in `config`."""
+    key, default = spec.name, resolve(spec.default, config)
+    if spec.kind == "choice":
+        return choice(errors, raw, key, spec.choice_values(), default, field=field)
+    if spec.kind == "boolean":
+        return boolean(errors, raw, key, default, field=field)
+    return number(
+        errors, raw, key, default=default, field=field,
+        minimum=resolve(spec.minimum, config), maximum=resolve(spec.maximum, config),
+        exclusive_min=spec.exclusive_min, exclusive_max=spec.exclusive_max,
+        integer=spec.kind == "integer",
+    )  # fmt: skip
+
+
 class Reader:
-    """The validators above, bound to one object of the config and the field its errors go under."""
+    """Reads the settings of one object of the config; its errors go under the object's key."""
 
-    def __init__(self, errors: ConfigErrors, value: dict, field: str):
-        self.errors, self.value, self.field = errors, value, field
+    def __init__(self, errors: ConfigErrors, value: dict, field: str, config: dict):
+        self.errors, self.value, self.field, self.config = errors, value, field, config
 
-    def number(self, key: str, **options):
-        return number(self.errors, self.value, key, field=self.field, **options)
+    def read(self, spec: Setting):
+        return read(self.errors, self.value, spec, self.config, field=self.field)
 
-    def positive(self, key: str, default, maximum):
-        """A number above 0 and at most `maximum`."""
-        return self.number(key, default=default, minimum=0, exclusive_min=True, maximum=maximum)
-
-    def whole(self, key: str, default, minimum: int, maximum: int):
-        return self.number(key, default=default, minimum=minimum, maximum=maximum, integer=True)
-
-    def choice(self, key: str, choices, default):
-        return choice(self.errors, self.value, key, choices, default, field=self.field)
-
-    def boolean(self, key: str, default: bool) -> bool:
-        return boolean(self.errors, self.value, key, default, field=self.field)
+    def read_all(self, settings) -> dict:
+        """Each setting that applies, by its key inside the object; they see each other."""
+        values: dict = {}
+        for spec in settings:
+            if applies(spec, self.config):
+                values[spec.name] = self.config[spec.key] = self.read(spec)
+        return values
 
 
 def _name(field: str, key: str) -> str:

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from workers.contract.choices import ACTIVATIONS, INIT_TYPES, MODEL_TYPES
 from workers.contract.losses import LOSSES_BY_TASK, loss_misfit
+from workers.contract.spec import applies
+from workers.contract.spec.settings import (
+    BY_KEY,
+    INIT_TYPES,
+    MAX_CLASSES,
+    MAX_HIDDEN_LAYERS,
+    MAX_HIDDEN_UNITS,
+    MODEL_TYPES,
+)
 
-from .fields import ConfigErrors, boolean, choice, number
+from .fields import ConfigErrors, read
 
-DEFAULT_MODEL = {
-    "type": "mlp",
-    "hidden": [64, 64],
-    "activation": "relu",
-    "dropout": 0.0,
-    "batch_norm": False,
-}
-DEFAULT_CNN_CHANNELS = [32, 64]
-MAX_HIDDEN_LAYERS = 16
-MAX_HIDDEN_UNITS = 8192
-MAX_CLASSES = 1000
-DEFAULT_INIT_STD = 0.01
+DEFAULT_MODEL = BY_KEY["model"].default
+_MODEL_SETTINGS = {s.name: s for s in BY_KEY["model"].settings}
+_INIT_STD = BY_KEY["init"].settings[1]
 
-_MODEL_KEYS = {
-    "linear": ("type",),
-    "mlp": ("type", "hidden", "activation", "dropout", "batch_norm"),
-    "cnn": ("type", "channels", "activation", "dropout", "batch_norm"),
-}
+
+def _model_keys(kind: str) -> tuple[str, ...]:
+    """The keys a model of this type takes: those its settings apply to."""
+    return tuple(n for n, s in _MODEL_SETTINGS.items() if applies(s, {"model.type": kind}))
 
 
 def _widths(errors: ConfigErrors, value, key: str, default: list[int]) -> list[int]:
@@ -59,36 +57,34 @@ def model(errors: ConfigErrors, raw: dict, *, images: bool) -> dict:
     if kind not in MODEL_TYPES:
         errors.add("model", f"unknown type {kind!r}; choose one of: {', '.join(MODEL_TYPES)}.")
         return dict(DEFAULT_MODEL)
-    unknown = sorted(set(value) - set(_MODEL_KEYS[kind]))
+    unknown = sorted(set(value) - set(_model_keys(kind)))
     if unknown:
         errors.add("model", f"unknown key(s) for a {kind} model: {', '.join(unknown)}.")
+    _fits_data(errors, kind, images)
+    return _layers(errors, value, kind)
+
+
+def _fits_data(errors: ConfigErrors, kind: str, images: bool) -> None:
     if kind == "cnn" and not images:
         errors.add(
             "model", "a cnn needs an image dataset; this dataset is a table: use mlp or linear."
         )
     if kind != "cnn" and images:
         errors.add("model", f"this dataset holds images: use a cnn, not {kind}.")
-    if kind == "linear":
-        return {"type": "linear"}
-    spec = {
-        "type": kind,
-        "activation": choice(errors, value, "activation", ACTIVATIONS, "relu", field="model"),
-        "dropout": number(
-            errors,
-            value,
-            "dropout",
-            default=0.0,
-            minimum=0,
-            maximum=1,
-            exclusive_max=True,
-            field="model",
-        ),
-        "batch_norm": boolean(errors, value, "batch_norm", False, field="model"),
-    }
-    if kind == "mlp":
-        spec["hidden"] = _widths(errors, value.get("hidden"), "hidden", DEFAULT_MODEL["hidden"])
-    else:
-        spec["channels"] = _widths(errors, value.get("channels"), "channels", DEFAULT_CNN_CHANNELS)
+
+
+def _layers(errors: ConfigErrors, value: dict, kind: str) -> dict:
+    """The settings a model of this type takes, the layer widths read last."""
+    config = {"model.type": kind}
+    spec: dict = {"type": kind}
+    taken = [s for n, s in _MODEL_SETTINGS.items() if n != "type" and applies(s, config)]
+    for setting in sorted(taken, key=lambda s: s.kind == "widths"):
+        if setting.kind == "widths":
+            spec[setting.name] = _widths(
+                errors, value.get(setting.name), setting.name, setting.default
+            )
+        else:
+            spec[setting.name] = read(errors, value, setting, config, field="model")
     return spec
 
 
@@ -108,16 +104,7 @@ def init(errors: ConfigErrors, raw: dict) -> dict:
     if unknown:
         errors.add("init", f"unknown key(s) for {value['type']}: {', '.join(unknown)}.")
     if value["type"] == "normal":
-        std = number(
-            errors,
-            value,
-            "std",
-            default=DEFAULT_INIT_STD,
-            minimum=0,
-            exclusive_min=True,
-            maximum=100,
-            field="init",
-        )
+        std = read(errors, value, _INIT_STD, {}, field="init")
         return {"type": "normal", "std": std}
     return {"type": value["type"]}
 
