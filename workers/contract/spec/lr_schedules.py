@@ -60,17 +60,18 @@ def _plateau_check(schedule, config) -> str | None:
 LR_SCHEDULES: Registry = Registry()
 
 for _schedule in (
-    LRSchedule("constant", "constant", "constant"),
-    LRSchedule("step", "step decay", "step", (every_epochs(), gamma(0.1))),
-    LRSchedule("exponential", "exponential decay", "exponential", (gamma(0.95),)),
-    LRSchedule("cosine", "cosine", "cosine", (min_lr(0.0, LR),)),
+    LRSchedule("constant", "constant", "constant", rate="η"),
+    LRSchedule("step", "step decay", "step", (every_epochs(), gamma(0.1)), rate="η · g^⌊(e−1)/every_epochs⌋ (g = gamma)"),
+    LRSchedule("exponential", "exponential decay", "exponential", (gamma(0.95),), rate="η · gamma^(e−1)"),
+    LRSchedule("cosine", "cosine", "cosine", (min_lr(0.0, LR),), rate="m + (η − m) · (1 + cos(π (s−1)/S)) / 2 (m = min_lr)"),
     LRSchedule("warm_restarts", "cosine with warm restarts", "warm restarts", (
         param("first_cycle_epochs", "number", "First cycle (epochs)", "epochs of the first cycle",
               default=10, minimum=0, exclusive_min=True, maximum=EPOCHS, evidence="SGDR (Loshchilov & Hutter)"),
         param("cycle_mult", "number", "Cycle growth", "each cycle is this many times longer",
               default=2.0, minimum=1, maximum=10, evidence="SGDR (Loshchilov & Hutter)"),
         min_lr(0.0, LR),
-    )),
+    ), rate="SGDR: cycle i lasts first_cycle_epochs · cycle_mult^i epochs; m + (η − m)(1 + cos(π t_cur / T_i)) / 2, "
+       "a `restart` event at each new cycle"),
     LRSchedule("cyclic", "cyclic (CLR)", "cyclic", (
         param("mode", "choice", "Mode", "triangular2 halves the amplitude each cycle",
               default="triangular", choices=CYCLIC_MODES),
@@ -78,15 +79,20 @@ for _schedule in (
         max_lr(),
         param("half_cycle_epochs", "number", "Half cycle (epochs)", "epochs from the lowest rate to the highest",
               default=2.0, minimum=0, exclusive_min=True, maximum=EPOCHS, evidence="Smith (CLR): 2-10 epochs"),
-    ), _cyclic_check),
-    LRSchedule("one_cycle", "one cycle", "one cycle", (max_lr(),)),
+    ), _cyclic_check, rate="Smith's CLR with a = min_lr, b = max_lr, h = half_cycle_epochs: c = ⌊1 + t/(2h)⌋, "
+       "x = |t/h − 2c + 1|, a + (b − a)·max(0, 1 − x) (triangular2 halves the amplitude each cycle)"),
+    LRSchedule("one_cycle", "one cycle", "one cycle", (max_lr(),),
+               rate="PyTorch's OneCycleLR over S steps: from max_lr/25 up to max_lr over 30 % of the run, "
+               "then cosine down to max_lr/25/10⁴"),
     LRSchedule("plateau", "reduce on plateau", "plateau", (
         param("factor", "number", "Factor", "multiplies the rate at each decay", default=0.1,
               minimum=0, exclusive_min=True, maximum=1, exclusive_max=True, evidence="PyTorch's ReduceLROnPlateau"),
         param("patience_epochs", "integer", "Patience (epochs)", "epochs without improvement before a decay",
               default=5, minimum=0, maximum=EPOCHS),
         min_lr(Derived("the learning rate / 1000", lambda c: c["learning_rate"] * 1e-3), LR, exclusive_max=True),
-    ), _plateau_check),
+    ), _plateau_check, rate="starts at η; after more than patience_epochs epochs without the validation loss "
+       "improving by 0.01 %, multiply by factor (a `decay` event); once the next rate would fall below min_lr, "
+       "the run stops (`stop_reason: lr_below_min`)"),
 ):  # fmt: skip
     LR_SCHEDULES.register(_schedule)
 

@@ -7,7 +7,7 @@ run page's) reading order.
 
 from __future__ import annotations
 
-from workers.contract.losses import LOSSES_BY_TASK
+from workers.contract.losses import BINARY_ONLY_LOSSES, LOSSES_BY_TASK, NON_NEGATIVE_TARGET_LOSSES
 
 from .lr_schedules import EPOCHS, LR, LR_SCHEDULES, MAX_LR, WARMUP_EPOCHS, schedule_names
 from .optimizers import (
@@ -58,9 +58,22 @@ def _weight_decay_text() -> str:
     return ", ".join(special) + ", else 0"
 
 
+def _loss_help() -> str:
+    """Which loss fits which target, in words, from workers.contract.losses."""
+
+    def names(task: str) -> str:
+        notes = {**dict.fromkeys(BINARY_ONLY_LOSSES, " (two classes)"),
+                 **dict.fromkeys(NON_NEGATIVE_TARGET_LOSSES, " (targets ≥ 0)")}  # fmt: skip
+        return ", ".join(name + notes.get(name, "") for name in LOSSES_BY_TASK[task])
+
+    return "; ".join(f"{task}: {names(task)}" for task in LOSSES_BY_TASK) + (
+        ". A loss that does not fit is refused, naming those that would"
+    )
+
+
 def _model_settings() -> tuple[Setting, ...]:
     return (
-        Setting("model.type", "choice", "Model", "linear is linear / logistic regression; cnn is for image datasets",
+        Setting("model.type", "choice", "Model", "cnn is for image datasets",
                 default="mlp", choices=MODEL_TYPES,
                 form=Form(choice_labels={"mlp": "MLP (hidden layers)", "linear": "Linear / logistic regression"},
                           offered=("mlp", "linear"))),
@@ -127,7 +140,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("task", "choice", "Task", "regression needs a numeric target; classification 2 to 1000 classes", DATA,
             default=Derived("from the task rule", lambda c: None), choices=TASKS,
             form=Form(blank="From the target column")),
-    Setting("model", "typed", "Model", "each hidden layer is Linear → BatchNorm (if) → activation → Dropout (if)",
+    Setting("model", "typed", "Model", "each hidden layer is Linear → BatchNorm (if) → activation → Dropout (if); "
+            '{"type": "linear"} is linear / logistic regression',
             MODEL, default={"type": "mlp", "hidden": [64, 64], "activation": "relu", "dropout": 0.0, "batch_norm": False},
             settings=_model_settings()),
     Setting("init", "typed", "Weight init", "how weights start; biases start at 0", MODEL,
@@ -138,8 +152,7 @@ SETTINGS: tuple[Setting, ...] = (
                 Setting("init.std", "number", "Init std", "standard deviation of the normal init", default=0.01,
                         minimum=0, exclusive_min=True, maximum=100, when=(("init.type", ("normal",)),)),
             )),
-    Setting("loss", "choice", "Loss", "classification: " + ", ".join(LOSSES_BY_TASK["classification"])
-            + "; regression: " + ", ".join(LOSSES_BY_TASK["regression"]) + ". A loss that does not fit is refused, naming those that would",
+    Setting("loss", "choice", "Loss", _loss_help(),
             MODEL, default=Derived(" for classification, ".join(n[0] for n in LOSSES_BY_TASK.values()) + " for regression",
                                    lambda c: LOSSES_BY_TASK[c["task"]][0]),
             choices=ALL_LOSSES, form=Form(blank="Default for the task")),
@@ -151,7 +164,7 @@ SETTINGS: tuple[Setting, ...] = (
             evidence="the libraries' conventions (PyTorch: sgd, adagrad, adadelta; Keras: adam, rmsprop); each reaches "
             ">= 90 % validation accuracy on iris, wine and breast-cancer in 20 epochs at batch 32 (tests/workers/test_engine.py)",
             form=Form(initial=f"{OPTIMIZERS[DEFAULT_OPTIMIZER].default_lr:g}")),
-    Setting("momentum", "number", "Momentum", "in [0, 1); only the optimizers that take it (null for the others)",
+    Setting("momentum", "number", "Momentum", "heavy-ball momentum; null for the optimizers that keep their own moment estimates",
             OPTIMIZER, default=0.0, minimum=0, maximum=1, exclusive_max=True,
             when=(("optimizer", momentum_optimizers),), evidence="PyTorch's default"),
     Setting("nesterov", "boolean", "Nesterov", "Nesterov momentum; needs a momentum above 0", OPTIMIZER,
@@ -170,12 +183,13 @@ SETTINGS: tuple[Setting, ...] = (
                         default=1.0, minimum=0, exclusive_min=True, maximum=1e6, form=Form(placeholder="1")),
             )),
     Setting("batch_size", "batch", "Batch size",
-            f'rows per optimizer step, 1 … {MAX_BATCH_SIZE:,}; 1 is pure SGD, "full" is full-batch gradient descent',
+            'rows per optimizer step; 1 is pure SGD, "full" is full-batch gradient descent; the last batch of an epoch may be smaller',
             TRAINING, default=32, minimum=1, maximum=MAX_BATCH_SIZE,
-            evidence="the platform's stated default (DESIGN.md); small batches generalize well (Masters & Luschi 2018)",
+            evidence="the platform's documented default; small batches generalize well (Masters & Luschi 2018)",
             form=Form(prefill=True)),
     Setting("batch_size_schedule", "object", "Batch-size schedule",
-            "epoch e trains with min(max, ⌊batch_size · factor^⌊(e−1)/every_epochs⌋⌋): grow the batch instead of decaying the rate",
+            "epoch e trains with min(max, ⌊batch_size · factor^⌊(e−1)/every_epochs⌋⌋), never more than the training rows: "
+            "grow the batch instead of decaying the rate",
             TRAINING, default=None, evidence="Smith et al., Don't decay the learning rate, increase the batch size",
             form=Form(label="Grow the batch size"), settings=(
                 Setting("batch_size_schedule.every_epochs", "integer", "Every epochs", "epochs between growths",
@@ -190,7 +204,7 @@ SETTINGS: tuple[Setting, ...] = (
             TRAINING, default=20, minimum=1, maximum=MAX_EPOCHS,
             evidence="every default optimizer reaches >= 90 % validation accuracy on the bundled sets within 20",
             form=Form(prefill=True)),
-    Setting("lr_schedule", "typed", "Learning-rate schedule", "the rate of every optimizer update; formulas in the README",
+    Setting("lr_schedule", "typed", "Learning-rate schedule", "the rate of every optimizer update: a type and its parameters (see Learning-rate schedules)",
             SCHEDULE, default={"type": "constant", "warmup_epochs": 0}),  # settings: from LR_SCHEDULES
     Setting("optimizer_switch", "object", "Optimizer switch",
             "epochs at_epoch… train with a new optimizer (fresh state, same weight_decay) at its own rate, the schedule's shape scaled to it",
@@ -204,7 +218,7 @@ SETTINGS: tuple[Setting, ...] = (
                 Setting("optimizer_switch.learning_rate", "number", "Learning rate", "the new optimizer's rate",
                         default=Derived("its default", lambda c: OPTIMIZERS[c["optimizer_switch.optimizer"]].default_lr),
                         minimum=0, exclusive_min=True, maximum=MAX_LR),
-                Setting("optimizer_switch.momentum", "number", "Momentum", "in [0, 1); for the optimizers that take it",
+                Setting("optimizer_switch.momentum", "number", "Momentum", "the new optimizer's momentum",
                         default=0.9, minimum=0, maximum=1, exclusive_max=True,
                         when=(("optimizer_switch.optimizer", momentum_optimizers),),
                         evidence="Keskar & Socher finish with SGD with momentum 0.9"),
@@ -213,7 +227,7 @@ SETTINGS: tuple[Setting, ...] = (
             "stop after patience_epochs epochs without an improvement of at least min_delta; restore_best makes the best epoch's model the final one",
             STOPPING, default=None, settings=(
                 Setting("early_stopping.patience_epochs", "integer", "Patience (epochs)", "epochs without improvement",
-                        default=5, minimum=1, maximum=EPOCHS, form=Form(prefill=True), evidence="Keras' examples"),
+                        default=5, minimum=1, maximum=EPOCHS, form=Form(prefill=True)),
                 Setting("early_stopping.min_delta", "number", "Min improvement", "the least change that counts",
                         default=0.0, minimum=0, maximum=1e6, form=Form(prefill=True)),
                 Setting("early_stopping.monitor", "choice", "Monitor", "val_accuracy for classification only",
@@ -222,8 +236,8 @@ SETTINGS: tuple[Setting, ...] = (
                         default=True),
             )),
     Setting("swa", "object", "Weight averaging (SWA)",
-            "from start_epoch on the rate is lr and the weights after each epoch are averaged; the average is the run's final model. "
-            "Not together with restore_best", STOPPING, default=None,
+            "from start_epoch on the rate is lr and the weights after each epoch are averaged (torch.optim.swa_utils); "
+            "batch-norm statistics are recomputed; the average is the run's final model. Not together with restore_best", STOPPING, default=None,
             evidence="Izmailov et al.: average over the last quarter of training",
             form=Form(label="Stochastic weight averaging"), settings=(
                 Setting("swa.start_epoch", "integer", "From epoch", "the first averaged epoch",
@@ -237,10 +251,11 @@ SETTINGS: tuple[Setting, ...] = (
             DATA, default=0.2, minimum=0, maximum=MAX_HELD_OUT, form=Form(prefill=True),
             evidence="the common 80/20 hold-out"),
     Setting("test_split", "number", "Test split",
-            "share of rows held out from training and validation; the final model is measured on them once. "
+            "share of rows held out from training and validation (stratified, drawn after the validation rows, so adding it "
+            "leaves those as they were); the final model is measured on them once, into the summary's test_metrics. "
             f"validation_split + test_split ≤ {MAX_HELD_OUT:g}", DATA,
             default=0.0, minimum=0, maximum=MAX_HELD_OUT, form=Form(prefill=True)),
-    Setting("seed", "integer", "Seed", "same seed and config on a CPU: the same curves", TRAINING,
+    Setting("seed", "integer", "Seed", "same seed and config on a CPU: identical curves", TRAINING,
             default=Derived("drawn at random and recorded", lambda c: None), minimum=0, maximum=2**31 - 1,
             form=Form(placeholder="random")),
     Setting("precision", "choice", "Precision", "bf16: bfloat16 autocast on a GPU; a CPU run stays fp32 and records an event",

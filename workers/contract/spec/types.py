@@ -107,6 +107,7 @@ class LRSchedule:
     # A problem with the parameters together (e.g. min_lr >= max_lr), given the schedule's
     # values and the config's settings so far; None when they fit.
     check: Callable[[Mapping[str, Any], Mapping[str, Any]], str | None] | None = None
+    rate: str = ""  # the rate in the README's notation (README, Learning-rate schedules)
 
 
 class Registry(dict):
@@ -142,6 +143,8 @@ def describe(value: Any) -> str:
         return value.text() if callable(value.text) else value.text
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and value >= 100_000:
+        return f"{int(value):,}"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, int):
@@ -155,6 +158,8 @@ def bounds(setting: Setting) -> str:
     """A setting's range or choices in words: "[0, 1)", "(0, the learning rate]", "one of: ..."."""
     if setting.kind == "choice":
         return "one of: " + ", ".join(setting.choice_values())
+    if setting.kind == "batch":
+        return f'[{describe(setting.minimum)}, {describe(setting.maximum)}] or "full"'
     if setting.minimum is None and setting.maximum is None:
         return ""
     low = "(" if setting.exclusive_min else "["
