@@ -79,7 +79,7 @@ class ExperimentConfigSerializer(serializers.Serializer):
 
 
 def _object_help(setting: spec.Setting) -> str:
-    inner = "; ".join(f"{s.key}: {spec.summary(s)}" for s in spec.settings_of(setting))
+    inner = " ".join(f"{s.key}: {spec.summary(s)}" for s in spec.settings_of(setting))
     return f"{spec.summary(setting)} {inner}"
 
 

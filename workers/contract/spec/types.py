@@ -4,6 +4,7 @@ schedules)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,6 +152,8 @@ def describe(value: Any) -> str:
         return f"{value:,}" if value >= 100_000 else str(value)
     if value is None:
         return "none"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
     return str(value)
 
 
