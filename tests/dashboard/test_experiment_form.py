@@ -42,6 +42,13 @@ def test_fields_are_the_config_keys_and_every_key_has_one():
     assert {f.key for f in fields()} - {"name"} == set(CONFIG_KEYS)
 
 
+def test_every_field_starts_as_plain_text_from_the_spec():
+    for f in fields():
+        for text in (f.initial, f.placeholder, f.help, *(label for _, label in f.choices)):
+            assert isinstance(text, str) and "Derived(" not in text, f.name
+    assert initial_values()["learning_rate"] == "0.001"  # adam's, the default optimizer's
+
+
 def test_schedule_fields_apply_to_exactly_the_types_that_take_them():
     for kind, schedule in LR_SCHEDULES.items():
         params = [p.name for p in schedule.params]

@@ -93,7 +93,7 @@ def _initial(setting: Setting) -> str:
     if setting.form.initial is not None:
         return setting.form.initial
     if setting.kind == "choice" and not setting.form.blank:
-        return str(setting.default)
+        return describe(setting.default)
     if setting.kind == "boolean":
         return "on" if setting.default is True else ""
     return _text_of(setting.default) if setting.form.prefill else ""
@@ -108,12 +108,12 @@ def _placeholder(setting: Setting) -> str:
 
 
 def _field(setting: Setting, when=()) -> Field:
-    kind = _KINDS[setting.kind]
+    kind, initial = _KINDS[setting.kind], _initial(setting)
     return Field(
         setting.key, setting.form.label or setting.label, kind,
         choices=_choices(setting) if kind in ("choice", "variant") else (),
-        help=_help(setting), placeholder=_placeholder(setting),
-        when=tuple(when) + setting.applicability(), initial=_initial(setting), wide=setting.form.wide,
+        help=_help(setting), placeholder="" if initial else _placeholder(setting),
+        when=tuple(when) + setting.applicability(), initial=initial, wide=setting.form.wide,
     )  # fmt: skip
 
 

@@ -7,6 +7,8 @@ run page's) reading order.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from workers.contract.losses import BINARY_ONLY_LOSSES, LOSSES_BY_TASK, NON_NEGATIVE_TARGET_LOSSES
 
 from .lr_schedules import EPOCHS, LR, LR_SCHEDULES, MAX_LR, WARMUP_EPOCHS, schedule_names
@@ -73,7 +75,7 @@ def _loss_help() -> str:
 
 def _model_settings() -> tuple[Setting, ...]:
     return (
-        Setting("model.type", "choice", "Model", "cnn is for image datasets",
+        Setting("model.type", "choice", "Model", "mlp, linear (linear / logistic regression), or cnn (image datasets)",
                 default="mlp", choices=MODEL_TYPES,
                 form=Form(choice_labels={"mlp": "MLP (hidden layers)", "linear": "Linear / logistic regression"},
                           offered=("mlp", "linear"))),
@@ -100,12 +102,17 @@ def _lr_schedule_settings() -> tuple[Setting, ...]:
     for schedule in LR_SCHEDULES.values():
         for p in schedule.params:
             params.setdefault(p.name, p)
-    settings = [
-        Setting(**{**p.__dict__, "default": _schedule_default(p.name), "minimum": None, "maximum": None,
-                   "when": (("lr_schedule.type", _schedules_taking(p.name)),)})
-        for p in params.values()
-    ]  # fmt: skip
-    return (type_, *settings, WARMUP_EPOCHS)
+    return (type_, *(_merged(p) for p in params.values()), WARMUP_EPOCHS)
+
+
+def _merged(p: Setting) -> Setting:
+    """One form field for a parameter several schedules take (min_lr): its bounds and default
+    are each schedule's own, so the field names them in words."""
+    default = _schedule_default(p.name)
+    too_long = len(describe(default)) > 24  # a placeholder shows about that much
+    form = replace(p.form, placeholder="its schedule's default") if too_long else p.form
+    when = (("lr_schedule.type", _schedules_taking(p.name)),)
+    return replace(p, default=default, minimum=None, maximum=None, when=when, form=form)
 
 
 def _schedule_labels():
