@@ -4,32 +4,25 @@ only those ("#12 optimizer=sgd lr=0.1"), as W&B and ClearML label overlaid curve
 from __future__ import annotations
 
 from downhill.runs.models import Run
+from workers.contract import spec
 
 from .templatetags import run_display
 from .templatetags.run_display import config_value
 
 MAX_COMPARED = 12
 
-# Short names for the legend; other keys go by their dotted config path.
-SHORT_NAMES = {
-    "learning_rate": "lr",
-    "batch_size": "batch",
-    "weight_decay": "wd",
-    "validation_split": "val split",
-    "test_split": "test split",
-    "lr_schedule.type": "schedule",
-    "model.type": "model",
-    "model.hidden": "hidden",
-    "model.activation": "activation",
-    "model.dropout": "dropout",
-    "model.batch_norm": "batch norm",
-    "init.type": "init",
-    "lr_schedule.warmup_epochs": "warmup",
-    "batch_size_schedule": "batch growth",
-    "gradient_clipping": "clipping",
-    "optimizer_switch": "switch",
-    "early_stopping": "early stop",
-}
+
+def _settings() -> dict[str, spec.Setting]:
+    """Every setting by its dotted key, read from the spec when asked (registries change)."""
+    return {setting.key: setting for setting in spec.all_settings()}
+
+
+def short_name(path: str) -> str:
+    """A setting's name in the legend ("lr"); other keys go by their dotted config path."""
+    setting = _settings().get(path)
+    return (setting.form.short if setting else "") or path
+
+
 # The seed tells repeats of one config apart; next to real differences it is only noise.
 NOISE_KEYS = ("seed",)
 
@@ -38,16 +31,18 @@ def flatten(config: dict, prefix: str = "") -> dict[str, str]:
     """Dotted keys to display values. An optional object reads "on"/"off" under its own key,
     so a switched-off section is one difference, not one per missing parameter."""
     flat: dict[str, str] = {}
+    settings = _settings()
     for key, value in config.items():
         path = f"{prefix}{key}"
+        kind = settings[path].kind if path in settings else None
         if isinstance(value, dict):
-            if prefix == "" and key not in ("model", "init", "lr_schedule"):
+            if prefix == "" and kind != "typed":  # an optional object, switched on
                 flat[path] = "on"
             flat.update(flatten(value, f"{path}."))
         elif isinstance(value, list) and all(isinstance(item, int) for item in value):
             flat[path] = " × ".join(str(item) for item in value)
-        elif value is None and prefix == "" and key not in ("momentum", "seed"):
-            flat[path] = "off"
+        elif value is None and prefix == "" and kind not in ("number", "integer"):
+            flat[path] = "off"  # momentum (adam) and seed are no switch
         else:
             flat[path] = config_value(value)
     return flat
@@ -75,7 +70,7 @@ def compared_runs(runs: list[Run], dataset_names: dict[int, str]) -> dict:
     keys = differing_keys(configs)
     labelled = []
     for run, config in zip(runs, configs, strict=True):
-        parts = [f"{SHORT_NAMES.get(key, key)}={config[key]}" for key in keys if key in config]
+        parts = [f"{short_name(key)}={config[key]}" for key in keys if key in config]
         labelled.append(
             {
                 "run": run,

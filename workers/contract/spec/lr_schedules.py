@@ -41,7 +41,7 @@ def max_lr() -> Setting:
 WARMUP_EPOCHS = param(
     "warmup_epochs", "number", "Warmup (epochs)",
     "the rate ramps up linearly over these epochs (every schedule takes it)",
-    default=0, minimum=0, maximum=EPOCHS, form=Form(placeholder="0"),
+    default=0, minimum=0, maximum=EPOCHS, form=Form(short="warmup", placeholder="0"),
 )  # fmt: skip
 
 

@@ -77,27 +77,27 @@ def _model_settings() -> tuple[Setting, ...]:
     return (
         Setting("model.type", "choice", "Model", "mlp, linear (linear / logistic regression), or cnn (image datasets)",
                 default="mlp", choices=MODEL_TYPES,
-                form=Form(choice_labels={"mlp": "MLP (hidden layers)", "linear": "Linear / logistic regression"},
+                form=Form(short="model", choice_labels={"mlp": "MLP (hidden layers)", "linear": "Linear / logistic regression"},
                           offered=("mlp", "linear"))),
         Setting("model.hidden", "widths", "Hidden layers",
                 f"widths, first to last (128, 64): at most {MAX_HIDDEN_LAYERS} layers of 1..{MAX_HIDDEN_UNITS}",
-                default=[64, 64], when=(("model.type", ("mlp",)),), form=Form(prefill=True)),
+                default=[64, 64], when=(("model.type", ("mlp",)),), form=Form(short="hidden", prefill=True)),
         Setting("model.channels", "widths", "Channels",
                 f"convolution channels, first to last: at most {MAX_HIDDEN_LAYERS} layers of 1..{MAX_HIDDEN_UNITS}",
                 default=[32, 64], when=(("model.type", ("cnn",)),), form=Form(hidden=True)),
         Setting("model.activation", "choice", "Activation", "after each hidden layer",
-                default="relu", choices=ACTIVATIONS, when=_MLP_OR_CNN),
+                default="relu", choices=ACTIVATIONS, when=_MLP_OR_CNN, form=Form(short="activation")),
         Setting("model.dropout", "number", "Dropout", "after each hidden layer, 0 to below 1",
-                default=0.0, minimum=0, maximum=1, exclusive_max=True, when=_MLP_OR_CNN, form=Form(prefill=True)),
+                default=0.0, minimum=0, maximum=1, exclusive_max=True, when=_MLP_OR_CNN, form=Form(short="dropout", prefill=True)),
         Setting("model.batch_norm", "boolean", "Batch norm", "BatchNorm after each hidden layer",
-                default=False, when=_MLP_OR_CNN, form=Form(label="Batch norm after each hidden layer")),
+                default=False, when=_MLP_OR_CNN, form=Form(short="batch norm", label="Batch norm after each hidden layer")),
     )  # fmt: skip
 
 
 def _lr_schedule_settings() -> tuple[Setting, ...]:
     """The schedule's type, then each parameter once, applying to the schedules that take it."""
     type_ = Setting("lr_schedule.type", "choice", "Schedule", "formulas in the README", default="constant",
-                    choices=schedule_names, form=Form(choice_labels=_schedule_labels()))  # fmt: skip
+                    choices=schedule_names, form=Form(short="schedule", choice_labels=_schedule_labels()))  # fmt: skip
     params: dict[str, Setting] = {}
     for schedule in LR_SCHEDULES.values():
         for p in schedule.params:
@@ -155,7 +155,7 @@ SETTINGS: tuple[Setting, ...] = (
             default={"type": "default"}, settings=(
                 Setting("init.type", "choice", "Weight init", "zeros is allowed so you can watch a symmetric network fail to learn",
                         default="default", choices=INIT_TYPES,
-                        form=Form(choice_labels={"default": "PyTorch default", "normal": "normal (std below)"})),
+                        form=Form(short="init", choice_labels={"default": "PyTorch default", "normal": "normal (std below)"})),
                 Setting("init.std", "number", "Init std", "standard deviation of the normal init", default=0.01,
                         minimum=0, exclusive_min=True, maximum=100, when=(("init.type", ("normal",)),)),
             )),
@@ -170,7 +170,7 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=0, exclusive_min=True, maximum=MAX_LR,
             evidence="the libraries' conventions (PyTorch: sgd, adagrad, adadelta; Keras: adam, rmsprop); each reaches "
             ">= 90 % validation accuracy on iris, wine and breast-cancer in 20 epochs at batch 32 (tests/workers/test_engine.py)",
-            form=Form(initial=f"{OPTIMIZERS[DEFAULT_OPTIMIZER].default_lr:g}")),
+            form=Form(short="lr", initial=f"{OPTIMIZERS[DEFAULT_OPTIMIZER].default_lr:g}")),
     Setting("momentum", "number", "Momentum", "heavy-ball momentum; null for the optimizers that keep their own moment estimates",
             OPTIMIZER, default=0.0, minimum=0, maximum=1, exclusive_max=True,
             when=(("optimizer", momentum_optimizers),), evidence="PyTorch's default"),
@@ -179,10 +179,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("weight_decay", "number", "Weight decay", "L2 penalty (decoupled for adamw)", OPTIMIZER,
             default=Derived(_weight_decay_text, lambda c: OPTIMIZERS[c["optimizer"]].default_weight_decay),
             minimum=0, maximum=1e3, evidence="PyTorch's defaults (AdamW exists for its decoupled decay; at 0 it would be Adam)",
-            form=Form(placeholder="0 (adamw: 0.01)")),
+            form=Form(short="wd", placeholder="0 (adamw: 0.01)")),
     Setting("gradient_clipping", "variant", "Gradient clipping",
             "exactly one of max_norm (rescale the gradients' total L2 norm to at most x) or max_value (clip each component to ±x)",
-            OPTIMIZER, default=None, form=Form(choice_labels={"": "Off", "max_norm": "By total norm", "max_value": "By value"}),
+            OPTIMIZER, default=None, form=Form(short="clipping", choice_labels={"": "Off", "max_norm": "By total norm", "max_value": "By value"}),
             settings=(
                 Setting("gradient_clipping.max_norm", "number", "Max norm", "the gradients' largest total L2 norm",
                         default=1.0, minimum=0, exclusive_min=True, maximum=1e6, form=Form(placeholder="1")),
@@ -193,12 +193,12 @@ SETTINGS: tuple[Setting, ...] = (
             'rows per optimizer step; 1 is pure SGD, "full" is full-batch gradient descent; the last batch of an epoch may be smaller',
             TRAINING, default=32, minimum=1, maximum=MAX_BATCH_SIZE,
             evidence="the platform's documented default; small batches generalize well (Masters & Luschi 2018)",
-            form=Form(prefill=True)),
+            form=Form(short="batch", prefill=True)),
     Setting("batch_size_schedule", "object", "Batch-size schedule",
             "epoch e trains with min(max, ⌊batch_size · factor^⌊(e−1)/every_epochs⌋⌋), never more than the training rows: "
             "grow the batch instead of decaying the rate",
             TRAINING, default=None, evidence="Smith et al., Don't decay the learning rate, increase the batch size",
-            form=Form(label="Grow the batch size"), settings=(
+            form=Form(short="batch growth", label="Grow the batch size"), settings=(
                 Setting("batch_size_schedule.every_epochs", "integer", "Every epochs", "epochs between growths",
                         default=5, minimum=1, maximum=EPOCHS, form=Form(prefill=True)),
                 Setting("batch_size_schedule.factor", "number", "Factor", "the batch grows by this factor",
@@ -216,7 +216,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("optimizer_switch", "object", "Optimizer switch",
             "epochs at_epoch… train with a new optimizer (fresh state, same weight_decay) at its own rate, the schedule's shape scaled to it",
             STOPPING, default=None, evidence="Keskar & Socher, Improving generalization by switching from Adam to SGD",
-            form=Form(label="Switch optimizer"), settings=(
+            form=Form(short="switch", label="Switch optimizer"), settings=(
                 Setting("optimizer_switch.at_epoch", "integer", "At epoch", "the first epoch trained with the new optimizer (required)",
                         default=Derived("half the epochs", lambda c: max(2, c["epochs"] // 2)), minimum=2, maximum=EPOCHS,
                         form=Form(placeholder="")),
@@ -232,7 +232,8 @@ SETTINGS: tuple[Setting, ...] = (
             )),
     Setting("early_stopping", "object", "Early stopping",
             "stop after patience_epochs epochs without an improvement of at least min_delta; restore_best makes the best epoch's model the final one",
-            STOPPING, default=None, settings=(
+            STOPPING, default=None, form=Form(short="early stop"),
+            settings=(
                 Setting("early_stopping.patience_epochs", "integer", "Patience (epochs)", "epochs without improvement",
                         default=5, minimum=1, maximum=EPOCHS, form=Form(prefill=True)),
                 Setting("early_stopping.min_delta", "number", "Min improvement", "the least change that counts",
@@ -255,13 +256,13 @@ SETTINGS: tuple[Setting, ...] = (
             )),
     Setting("validation_split", "number", "Validation split",
             "share of rows held out (stratified by class); 0 = no validation metrics (and no early stopping or plateau)",
-            DATA, default=0.2, minimum=0, maximum=MAX_HELD_OUT, form=Form(prefill=True),
+            DATA, default=0.2, minimum=0, maximum=MAX_HELD_OUT, form=Form(short="val split", prefill=True),
             evidence="the common 80/20 hold-out"),
     Setting("test_split", "number", "Test split",
             "share of rows held out from training and validation (stratified, drawn after the validation rows, so adding it "
             "leaves those as they were); the final model is measured on them once, into the summary's test_metrics. "
             f"validation_split + test_split ≤ {MAX_HELD_OUT:g}", DATA,
-            default=0.0, minimum=0, maximum=MAX_HELD_OUT, form=Form(prefill=True)),
+            default=0.0, minimum=0, maximum=MAX_HELD_OUT, form=Form(short="test split", prefill=True)),
     Setting("seed", "integer", "Seed", "same seed and config on a CPU: identical curves", TRAINING,
             default=Derived("drawn at random and recorded", lambda c: None), minimum=0, maximum=2**31 - 1,
             form=Form(placeholder="random")),

@@ -39,6 +39,7 @@ class Form:
     # The choices the form offers, when not all (no cnn: images are not uploadable there yet).
     offered: tuple[str, ...] = ()
     hidden: bool = False  # not a field of the form (its parent's field stands for it)
+    short: str = ""  # the compare page's legend name ("lr=0.1"), when not the key itself
     wide: bool = False
 
 
