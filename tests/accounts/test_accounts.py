@@ -32,6 +32,11 @@ def test_register_creates_a_user_whose_token_works():
     [
         ({"username": "lin", "password": "123"}, "password"),
         ({"username": "lin", "password": "password1"}, "password"),
+        ({"username": "lin", "password": " " * 8}, "password"),
+        ({"username": "lin", "password": " " * 12}, "password"),
+        ({"username": "marguerite", "password": "margueritemarguerite"}, "password"),
+        ({"username": "marguerite", "password": "MargueriteMarguerite"}, "password"),
+        ({"username": "lin", "password": "abababababab"}, "password"),
         ({"username": "bad name!", "password": STRONG}, "username"),
         ({"password": STRONG}, "username"),
         ({"username": "lin"}, "password"),
@@ -40,6 +45,13 @@ def test_register_creates_a_user_whose_token_works():
 def test_register_refuses_weak_passwords_and_bad_names(body, field, django_user_model):
     response = register(APIClient(), **body)
     assert response.status_code == 400 and field in response.json()["errors"], response.content
+    assert not django_user_model.objects.exists()
+
+
+@pytest.mark.parametrize("password", [" " * 8, "margueritemarguerite"])
+def test_the_signup_page_refuses_the_same_weak_passwords(client, django_user_model, password):
+    response = client.post("/signup/", {"username": "marguerite", "password": password})
+    assert response.status_code == 400 and "password" in response.content.decode().lower()
     assert not django_user_model.objects.exists()
 
 
@@ -74,7 +86,7 @@ def test_named_tokens_can_be_created_listed_and_revoked(api, user):
     assert created.status_code == 201, created.content
     key = created.json()["token"]
     listed = api.get("/api/v1/auth/tokens/").json()
-    assert [t["name"] for t in listed] == ["laptop"] and listed[0]["prefix"] == key[:6]
+    assert [t["name"] for t in listed] == ["laptop"] and listed[0]["prefix"] == key[:8]
     assert "token" not in listed[0] and "key" not in listed[0]
 
     program = APIClient()

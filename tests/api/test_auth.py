@@ -24,14 +24,23 @@ def test_a_token_from_username_and_password_authenticates_requests(user):
     assert listed.json()["results"] == []
 
 
-def test_the_same_user_gets_the_same_token_twice(user):
+def test_signing_in_again_issues_a_new_token_that_replaces_the_one_of_that_name(user):
     client = APIClient()
     body = {"username": "ada", "password": "correct-horse-battery-1"}
 
-    first = client.post("/api/v1/auth/token/", body, format="json").json()["token"]
-    second = client.post("/api/v1/auth/token/", body, format="json").json()["token"]
+    first = client.post("/api/v1/auth/token/", body, format="json").json()
+    second = client.post("/api/v1/auth/token/", body, format="json").json()
+    laptop = client.post("/api/v1/auth/token/", {**body, "name": "laptop"}, format="json").json()
 
-    assert first == second
+    assert first["token"] != second["token"] and first["name"] == second["name"] == "default"
+    assert laptop["name"] == "laptop"
+
+    def works(key):
+        program = APIClient()
+        program.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return program.get("/api/v1/runs/").status_code == 200
+
+    assert [works(t["token"]) for t in (first, second, laptop)] == [False, True, True]
 
 
 def test_a_wrong_password_gets_no_token(user):

@@ -115,7 +115,10 @@ def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
 ):
     from downhill.accounts.services import token_create
 
-    ids = {**{f"{k}s": v for k, v in adas.items()}, "tokens": token_create(user=user, name="ci").id}
+    ids = {
+        **{f"{k}s": v for k, v in adas.items()},
+        "tokens": token_create(user=user, name="ci").token.id,
+    }
     routes = routes_with_an_id()
     paths = {path for _, path, _ in routes}
     # The walk finds what exists today (and more when more is added).

@@ -4,15 +4,20 @@ from django.db import models
 
 class ApiToken(models.Model):
     """A named API token (`Authorization: Token <key>`). A user may hold several, one per
-    program, and revoke each on its own. `POST /api/v1/auth/token/` answers the "default" one."""
+    program, and revoke each on its own. Only a salted SHA-256 digest of the key is stored,
+    with its first characters (`prefix`) to find it and to show it: the key itself is shown
+    once, when the token is created (accounts/tokens.py)."""
 
-    key = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, db_index=True)
+    salt = models.CharField(max_length=32)
+    digest = models.CharField(max_length=64)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -21,8 +26,4 @@ class ApiToken(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.key[:6]}…)"
-
-    @property
-    def prefix(self) -> str:
-        return self.key[:6]
+        return f"{self.name} ({self.prefix}…)"

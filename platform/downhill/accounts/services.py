@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .models import ApiToken
+from .tokens import hashed_fields, new_key
 
 DEFAULT_TOKEN_NAME = "default"
 MAX_TOKENS_PER_USER = 50
@@ -68,35 +71,58 @@ def user_register(*, username, password, email="") -> object:
         raise ValidationError({"username": ["is taken."]}) from None
 
 
-def token_create(*, user, name: str) -> ApiToken:
+MAX_TOKEN_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just created, with its key: the only moment the key is known."""
+
+    token: ApiToken
+    key: str
+
+
+def _token_name(name) -> str:
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
         raise ValidationError(
             {"name": ["is required: 1 to 100 characters naming the program that uses it."]}
         )
-    name = name.strip()
-    if user.api_tokens.count() >= MAX_TOKENS_PER_USER:
+    return name.strip()
+
+
+def _token_expiry(expires_in_days):
+    if expires_in_days is None:
+        return None
+    if (
+        isinstance(expires_in_days, bool)
+        or not isinstance(expires_in_days, int)
+        or not 1 <= expires_in_days <= MAX_TOKEN_DAYS
+    ):
         raise ValidationError(
-            {"name": [f"you hold {MAX_TOKENS_PER_USER} tokens already; revoke one first."]}
+            {"expires_in_days": [f"must be a whole number of days, 1 to {MAX_TOKEN_DAYS}."]}
         )
+    return timezone.now() + timedelta(days=expires_in_days)
+
+
+def token_create(*, user, name, expires_in_days=None, replace=False) -> IssuedToken:
+    """A new token for `user` named `name`, valid `expires_in_days` (or until revoked). With
+    `replace`, a token of the same name is revoked first (a program signing in again)."""
+    name, expires_at = _token_name(name), _token_expiry(expires_in_days)
+    key = new_key()
     try:
         with transaction.atomic():
-            return ApiToken.objects.create(user=user, name=name, key=secrets.token_hex(20))
+            if replace:
+                ApiToken.objects.filter(user=user, name=name).delete()
+            if user.api_tokens.count() >= MAX_TOKENS_PER_USER:
+                raise ValidationError(
+                    {"name": [f"you hold {MAX_TOKENS_PER_USER} tokens already; revoke one first."]}
+                )
+            token = ApiToken.objects.create(
+                user=user, name=name, expires_at=expires_at, **hashed_fields(key)
+            )
     except IntegrityError:
         raise ValidationError({"name": [f"you already have a token named '{name}'."]}) from None
-
-
-def token_default(*, user) -> ApiToken:
-    """The user's "default" token, created on first use (what `POST /auth/token/` answers)."""
-    token = ApiToken.objects.filter(user=user, name=DEFAULT_TOKEN_NAME).first()
-    if token is None:
-        try:
-            with transaction.atomic():
-                token = ApiToken.objects.create(
-                    user=user, name=DEFAULT_TOKEN_NAME, key=secrets.token_hex(20)
-                )
-        except IntegrityError:  # two logins at once
-            token = ApiToken.objects.get(user=user, name=DEFAULT_TOKEN_NAME)
-    return token
+    return IssuedToken(token=token, key=key)
 
 
 def token_revoke(*, token: ApiToken) -> None:

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from .services import SIGNUP_CLOSED, user_register
+from .throttles import SignupPageThrottle
 
 
 @require_http_methods(["GET", "POST"])
@@ -19,6 +20,10 @@ def signup_page(request):
         )
     context = {"username": "", "email": "", "errors": {}}
     if request.method == "POST":
+        throttle = SignupPageThrottle()
+        if not throttle.allow_request(request, None):
+            context["errors"] = {"non_field_errors": [throttle.message()]}
+            return render(request, "accounts/signup.html", context, status=429)
         context.update(
             username=request.POST.get("username", ""), email=request.POST.get("email", "")
         )

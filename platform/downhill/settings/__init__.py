@@ -3,6 +3,7 @@
 
 from .base import *  # noqa: F403
 from .database import *  # noqa: F403
+from .cache import *  # noqa: F403
 from .celery import *  # noqa: F403
 from .storage import *  # noqa: F403
 from .datasets import *  # noqa: F403

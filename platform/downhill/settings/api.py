@@ -1,6 +1,6 @@
 """Django REST Framework and the OpenAPI schema."""
 
-from .env import env_str
+from .env import env_int, env_str
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -21,7 +21,10 @@ REST_FRAMEWORK = {
         "downhill.api.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "downhill.api.errors.exception_handler",
-    # Guessing passwords and mass sign-up are slowed down per client address.
+    # Guessing passwords and mass sign-up are slowed down per client address: REMOTE_ADDR,
+    # never a client's own X-Forwarded-For, unless DOWNHILL_TRUSTED_PROXIES proxies (nginx,
+    # a load balancer) stand in front and append to it.
+    "NUM_PROXIES": env_int("DOWNHILL_TRUSTED_PROXIES", 0),
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("DOWNHILL_AUTH_THROTTLE", "30/min")},
 }

@@ -78,6 +78,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "downhill.accounts.passwords.VarietyValidator"},
+    {"NAME": "downhill.accounts.passwords.NoUsernameValidator"},
 ]
 
 LOGIN_URL = "/login/"

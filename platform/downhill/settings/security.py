@@ -15,3 +15,9 @@ if DOWNHILL_SECURE:
     SECURE_HSTS_PRELOAD = True
     # The proxy in front terminates TLS and says so in this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Failed sign-ins (API token, sign-in page, admin) per account and per client address, in a
+# window; past either, that door answers 429 until the window ends (accounts/signin_limits.py).
+DOWNHILL_SIGNIN_MAX_FAILURES = env_int("DOWNHILL_SIGNIN_MAX_FAILURES", 10)
+DOWNHILL_SIGNIN_MAX_FAILURES_PER_ADDRESS = env_int("DOWNHILL_SIGNIN_MAX_FAILURES_PER_ADDRESS", 50)
+DOWNHILL_SIGNIN_WINDOW_SECONDS = env_int("DOWNHILL_SIGNIN_WINDOW_SECONDS", 900)
