@@ -161,3 +161,25 @@ def test_an_image_dataset_shows_its_image_size_and_classes(client, user):
     assert '<th scope="row">Classes</th><td>0 (60), 1 (40)</td>' in html
     assert "1 × 8 × 8 (channels × height × width)" in html and "3 images" in html
     assert "pixel_scale" not in html and "First 20 rows" not in html  # no file to preview here
+
+
+def test_an_image_zip_datasets_page_opens_and_counts_the_files_left_out(client, user, api):
+    from tests.datasets.builders import post_bytes, solid, zip_bytes
+
+    archive = zip_bytes(
+        {
+            **{
+                f"shapes/{c}/{i}.png": solid(v)
+                for c, v in (("dark", 10), ("light", 240))
+                for i in range(3)
+            },
+            "shapes/dark/Thumbs.db": b"\0",
+            "__MACOSX/shapes/dark/._0.png": b"\0",
+        }
+    )
+    uploaded = post_bytes(api, archive, filename="shapes.zip")
+    assert uploaded.status_code == 201, uploaded.content
+    client.force_login(user)
+    page = client.get(f"/datasets/{uploaded.json()['id']}/")
+    assert page.status_code == 200
+    assert "files that are not images" in page.content.decode()

@@ -88,6 +88,13 @@ def _shape(value) -> str:
     return " × ".join(str(n) for n in value) if isinstance(value, list) else str(value)
 
 
+def _files(value) -> str:
+    """Members of an archive left out: a count (what datasets.images records)."""
+    if isinstance(value, list):  # a list of names, should one ever be recorded
+        return ", ".join(map(str, value)) or NONE
+    return f"{value:,} file{'s' if value != 1 else ''} that are not images" if value else NONE
+
+
 # What an NPZ or an image archive records about itself (datasets.intake), in words.
 DETAIL_LABELS = {
     "kind": ("Holds", lambda v: "images" if v == "images" else "a table of numbers"),
@@ -99,7 +106,7 @@ DETAIL_LABELS = {
     "classes": ("Classes", lambda v: ", ".join(f"{name} ({n:,})" for name, n in v.items())),
     "source_sizes": ("Sizes uploaded", lambda v: ", ".join(f"{size} ({n:,})" for size, n in v)),
     "resized": ("Resized", lambda v: f"{v:,} image{'s' if v != 1 else ''}"),
-    "ignored_members": ("Left out", lambda v: ", ".join(map(str, v)) or NONE),
+    "ignored_members": ("Left out", lambda v: _files(v)),
     "ignored_arrays": ("Left out", lambda v: ", ".join(map(str, v)) or NONE),
 }
 
