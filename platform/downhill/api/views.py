@@ -27,6 +27,7 @@ from downhill.datasets.services import (
 from downhill.experiments.models import Experiment
 from downhill.experiments.selectors import experiments_visible_to
 from downhill.experiments.services import experiment_create, experiment_preview
+from downhill.runs.deletion import RunInUse, experiment_delete, run_delete
 from downhill.runs.models import Run
 from downhill.runs.predict import MAX_PREDICT_ROWS, ModelNotReady, run_predict
 from downhill.runs.selectors import (
@@ -205,11 +206,27 @@ class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         run = run_queue(experiment=self.get_object())
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        responses={204: None, 409: error_response("A run of it is queued or running.")},
+        description="Delete the experiment and all its runs, with their points and stored "
+        "files (checkpoints, models); its dataset can be deleted afterwards.",
+    )
+    def destroy(self, request, pk=None):
+        return _deleted(experiment_delete, experiment=self.get_object())
+
     def _shape(self, experiment) -> dict:
         experiment = self.get_queryset().get(pk=experiment.pk)
         data = ExperimentSerializer(experiment).data
         data["run"] = data["runs"][-1] if data["runs"] else None
         return data
+
+
+def _deleted(delete, **target) -> Response:
+    try:
+        delete(**target)
+    except RunInUse as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -230,6 +247,17 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                 )
             qs = qs.filter(status=wanted)
         return qs
+
+    @extend_schema(
+        responses={
+            204: None,
+            409: error_response("Queued or running, or a resumed run starts from it."),
+        },
+        description="Delete a finished run with its points, events and stored files "
+        "(checkpoints, resume checkpoints, model).",
+    )
+    def destroy(self, request, pk=None):
+        return _deleted(run_delete, run=self.get_object())
 
     @extend_schema(
         parameters=[

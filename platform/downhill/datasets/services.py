@@ -297,7 +297,8 @@ class DatasetInUse(Exception):
 
 
 def dataset_delete(*, dataset: Dataset) -> None:
-    stored = dataset.file
+    """Delete a dataset no experiment uses; its files go after the commit (cleanup.py).
+    Raises DatasetInUse."""
     try:
         with transaction.atomic():
             dataset.delete()
@@ -306,11 +307,3 @@ def dataset_delete(*, dataset: Dataset) -> None:
         raise DatasetInUse(
             f"Dataset {dataset.id} is used by {n} experiment(s); delete those first so their runs stay readable."
         ) from exc
-    stored_arrays = dataset.arrays
-
-    def delete_files() -> None:
-        stored.delete(save=False)
-        if stored_arrays:
-            stored_arrays.delete(save=False)
-
-    transaction.on_commit(delete_files)
