@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from workers.contract.tasks import DATASETS_QUEUE, PROCESS_DATASET_TASK
 
+from .filenames import upload_stem
 from .intake import Intake, read_upload
 from .models import Dataset
 from .schema import DatasetFileError, infer_task
@@ -70,7 +71,7 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
     check_upload_size(file.size)
     name, target = _text_field(name, "name"), _text_field(target, "target")
     if not name:  # from the file's name, shortened to fit
-        name = os.path.splitext(os.path.basename(file.name or ""))[0][:MAX_NAME_LENGTH] or "dataset"
+        name = upload_stem(file.name, max_length=MAX_NAME_LENGTH) or "dataset"
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationError({"name": f"Use at most {MAX_NAME_LENGTH} characters."})
     if file.size is not None and file.size > inline_ingest_bytes():
