@@ -76,11 +76,15 @@ def media_root(request, settings, tmp_path, shared_media_root):
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttles():
-    """Throttle counts live in the cache; each test starts with none."""
+def fresh_throttles(request, django_db_blocker):
+    """Throttle and failed sign-in counts live in the cache (a table of the database); each
+    test that reaches the database starts with none."""
     from django.core.cache import cache
 
-    cache.clear()
+    uses_db = {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    if request.node.get_closest_marker("django_db") or uses_db:
+        with django_db_blocker.unblock():
+            cache.clear()
 
 
 @pytest.fixture

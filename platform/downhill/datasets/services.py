@@ -14,7 +14,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Sum
 from django.utils import timezone
 
 from workers.contract.tasks import DATASETS_QUEUE, PROCESS_DATASET_TASK
@@ -45,6 +45,19 @@ def check_upload_size(size: int | None) -> None:
         )
 
 
+def check_storage_quota(owner, size: int | None) -> None:
+    """Refuse an upload that would take its owner past DOWNHILL_MAX_STORED_MB of datasets."""
+    limit = settings.DOWNHILL_MAX_STORED_MB * 2**20
+    stored = Dataset.objects.filter(owner=owner).aggregate(total=Sum("size_bytes"))["total"] or 0
+    if size is not None and stored + size > limit:
+        raise UploadTooLarge(
+            f"You store {stored / 2**20:,.1f} MB of datasets and this upload is "
+            f"{size / 2**20:,.1f} MB; the limit is {settings.DOWNHILL_MAX_STORED_MB:,} MB per "
+            f"user (DOWNHILL_MAX_STORED_MB), so {max(0, limit - stored) / 2**20:,.1f} MB are "
+            "left. Delete a dataset you no longer need first."
+        )
+
+
 def _text_field(value, field: str) -> str:
     if value is None:
         return ""
@@ -69,6 +82,7 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
     (`dataset_process`), which ends `ready` or `failed` with the message a 400 would give.
     """
     check_upload_size(file.size)
+    check_storage_quota(owner, file.size)
     name, target = _text_field(name, "name"), _text_field(target, "target")
     if not name:  # from the file's name, shortened to fit
         name = upload_stem(file.name, max_length=MAX_NAME_LENGTH) or "dataset"

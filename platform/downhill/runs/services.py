@@ -18,6 +18,8 @@ from workers.contract.tasks import TRAIN_RUN_TASK, TRAINING_QUEUE
 
 from .checkpoints import resume_point
 from .models import BLOCK_STEPS, MetricBlock, MetricPoint, Run, RunEvent
+from .quota import QuotaExceeded as QuotaExceeded  # raised by run_queue; callers catch it here
+from .quota import run_quota_check
 
 log = logging.getLogger(__name__)
 S = Run.Status
@@ -62,39 +64,27 @@ def run_transition(
     return bool(updated)
 
 
-class QuotaExceeded(Exception):
-    """The owner has DOWNHILL_MAX_ACTIVE_RUNS runs queued or running already (answered 429)."""
-
-
 class NotResumable(Exception):
     """The run cannot be resumed (answered 409); the message says why and what to do."""
 
 
 def run_queue(*, experiment, resumed_from: Run | None = None, resumed_from_step=None) -> Run:
     """Create a queued run of an experiment and enqueue it by name once the row is committed.
-    Raises QuotaExceeded past the owner's limit of queued + running runs. With `resumed_from`
+    Raises QuotaExceeded past the owner's limits (quota.py). With `resumed_from`
     (a cancelled run; see run_resume) the run goes on from that run's checkpoint at
     `resumed_from_step`."""
-    limit = settings.DOWNHILL_MAX_ACTIVE_RUNS
-    active = Run.objects.filter(
-        experiment__owner_id=experiment.owner_id, status__in=(S.QUEUED, S.RUNNING)
-    ).count()
-    if active >= limit:
-        raise QuotaExceeded(
-            f"You have {active} runs queued or running; the limit is {limit}. "
-            "Wait for one to finish, or cancel one, then try again."
+    with transaction.atomic():  # the quota's count and the insert: one step (quota.py)
+        run_quota_check(experiment)
+        run = Run.objects.create(
+            experiment=experiment,
+            epochs=experiment.config["epochs"],
+            attempt=1,
+            resumed_from=resumed_from,
+            resumed_from_step=resumed_from_step,
         )
-    config = experiment.config
-    run = Run.objects.create(
-        experiment=experiment,
-        epochs=config["epochs"],
-        attempt=1,
-        resumed_from=resumed_from,
-        resumed_from_step=resumed_from_step,
-    )
-    if resumed_from is not None:
-        _carry_history(resumed_from, run)
-    transaction.on_commit(lambda: _enqueue(run.id))
+        if resumed_from is not None:
+            _carry_history(resumed_from, run)
+        transaction.on_commit(lambda: _enqueue(run.id))
     return run
 
 

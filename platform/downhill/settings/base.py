@@ -109,3 +109,10 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# Training steps one user's queued and running runs may still hold (runs/quota.py): one run
+# of millions of steps would hold a shared worker for hours while counting as one run. The
+# default lets one run of the largest size a config allows (5,000,000 steps) through, or
+# several smaller ones, where ten of the largest passed before; a shared deployment lowers it.
+DOWNHILL_MAX_STEPS_IN_FLIGHT = env_int("DOWNHILL_MAX_STEPS_IN_FLIGHT", 5_000_000)
+# Bytes of uploads one user may store (datasets/services.py), past which an upload gets 413.
+DOWNHILL_MAX_STORED_MB = env_int("DOWNHILL_MAX_STORED_MB", 10_240)
