@@ -21,7 +21,7 @@ import numpy as np
 from .archive import SafeArchive, shown
 from .columns import image_column, numeric_column, target_column
 from .intake import Intake
-from .schema import DatasetFileError
+from .schema import DatasetFileError, check_column_count
 
 NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 LABEL_KINDS = NUMERIC_KINDS + "U"
@@ -168,6 +168,7 @@ def read_npz(archive: SafeArchive) -> Intake:
         "ignored_arrays": sorted(n for n in members if n not in ("X.npy", "y.npy")),
     }
     if x.ndim == 2:
+        check_column_count(x.shape[1] + 1, where="Array X (with y)")
         columns = [numeric_column(f"x{j}", x[:, j]) for j in range(x.shape[1])]
         details["kind"] = "table"
     else:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
+from django.conf import settings
 
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 # Every spelling of them in upper and lower case ("NA", "Null", ...): a chunk's missing values
@@ -324,6 +325,7 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
     if header is None or not any(h.strip() for h in header):
         raise DatasetFileError("The file has no header row.")
     names = [h.strip() for h in header]
+    check_column_count(len(names), where="Line 1: the header")
     _check_header(names)
     summaries = [ColumnSummary(name) for name in names]
     n_rows = _read_rows(text, delimiter, summaries, hashing, lines_read=reader.line_num)
@@ -504,6 +506,19 @@ def _failing(exc: Exception) -> Iterator[str]:
     module reads past the lines before it, as it would have when reading the file."""
     raise exc
     yield  # a generator: the error comes when a line is asked for
+
+
+def check_column_count(n_columns: int, *, where: str) -> None:
+    """At most DOWNHILL_MAX_COLUMNS, checked before any value is read: a file of 100,000
+    columns is refused at once instead of being summarised for minutes, and every page and list
+    stays fast for the widest table allowed (tests/datasets/test_wide_tables.py)."""
+    limit = settings.DOWNHILL_MAX_COLUMNS
+    if n_columns > limit:
+        raise DatasetFileError(
+            f"{where} has {n_columns:,} columns; this server takes at most {limit:,} "
+            "(DOWNHILL_MAX_COLUMNS). Leave out columns the model should not see, or reduce "
+            "them (PCA, feature selection) before uploading."
+        )
 
 
 def _check_header(names: list[str]) -> None:

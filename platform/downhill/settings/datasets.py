@@ -22,3 +22,8 @@ DOWNHILL_IMAGE_MAX_SIDE = env_int("DOWNHILL_IMAGE_MAX_SIDE", 64)
 # one CPU second per 8 MB (BENCHMARKS.md, Ingest: 2-core Xeon VM), so 32 MB holds a request
 # about 4 s; a 1 GB file takes two minutes, for the worker.
 DOWNHILL_INLINE_INGEST_MB = env_int("DOWNHILL_INLINE_INGEST_MB", 32)
+
+# Columns a table may have (a CSV's header, an NPZ's X plus y); checked before any value is
+# read. 2,000 holds MNIST as a CSV (785) with room; a page of the widest allowed table renders
+# quickly (tests/datasets/test_wide_tables.py).
+DOWNHILL_MAX_COLUMNS = env_int("DOWNHILL_MAX_COLUMNS", 2000)
