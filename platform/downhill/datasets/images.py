@@ -208,7 +208,14 @@ def _pixels(image: Image.Image, channels: int, size: tuple[int, int]) -> np.ndar
     return np.asarray(image, dtype=np.uint8)
 
 
-def read_image_folders(archive: SafeArchive) -> Intake:
+class TooManyPixels(Exception):
+    """The images hold more pixels than `max_pixels` allows (the request's bound): read them on
+    a worker instead."""
+
+
+def read_image_folders(archive: SafeArchive, *, max_pixels: int | None = None) -> Intake:
+    """Check and decode a ZIP of images in class folders. With `max_pixels`, raise
+    TooManyPixels, before decoding any, when their headers add up to more pixels than that."""
     images, ignored = [], 0
     for info in archive.members:
         parts = _parts(info.filename)
@@ -235,6 +242,9 @@ def read_image_folders(archive: SafeArchive) -> Intake:
         image = _header(archive, info)
         sizes[_upright_size(image)] += 1
         colour = colour or image.mode not in GRAYSCALE_MODES
+    source_pixels = sum(w * h * n for (w, h), n in sizes.items())
+    if max_pixels is not None and source_pixels > max_pixels:
+        raise TooManyPixels(f"{source_pixels:,} pixels")
     width, height = _target_size(sizes, settings.DOWNHILL_IMAGE_MAX_SIDE)
     channels = 3 if colour else 1
     x = np.empty((len(images), height, width, channels), dtype=np.uint8)

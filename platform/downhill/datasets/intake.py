@@ -48,8 +48,9 @@ def _fingerprint(file: UploadedFile) -> tuple[int, str]:
     return size, sha.hexdigest()
 
 
-def read_upload(file: UploadedFile) -> Intake:
-    """Validate an upload and describe it. Raises DatasetFileError naming the problem."""
+def read_upload(file: UploadedFile, *, max_image_pixels: int | None = None) -> Intake:
+    """Validate an upload and describe it. Raises DatasetFileError naming the problem, or
+    images.TooManyPixels past `max_image_pixels` (a ZIP of images)."""
     file.seek(0)
     head = file.read(8)
     file.seek(0)
@@ -83,6 +84,9 @@ def read_upload(file: UploadedFile) -> Intake:
     with SafeArchive(file, limits, kind="NPZ file" if npz else "ZIP archive") as archive:
         if extension not in (".npz", ".zip") and archive.members:
             npz = all(m.filename.endswith(".npy") for m in archive.members)
-        intake = read_npz(archive) if npz else read_image_folders(archive)
+        if npz:
+            intake = read_npz(archive)
+        else:
+            intake = read_image_folders(archive, max_pixels=max_image_pixels)
     intake.size_bytes, intake.sha256 = size, sha256
     return intake

@@ -20,6 +20,7 @@ from django.utils import timezone
 from workers.contract.tasks import DATASETS_QUEUE, PROCESS_DATASET_TASK
 
 from .filenames import upload_stem
+from .images import TooManyPixels
 from .intake import Intake, read_upload
 from .models import Dataset
 from .schema import DatasetFileError, infer_task
@@ -72,6 +73,10 @@ def inline_ingest_bytes() -> int:
     return settings.DOWNHILL_INLINE_INGEST_MB * 1024 * 1024
 
 
+def inline_image_pixels() -> int:
+    return settings.DOWNHILL_INLINE_IMAGE_MEGAPIXELS * 1_000_000
+
+
 def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "") -> Dataset:
     """Validate an upload (CSV, NPZ or a ZIP of images), store it, and record its schema.
 
@@ -91,7 +96,11 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
     if file.size is not None and file.size > inline_ingest_bytes():
         return _dataset_create_processing(owner=owner, file=file, name=name, target=target)
 
-    intake, target = _read(file, target)
+    try:
+        intake, target = _read(file, target, max_image_pixels=inline_image_pixels())
+    except TooManyPixels:  # decoding them would hold the request for seconds: the worker does
+        file.seek(0)
+        return _dataset_create_processing(owner=owner, file=file, name=name, target=target)
     file.seek(0)
     dataset = Dataset(
         owner=owner, name=name, status=Dataset.Status.READY, **_described(intake, target)
@@ -114,11 +123,11 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
     return dataset
 
 
-def _read(file, target: str) -> tuple[Intake, str]:
+def _read(file, target: str, *, max_image_pixels: int | None = None) -> tuple[Intake, str]:
     """Read and check an upload; returns its description and the target column's name.
-    Raises ValidationError({field: message})."""
+    Raises ValidationError({field: message}), or TooManyPixels past `max_image_pixels`."""
     try:
-        intake = read_upload(file)
+        intake = read_upload(file, max_image_pixels=max_image_pixels)
     except DatasetFileError as exc:
         raise ValidationError({"file": str(exc)}) from exc
     _check_columns(intake)

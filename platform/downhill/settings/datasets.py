@@ -27,3 +27,8 @@ DOWNHILL_INLINE_INGEST_MB = env_int("DOWNHILL_INLINE_INGEST_MB", 32)
 # read. 2,000 holds MNIST as a CSV (785) with room; a page of the widest allowed table renders
 # quickly (tests/datasets/test_wide_tables.py).
 DOWNHILL_MAX_COLUMNS = env_int("DOWNHILL_MAX_COLUMNS", 2000)
+# A ZIP of images is decoded inside the request only while its images (as their headers say)
+# hold at most this many million pixels; more go to the datasets worker like a large upload,
+# whatever the ZIP's size (40 one-colour PNGs of 6.4 MB once held a request for 27.5 s).
+# Decoding runs at roughly 20-25 megapixels a second here, so 20 holds a request about 1 s.
+DOWNHILL_INLINE_IMAGE_MEGAPIXELS = env_int("DOWNHILL_INLINE_IMAGE_MEGAPIXELS", 20)
