@@ -68,23 +68,24 @@ class NotResumable(Exception):
     """The run cannot be resumed (answered 409); the message says why and what to do."""
 
 
+@transaction.atomic  # the quota's count and the insert: one step (quota.py)
 def run_queue(*, experiment, resumed_from: Run | None = None, resumed_from_step=None) -> Run:
     """Create a queued run of an experiment and enqueue it by name once the row is committed.
     Raises QuotaExceeded past the owner's limits (quota.py). With `resumed_from`
     (a cancelled run; see run_resume) the run goes on from that run's checkpoint at
     `resumed_from_step`."""
-    with transaction.atomic():  # the quota's count and the insert: one step (quota.py)
-        run_quota_check(experiment)
-        run = Run.objects.create(
-            experiment=experiment,
-            epochs=experiment.config["epochs"],
-            attempt=1,
-            resumed_from=resumed_from,
-            resumed_from_step=resumed_from_step,
-        )
-        if resumed_from is not None:
-            _carry_history(resumed_from, run)
-        transaction.on_commit(lambda: _enqueue(run.id))
+    run_quota_check(experiment)
+    config = experiment.config
+    run = Run.objects.create(
+        experiment=experiment,
+        epochs=config["epochs"],
+        attempt=1,
+        resumed_from=resumed_from,
+        resumed_from_step=resumed_from_step,
+    )
+    if resumed_from is not None:
+        _carry_history(resumed_from, run)
+    transaction.on_commit(lambda: _enqueue(run.id))
     return run
 
 
