@@ -97,6 +97,9 @@ class ColumnSummary:
     sample: np.ndarray = field(default_factory=lambda: np.empty(0))
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     chunk_numbers: list[np.ndarray] = field(default_factory=list)  # summed at `end_chunk`
+    # The counted values once DISTINCT_CAP is reached (they no longer change), as a pyarrow
+    # array for the block reader's look-ups (csv_blocks).
+    known_values: object = None
 
     def add_values(self, raw: Sequence[str], stripped: bool = False) -> None:
         """Add this column's values of consecutive rows, as the file holds them (`stripped`:
@@ -293,11 +296,8 @@ def _sniff_delimiter(head: str) -> str:
         return ","
 
 
-def read_csv_schema(raw: BinaryIO) -> CsvSchema:
-    """Validate a CSV stream and summarise every column. Raises DatasetFileError."""
-    hashing = _HashingReader(raw)
-    buffered = io.BufferedReader(hashing, buffer_size=1024 * 1024)
-    head_bytes = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+def sniff_head(head_bytes: bytes) -> str:
+    """Check the file's first SNIFF_BYTES (empty, binary, not UTF-8) and find its delimiter."""
     if not head_bytes.strip():
         raise DatasetFileError("The file is empty.")
     if b"\x00" in head_bytes:
@@ -311,11 +311,11 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
                 f"The file is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8 and upload again."
             ) from exc
         head = head_bytes[: exc.start].decode("utf-8-sig")
-    delimiter = _sniff_delimiter(head)
+    return _sniff_delimiter(head)
 
-    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
-    # strict: an unclosed quote is an error, not a field that swallows the rest of the file.
-    reader = csv.reader(text, delimiter=delimiter, strict=True)
+
+def read_header(reader) -> list[str]:
+    """The column names from a csv.reader's first row; raises DatasetFileError."""
     try:
         header = next(reader, None)
     except UnicodeDecodeError as exc:
@@ -327,8 +327,36 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
     names = [h.strip() for h in header]
     check_column_count(len(names), where="Line 1: the header")
     _check_header(names)
+    return names
+
+
+def read_csv_schema(raw: BinaryIO) -> CsvSchema:
+    """Validate a CSV stream and summarise every column. Raises DatasetFileError.
+
+    Read in blocks by pyarrow where a block allows it, else row by row (csv_blocks)."""
+    from .csv_blocks import read_csv_blocks  # it builds on this module
+
+    return read_csv_blocks(raw)
+
+
+def read_csv_schema_by_rows(raw: BinaryIO) -> CsvSchema:
+    """The reader before pyarrow: every line through the csv module's rules (in pieces, see
+    read_lines). The block reader hands it what pyarrow cannot read exactly, and the
+    differential test (tests/datasets) holds the two to the same answers."""
+    hashing = _HashingReader(raw)
+    buffered = io.BufferedReader(hashing, buffer_size=1024 * 1024)
+    delimiter = sniff_head(buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES])
+
+    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
+    # strict: an unclosed quote is an error, not a field that swallows the rest of the file.
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    names = read_header(reader)
     summaries = [ColumnSummary(name) for name in names]
     n_rows = _read_rows(text, delimiter, summaries, hashing, lines_read=reader.line_num)
+    return finish_schema(names, summaries, delimiter, n_rows, hashing.size, hashing.sha)
+
+
+def finish_schema(names, summaries, delimiter, n_rows, size, sha) -> CsvSchema:
     if n_rows == 0:
         raise DatasetFileError("The file has a header but no data rows.")
     _check_header_is_not_data(names, summaries)
@@ -336,8 +364,8 @@ def read_csv_schema(raw: BinaryIO) -> CsvSchema:
         delimiter=delimiter,
         n_rows=n_rows,
         columns=[s.describe() for s in summaries],
-        size_bytes=hashing.size,
-        sha256=hashing.sha.hexdigest(),
+        size_bytes=size,
+        sha256=sha.hexdigest(),
     )
 
 
@@ -351,6 +379,39 @@ def _csv_error(line: int, exc: csv.Error) -> DatasetFileError:
     return DatasetFileError(f"Line {line}: {exc}.")
 
 
+@dataclass
+class RowSink:
+    """Where rows go: the column summaries, fed a piece at a time and folded every CHUNK_ROWS
+    rows (`end_chunk`), however the pieces came; and how many lines of the file were read."""
+
+    summaries: list[ColumnSummary]
+    lines_read: int
+    n_rows: int = 0
+    in_chunk: int = 0
+
+    def room(self) -> int:
+        """Rows until the current chunk ends."""
+        return CHUNK_ROWS - self.in_chunk
+
+    def add(self, columns, n: int, stripped: bool, lines: int) -> None:
+        """`n` rows (at most `room()`), as columns of values, taken from `lines` lines."""
+        if n:
+            for summary, values in zip(self.summaries, columns, strict=True):
+                summary.add_values(values, stripped)
+        self.n_rows, self.in_chunk, self.lines_read = (
+            self.n_rows + n,
+            self.in_chunk + n,
+            self.lines_read + lines,
+        )
+        if self.in_chunk == CHUNK_ROWS:
+            self.end_chunk()
+
+    def end_chunk(self) -> None:
+        for summary in self.summaries:
+            summary.end_chunk()
+        self.in_chunk = 0
+
+
 def _read_rows(
     text: io.TextIOWrapper,
     delimiter: str,
@@ -358,7 +419,22 @@ def _read_rows(
     hashing: _HashingReader,
     lines_read: int,
 ) -> int:
-    """Read the rows after the header into the summaries; returns how many there were.
+    """Read the rows after the header into the summaries; returns how many there were."""
+    sink = RowSink(summaries, lines_read)
+    read_lines(text, delimiter, sink, hashing)
+    sink.end_chunk()
+    return sink.n_rows
+
+
+def read_lines(
+    source: Iterator[str],
+    delimiter: str,
+    sink: RowSink,
+    hashing: _HashingReader,
+    limit: int | None = None,
+) -> None:
+    """Read the lines of `source` (`limit` of them at least, when given: a quoted field may read
+    on past them) into `sink`.
 
     The lines come READ_LINES at a time, each piece read the cheapest way that gives the csv
     module's rows: plain lines (no quote, no blank or ragged line) by str.split; others by
@@ -366,14 +442,14 @@ def _read_rows(
     field running past its end, row by row as before, which names the line. The pieces end
     where chunks of CHUNK_ROWS rows do, and the numbers are summed a chunk at a time, as
     they were when every row went through the csv module."""
-    width = len(summaries)
-    n_rows = in_chunk = 0
-    while True:
+    width = len(sink.summaries)
+    left = math.inf if limit is None else limit
+    while left > 0:
         lines: list[str] = []
         failure = None
         try:
             # extend keeps the lines read before a decoding error: their errors come first.
-            lines.extend(itertools.islice(text, min(READ_LINES, CHUNK_ROWS - in_chunk)))
+            lines.extend(itertools.islice(source, min(READ_LINES, sink.room(), left)))
         except UnicodeDecodeError as exc:
             failure = exc
         if not lines and failure is None:
@@ -386,23 +462,14 @@ def _read_rows(
             if whole:
                 (rows, stripped), used = whole, len(lines)
             else:
-                rest = _failing(failure) if failure else text
-                rows, used = _csv_rows(lines, rest, delimiter, width, hashing, lines_read)
+                rest = _failing(failure) if failure else source
+                rows, used = _csv_rows(lines, rest, delimiter, width, hashing, sink.lines_read)
                 stripped = False
             columns, n = zip(*rows, strict=True), len(rows)
-        if n:
-            for summary, values in zip(summaries, columns, strict=True):
-                summary.add_values(values, stripped)
-        n_rows, in_chunk, lines_read = n_rows + n, in_chunk + n, lines_read + used
-        if in_chunk == CHUNK_ROWS:
-            for summary in summaries:
-                summary.end_chunk()
-            in_chunk = 0
+        sink.add(columns, n, stripped, used)
+        left -= used
         if failure:
-            raise _not_utf8(lines_read + 1) from failure
-    for summary in summaries:
-        summary.end_chunk()
-    return n_rows
+            raise _not_utf8(sink.lines_read + 1) from failure
 
 
 # The ASCII characters str.strip removes, but for those of the line ends (LF or CRLF).

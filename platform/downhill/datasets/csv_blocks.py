@@ -1,0 +1,271 @@
+"""Reading a CSV in blocks of bytes with pyarrow, giving exactly what the row reader gives.
+
+The file is cut into blocks of about BLOCK_BYTES at line ends. A block pyarrow reads exactly
+as the csv module would (no quote, no lone CR, no NUL byte, no field at the csv module's size
+limit, every row as wide as the header) is parsed by pyarrow's CSV parser (C++, on every
+core) into columns of text, and each column is summarised with pyarrow compute functions:
+trimmed as str.strip trims, missing values found by a set look-up, distinct values counted
+by value_counts (in order of first appearance, as Counter counts), numbers parsed by a cast.
+Any other block, and any block pyarrow refuses (a ragged row, bytes that are not UTF-8), is
+read again by the row reader (schema.read_lines): only that block, from its first line, so a
+message names the same line as before. The summaries still fold their numbers every
+CHUNK_ROWS rows of the file, so means and deviations agree with the row reader to the bit.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Sequence
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from . import schema
+from .schema import MISSING_SPELLINGS, ColumnSummary, CsvSchema, RowSink
+
+# 8 MiB: about 75,000 rows of bench/ingest's CSV, parsed by pyarrow in 1 MiB pieces on every
+# core; the row reader re-reads at most this much to name a line.
+BLOCK_BYTES = 8 * 1024 * 1024
+PARSE_BLOCK_BYTES = 1024 * 1024
+BOM = b"\xef\xbb\xbf"
+# What str.strip takes off a value: every character whose isspace() is true (none lies past
+# U+3000; tests/datasets pins it).
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+MISSING_VALUES = pa.array(sorted(MISSING_SPELLINGS), pa.string())
+
+
+class _Bytes:
+    """The upload's bytes, hashed and counted as they are read, handed out in blocks that end
+    at a line end (the last one at the end of the file)."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.pending = b""
+        self.eof = False
+
+    def fill(self, n: int) -> None:
+        """Read until at least `n` bytes are pending, or the file ends."""
+        parts, have = [self.pending], len(self.pending)
+        while have < n and not self.eof:
+            data = self.raw.read(max(n - have, PARSE_BLOCK_BYTES))
+            if not data:
+                self.eof = True
+                break
+            self.sha.update(data)
+            self.size += len(data)
+            parts.append(data)
+            have += len(data)
+        self.pending = b"".join(parts)
+
+    def block(self, size: int) -> bytes:
+        """About `size` bytes up to a line end (more when one line is longer); b"" at the end."""
+        self.fill(size)
+        cut = self.pending.rfind(b"\n", 0, size) + 1
+        while not cut and not self.eof:
+            searched = len(self.pending)
+            self.fill(searched + size)
+            cut = self.pending.find(b"\n", searched) + 1
+        cut = cut or len(self.pending)
+        block, self.pending = self.pending[:cut], self.pending[cut:]
+        return block
+
+    def give_back(self, data: bytes) -> None:
+        self.pending = data + self.pending
+
+
+class _Lines:
+    """A block's lines as the row reader reads a file (LF, CRLF and a lone CR end a line),
+    going on into the next blocks when a quoted field runs past the block's end; a
+    UnicodeDecodeError where the bytes stop being UTF-8, after the whole lines before it.
+    `give_back` returns what was not read."""
+
+    def __init__(self, source: _Bytes, block: bytes):
+        self.source = source
+        self.holds_nul = False  # as schema._HashingReader's: a NUL byte was read
+        self.lines: list[str] = []
+        self.taken = 0
+        self.data = b""
+        self.error: UnicodeDecodeError | None = None
+        self._load(block)
+        self.in_block = None if self.error else len(self.lines)
+
+    def _load(self, data: bytes) -> None:
+        self.holds_nul = self.holds_nul or b"\x00" in data
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text, self.error = data[: exc.start].decode("utf-8"), exc
+        lines = list(io.StringIO(text, newline=""))
+        if self.error and lines and not lines[-1].endswith(("\n", "\r")):
+            lines.pop()  # the start of the line that is not UTF-8
+        self.data, self.lines, self.taken = data, lines, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.taken == len(self.lines):
+            if self.error:
+                raise self.error
+            more = self.source.block(BLOCK_BYTES)
+            if not more:
+                raise StopIteration
+            self._load(more)
+            if not self.lines:
+                raise self.error or StopIteration
+        self.taken += 1
+        return self.lines[self.taken - 1]
+
+    def give_back(self) -> None:
+        used = len("".join(self.lines[: self.taken]).encode("utf-8"))
+        self.source.give_back(self.data[used:])
+        self.data, self.lines, self.taken = b"", [], 0
+
+
+def read_csv_blocks(raw: BinaryIO) -> CsvSchema:
+    """Validate a CSV stream and summarise every column (schema.read_csv_schema)."""
+    source = _Bytes(raw)
+    source.fill(schema.SNIFF_BYTES)
+    delimiter = schema.sniff_head(source.pending[: schema.SNIFF_BYTES])
+    first = source.block(BLOCK_BYTES)
+    lines = _Lines(source, first.removeprefix(BOM))
+    # strict: an unclosed quote is an error, not a field that swallows the rest of the file.
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    names = schema.read_header(reader)
+    lines.give_back()
+    summaries = [ColumnSummary(name) for name in names]
+    sink = RowSink(summaries, lines_read=reader.line_num)
+    while block := source.block(BLOCK_BYTES):
+        table = _arrow_table(block, delimiter, len(names))
+        if table is None:
+            _read_by_rows(source, block, delimiter, sink)
+        else:
+            _add_table(sink, table, _line_count(block))
+    sink.end_chunk()
+    return schema.finish_schema(names, summaries, delimiter, sink.n_rows, source.size, source.sha)
+
+
+def _read_by_rows(source: _Bytes, block: bytes, delimiter: str, sink: RowSink) -> None:
+    """The row reader over `block` (and on past it while a quoted field is open)."""
+    lines = _Lines(source, block)
+    schema.read_lines(lines, delimiter, sink, lines, limit=lines.in_block)
+    lines.give_back()
+
+
+def _line_count(block: bytes) -> int:
+    """Lines of a block with no lone CR, as the row reader counts them."""
+    return block.count(b"\n") + (not block.endswith(b"\n"))
+
+
+def _arrow_table(block: bytes, delimiter: str, width: int) -> pa.Table | None:
+    """The block's columns as text by pyarrow, or None when pyarrow may not read it as the
+    csv module would."""
+    if width < 2 or b'"' in block or b"\x00" in block:
+        return None  # quotes, and NUL bytes, follow the csv module's rules only there
+    carriage_returns = block.count(b"\r")
+    if carriage_returns and carriage_returns != block.count(b"\r\n"):
+        return None  # a lone CR: the csv module refuses it inside a value
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(block),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=PARSE_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, quote_char=False, ignore_empty_lines=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                check_utf8=True,
+            ),
+        )
+    except pa.ArrowInvalid:  # a ragged row, bytes that are not UTF-8: the row reader says where
+        return None
+    limit = csv.field_size_limit()
+    if any((pc.max(pc.binary_length(c)).as_py() or 0) >= limit for c in table.columns):
+        return None  # the csv module refuses a field that long: it names the line
+    return table
+
+
+def _add_table(sink: RowSink, table: pa.Table, lines: int) -> None:
+    n = table.num_rows
+    # Offsets in the table where a chunk of CHUNK_ROWS rows of the file ends.
+    ends = list(range(sink.room(), n + 1, schema.CHUNK_ROWS))
+    for summary, column in zip(sink.summaries, table.columns, strict=True):
+        add_column(summary, column, ends)
+    sink.n_rows += n
+    sink.in_chunk = (sink.in_chunk + n) % schema.CHUNK_ROWS
+    sink.lines_read += lines
+
+
+def add_column(summary: ColumnSummary, raw: pa.ChunkedArray, ends: Sequence[int]) -> None:
+    """ColumnSummary.add_values for a column of consecutive rows as pyarrow text, calling
+    `end_chunk` at each of `ends` (offsets where a chunk of the file ends)."""
+    values = pc.utf8_trim(raw, WHITESPACE)
+    missing = pc.is_in(values, value_set=MISSING_VALUES)
+    n_missing = pc.sum(missing).as_py() or 0
+    present = values.filter(pc.invert(missing)) if n_missing else values
+    summary.missing += n_missing
+    _count(summary, present)
+    numbers = _finite_numbers(present) if summary.numeric and len(present) else None
+    if numbers is None and len(present):
+        summary.numeric = False
+    cuts = ends
+    if n_missing and numbers is not None:  # where the chunks end among the present values
+        present_rows = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
+        cuts = np.searchsorted(present_rows, ends).tolist()
+    start = 0
+    for cut in cuts:
+        if numbers is not None and cut > start:
+            summary.chunk_numbers.append(numbers[start:cut])
+        summary.end_chunk()
+        start = cut
+    if numbers is not None and len(numbers) > start:
+        summary.chunk_numbers.append(numbers[start:])
+
+
+def _finite_numbers(present: pa.ChunkedArray) -> np.ndarray | None:
+    """The values as float64 when every one is a finite number, else None; pyarrow's cast
+    where it parses them (to the same double as float(): both round correctly), float() where
+    it does not (it also takes '1_000', digits of other scripts)."""
+    try:
+        numbers = pc.cast(present, pa.float64()).to_numpy()
+    except pa.ArrowInvalid:
+        return schema._finite_numbers(present.to_pylist())
+    return numbers if np.isfinite(numbers).all() else None
+
+
+def _count(summary: ColumnSummary, present: pa.ChunkedArray) -> None:
+    """ColumnSummary._count for values that are not missing: every distinct value counted,
+    until DISTINCT_CAP of them; then only those (admitted in the order they first appear)."""
+    counts, cap = summary.counts, schema.DISTINCT_CAP
+    if len(counts) >= cap and len(present):
+        if summary.known_values is None:  # the counted values no longer change
+            summary.known_values = pa.array(list(counts), pa.string())
+        known = pc.is_in(present, value_set=summary.known_values)
+        n_known = pc.sum(known).as_py() or 0
+        if n_known < len(present):
+            summary.distinct_capped = True
+        present = present.filter(known)
+    if not len(present):
+        return
+    distinct = pc.value_counts(present)
+    keys = distinct.field("values").to_pylist()
+    ns = distinct.field("counts").to_pylist()
+    if len(counts) >= cap or len(counts) + len(keys) <= cap:
+        counts.update(dict(zip(keys, ns, strict=True)))
+        return
+    for value, n in zip(keys, ns, strict=True):
+        if value in counts:
+            counts[value] += n
+        elif len(counts) < cap:
+            counts[value] = n
+        else:
+            summary.distinct_capped = True
