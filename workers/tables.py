@@ -9,6 +9,7 @@ import numpy as np
 from django.core.files.storage import default_storage
 
 from downhill.datasets.models import Dataset
+from downhill.datasets.parquet import read_parquet_table
 from downhill.datasets.schema import is_missing, parse_number
 
 
@@ -18,6 +19,9 @@ def read_table(dataset: Dataset) -> dict[str, np.ndarray]:
     file was validated at upload, so its shape is known to be sound."""
     if dataset.format == "csv":
         return _read_csv(dataset)
+    if dataset.format == "parquet":
+        with default_storage.open(dataset.file.name, "rb") as stored:
+            return read_parquet_table(stored, dataset.columns)
     return _read_arrays(dataset)
 
 

@@ -37,6 +37,10 @@ BOM = b"\xef\xbb\xbf"
 # U+3000; tests/datasets pins it).
 WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 MISSING_VALUES = pa.array(sorted(MISSING_SPELLINGS), pa.string())
+MISSING_LONGEST = max(map(len, MISSING_SPELLINGS))
+# The ASCII whitespace str.strip takes off (line ends aside); any byte past ASCII may start
+# another (U+00A0, U+3000, ...).
+ASCII_PADDING = [c.encode() for c in WHITESPACE if c.isascii() and c not in "\r\n"]
 
 
 class _Bytes:
@@ -147,8 +151,12 @@ def read_csv_blocks(raw: BinaryIO) -> CsvSchema:
         if table is None:
             _read_by_rows(source, block, delimiter, sink)
         else:
-            _add_table(sink, table, _line_count(block))
+            add_table(
+                sink, table.columns, table.num_rows, _line_count(block), _padded(block, delimiter)
+            )
     sink.end_chunk()
+    for summary in summaries:
+        add_tally(summary)
     return schema.finish_schema(names, summaries, delimiter, sink.n_rows, source.size, source.sha)
 
 
@@ -194,25 +202,40 @@ def _arrow_table(block: bytes, delimiter: str, width: int) -> pa.Table | None:
     return table
 
 
-def _add_table(sink: RowSink, table: pa.Table, lines: int) -> None:
-    n = table.num_rows
+def _padded(block: bytes, delimiter: str) -> bool:
+    """Whether a value of the block may hold whitespace that str.strip takes off."""
+    padding = (c for c in ASCII_PADDING if c != delimiter.encode())
+    return not block.isascii() or any(c in block for c in padding)
+
+
+def add_table(
+    sink: RowSink, columns: Sequence[pa.ChunkedArray], n: int, lines: int, padded: bool
+) -> None:
+    """`n` rows, as columns of text, taken from `lines` lines."""
     # Offsets in the table where a chunk of CHUNK_ROWS rows of the file ends.
     ends = list(range(sink.room(), n + 1, schema.CHUNK_ROWS))
-    for summary, column in zip(sink.summaries, table.columns, strict=True):
-        add_column(summary, column, ends)
+    for summary, column in zip(sink.summaries, columns, strict=True):
+        add_column(summary, column, ends, padded)
     sink.n_rows += n
     sink.in_chunk = (sink.in_chunk + n) % schema.CHUNK_ROWS
     sink.lines_read += lines
 
 
-def add_column(summary: ColumnSummary, raw: pa.ChunkedArray, ends: Sequence[int]) -> None:
+def add_column(
+    summary: ColumnSummary, raw: pa.ChunkedArray, ends: Sequence[int], padded: bool
+) -> None:
     """ColumnSummary.add_values for a column of consecutive rows as pyarrow text, calling
-    `end_chunk` at each of `ends` (offsets where a chunk of the file ends)."""
-    values = pc.utf8_trim(raw, WHITESPACE)
-    missing = pc.is_in(values, value_set=MISSING_VALUES)
-    n_missing = pc.sum(missing).as_py() or 0
+    `end_chunk` at each of `ends` (offsets where a chunk of the file ends). `padded`: a value
+    may have whitespace around it."""
+    values = pc.utf8_trim(raw, WHITESPACE) if padded else raw
+    # The missing spellings are 0 to 4 characters long: a column of longer values has none.
+    shortest = pc.min(pc.binary_length(values)).as_py()
+    missing = n_missing = None
+    if shortest is not None and shortest <= MISSING_LONGEST:
+        missing = pc.is_in(values, value_set=MISSING_VALUES)
+        n_missing = pc.sum(missing).as_py() or 0
     present = values.filter(pc.invert(missing)) if n_missing else values
-    summary.missing += n_missing
+    summary.missing += n_missing or 0
     _count(summary, present)
     numbers = _finite_numbers(present) if summary.numeric and len(present) else None
     if numbers is None and len(present):
@@ -242,30 +265,33 @@ def _finite_numbers(present: pa.ChunkedArray) -> np.ndarray | None:
     return numbers if np.isfinite(numbers).all() else None
 
 
+def add_tally(summary: ColumnSummary) -> None:
+    """Fold the counts tallied by index into the Counter (its values only: no new keys)."""
+    if summary.known_values is not None:
+        for value, n in zip(summary.counts, summary.known_tally.tolist(), strict=True):
+            summary.counts[value] += n
+
+
 def _count(summary: ColumnSummary, present: pa.ChunkedArray) -> None:
     """ColumnSummary._count for values that are not missing: every distinct value counted,
     until DISTINCT_CAP of them; then only those (admitted in the order they first appear)."""
     counts, cap = summary.counts, schema.DISTINCT_CAP
-    if len(counts) >= cap and len(present):
-        if summary.known_values is None:  # the counted values no longer change
-            summary.known_values = pa.array(list(counts), pa.string())
-        known = pc.is_in(present, value_set=summary.known_values)
-        n_known = pc.sum(known).as_py() or 0
-        if n_known < len(present):
-            summary.distinct_capped = True
-        present = present.filter(known)
     if not len(present):
+        return
+    if len(counts) >= cap:  # the counted values no longer change: tallied by their index
+        if summary.known_values is None:
+            summary.known_values = pa.array(list(counts), pa.string())
+            summary.known_tally = np.zeros(len(counts), np.int64)
+        index = pc.index_in(present, value_set=summary.known_values)
+        if index.null_count:
+            summary.distinct_capped = True
+            index = pc.drop_null(index)
+        summary.known_tally += np.bincount(index.to_numpy(), minlength=len(counts))
         return
     distinct = pc.value_counts(present)
     keys = distinct.field("values").to_pylist()
     ns = distinct.field("counts").to_pylist()
-    if len(counts) >= cap or len(counts) + len(keys) <= cap:
+    if len(counts) + len(keys) <= cap:
         counts.update(dict(zip(keys, ns, strict=True)))
         return
-    for value, n in zip(keys, ns, strict=True):
-        if value in counts:
-            counts[value] += n
-        elif len(counts) < cap:
-            counts[value] = n
-        else:
-            summary.distinct_capped = True
+    summary.admit(zip(keys, ns, strict=True))

@@ -2,7 +2,8 @@
 
 A file that starts like a ZIP is an archive: an `.npz` (NumPy arrays, as np.savez writes
 them) or a `.zip` of images in one folder per class; without either extension, an archive
-holding only `.npy` members is an NPZ. Anything else is read as a CSV.
+holding only `.npy` members is an NPZ. A file that starts like Parquet (`PAR1`), or is named
+`.parquet`, is read as Parquet. Anything else is read as a CSV.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 from django.core.files.uploadedfile import UploadedFile
 
 from .archive import ArchiveLimits, SafeArchive
+from .parquet import MAGIC as PARQUET_MAGIC
+from .parquet import read_parquet_schema
 from .schema import DatasetFileError, read_csv_schema
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first member, or an empty archive
@@ -23,7 +26,7 @@ NPY_MAGIC = b"\x93NUMPY"
 
 @dataclass
 class Intake:
-    format: str  # "csv" | "npz" | "images"
+    format: str  # "csv" | "parquet" | "npz" | "images"
     n_rows: int
     columns: list[dict]
     target: str  # the default target column
@@ -39,6 +42,7 @@ class Intake:
 
 
 def _fingerprint(file: UploadedFile) -> tuple[int, str]:
+    """The file's size and SHA-256, read once before its reader seeks about in it."""
     sha, size = hashlib.sha256(), 0
     file.seek(0)
     for chunk in file.chunks():
@@ -60,6 +64,8 @@ def read_upload(file: UploadedFile, *, max_image_pixels: int | None = None) -> I
             "The file is a single .npy array; upload an .npz holding the features and the "
             "target: np.savez('data.npz', X=X, y=y)."
         )
+    if head.startswith(PARQUET_MAGIC) or extension == ".parquet":
+        return _read_parquet(file, head)
     if not head.startswith(ZIP_MAGIC):
         if extension in (".npz", ".zip"):
             kind = "NPZ file" if extension == ".npz" else "ZIP archive"
@@ -90,3 +96,18 @@ def read_upload(file: UploadedFile, *, max_image_pixels: int | None = None) -> I
             intake = read_image_folders(archive, max_pixels=max_image_pixels)
     intake.size_bytes, intake.sha256 = size, sha256
     return intake
+
+
+def _read_parquet(file: UploadedFile, head: bytes) -> Intake:
+    if not head.startswith(PARQUET_MAGIC):
+        raise DatasetFileError("The file is not a valid Parquet file: it does not start like one.")
+    size, sha256 = _fingerprint(file)
+    schema = read_parquet_schema(file, size, sha256)
+    return Intake(
+        format="parquet",
+        n_rows=schema.n_rows,
+        columns=schema.columns,
+        target=schema.columns[-1]["name"],
+        size_bytes=size,
+        sha256=sha256,
+    )

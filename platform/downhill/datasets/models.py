@@ -17,7 +17,7 @@ class Dataset(models.Model):
     )
     name = models.CharField(max_length=200)
     file = models.FileField(upload_to="datasets/%Y/%m/", max_length=500)
-    # "csv", "npz" (arrays X and y) or "images" (a ZIP of one folder per class)
+    # "csv", "parquet", "npz" (arrays X and y) or "images" (a ZIP of one folder per class)
     format = models.CharField(max_length=20, default="csv")
     # What the worker reads when it is not the upload itself: the decoded images of a ZIP.
     arrays = models.FileField(upload_to="datasets/%Y/%m/", max_length=500, blank=True)

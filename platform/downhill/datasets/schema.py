@@ -100,6 +100,7 @@ class ColumnSummary:
     # The counted values once DISTINCT_CAP is reached (they no longer change), as a pyarrow
     # array for the block reader's look-ups (csv_blocks).
     known_values: object = None
+    known_tally: np.ndarray | None = None  # how many more of each of them were counted
 
     def add_values(self, raw: Sequence[str], stripped: bool = False) -> None:
         """Add this column's values of consecutive rows, as the file holds them (`stripped`:
@@ -156,14 +157,20 @@ class ColumnSummary:
         # The cap is reached within these values: admit new values one by one.
         chunk_counts = Counter(values)
         missing = sum(chunk_counts.pop(v) for v in chunk_counts.keys() & MISSING_SPELLINGS)
-        for value, n in chunk_counts.items():
+        self.admit(chunk_counts.items())
+        return missing
+
+    def admit(self, pairs) -> None:
+        """Count (value, n) pairs, the values in the order they first appear: past
+        DISTINCT_CAP distinct values only those already counted grow."""
+        counts = self.counts
+        for value, n in pairs:
             if value in counts:
                 counts[value] += n
             elif len(counts) < DISTINCT_CAP:
                 counts[value] = n
             else:
                 self.distinct_capped = True
-        return missing
 
     def _add_numbers(self, numbers: np.ndarray) -> None:
         n, seen = len(numbers), self.count
@@ -357,6 +364,7 @@ def read_csv_schema_by_rows(raw: BinaryIO) -> CsvSchema:
 
 
 def finish_schema(names, summaries, delimiter, n_rows, size, sha) -> CsvSchema:
+    """`sha`: a hashlib object or its hex digest."""
     if n_rows == 0:
         raise DatasetFileError("The file has a header but no data rows.")
     _check_header_is_not_data(names, summaries)
@@ -365,7 +373,7 @@ def finish_schema(names, summaries, delimiter, n_rows, size, sha) -> CsvSchema:
         n_rows=n_rows,
         columns=[s.describe() for s in summaries],
         size_bytes=size,
-        sha256=sha.hexdigest(),
+        sha256=sha if isinstance(sha, str) else sha.hexdigest(),
     )
 
 

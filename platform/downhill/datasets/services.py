@@ -108,7 +108,7 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
     # Store the files first; if the row cannot be written, remove them again.
     # Stored under a generated name: the uploaded one may be too long or odd for a file system.
     stem = uuid.uuid4().hex
-    extension = {"csv": "csv", "npz": "npz", "images": "zip"}[intake.format]
+    extension = {"csv": "csv", "parquet": "parquet", "npz": "npz", "images": "zip"}[intake.format]
     try:
         dataset.file.save(f"{stem}.{extension}", file, save=False)
         if intake.arrays is not None:
@@ -174,7 +174,7 @@ def _store_arrays(intake: Intake, stem: str) -> str:
 
 # The reader tells an NPZ from a ZIP of images by these extensions (and a CSV by neither), so a
 # stored upload keeps its own: the worker then reads it exactly as the request would have.
-KEPT_EXTENSIONS = (".csv", ".tsv", ".txt", ".npz", ".zip")
+KEPT_EXTENSIONS = (".csv", ".tsv", ".txt", ".parquet", ".npz", ".zip")
 
 
 def _dataset_create_processing(*, owner, file: UploadedFile, name: str, target: str) -> Dataset:
@@ -183,7 +183,8 @@ def _dataset_create_processing(*, owner, file: UploadedFile, name: str, target: 
     dataset = Dataset(
         owner=owner,
         name=name,
-        format={".npz": "npz", ".zip": "images"}.get(extension, "csv"),  # until it is read
+        # until it is read
+        format={".parquet": "parquet", ".npz": "npz", ".zip": "images"}.get(extension, "csv"),
         size_bytes=file.size,
         status=Dataset.Status.PROCESSING,
         target=target,  # "" for the reader's default
