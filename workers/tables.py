@@ -9,7 +9,6 @@ import numpy as np
 from django.core.files.storage import default_storage
 
 from downhill.datasets.models import Dataset
-from downhill.datasets.parquet import read_parquet_table
 from downhill.datasets.schema import is_missing, parse_number
 
 
@@ -20,6 +19,8 @@ def read_table(dataset: Dataset) -> dict[str, np.ndarray]:
     if dataset.format == "csv":
         return _read_csv(dataset)
     if dataset.format == "parquet":
+        from downhill.datasets.parquet import read_parquet_table  # pyarrow, only for these
+
         with default_storage.open(dataset.file.name, "rb") as stored:
             return read_parquet_table(stored, dataset.columns)
     return _read_arrays(dataset)

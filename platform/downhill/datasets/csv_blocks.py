@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 import numpy as np
@@ -37,6 +38,7 @@ BOM = b"\xef\xbb\xbf"
 # U+3000; tests/datasets pins it).
 WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 MISSING_VALUES = pa.array(sorted(MISSING_SPELLINGS), pa.string())
+COLUMN_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="csv-columns")
 MISSING_LONGEST = max(map(len, MISSING_SPELLINGS))
 # The ASCII whitespace str.strip takes off (line ends aside); any byte past ASCII may start
 # another (U+00A0, U+3000, ...).
@@ -146,18 +148,33 @@ def read_csv_blocks(raw: BinaryIO) -> CsvSchema:
     lines.give_back()
     summaries = [ColumnSummary(name) for name in names]
     sink = RowSink(summaries, lines_read=reader.line_num)
-    while block := source.block(BLOCK_BYTES):
-        table = _arrow_table(block, delimiter, len(names))
-        if table is None:
-            _read_by_rows(source, block, delimiter, sink)
-        else:
-            add_table(
-                sink, table.columns, table.num_rows, _line_count(block), _padded(block, delimiter)
-            )
+    _read_blocks(source, delimiter, sink)
     sink.end_chunk()
     for summary in summaries:
         add_tally(summary)
     return schema.finish_schema(names, summaries, delimiter, sink.n_rows, source.size, source.sha)
+
+
+def _read_blocks(source: _Bytes, delimiter: str, sink: RowSink) -> None:
+    """Every block after the header into `sink`. While one block is summarised, a thread
+    reads, hashes and parses the next (all three leave the GIL): two cores, not one. A block
+    for the row reader is read with nothing ahead of it, as it may read on past its end."""
+
+    def parse_next() -> tuple[bytes, pa.Table | None]:
+        block = source.block(BLOCK_BYTES)
+        return block, _arrow_table(block, delimiter, len(sink.summaries)) if block else None
+
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        block, table = parse_next()
+        while block:
+            if table is None:
+                _read_by_rows(source, block, delimiter, sink)
+                block, table = parse_next()
+                continue
+            ahead = reader.submit(parse_next)
+            lines, padded = _line_count(block), _padded(block, delimiter)
+            add_table(sink, table.columns, table.num_rows, lines, padded)
+            block, table = ahead.result()
 
 
 def _read_by_rows(source: _Bytes, block: bytes, delimiter: str, sink: RowSink) -> None:
@@ -214,8 +231,12 @@ def add_table(
     """`n` rows, as columns of text, taken from `lines` lines."""
     # Offsets in the table where a chunk of CHUNK_ROWS rows of the file ends.
     ends = list(range(sink.room(), n + 1, schema.CHUNK_ROWS))
-    for summary, column in zip(sink.summaries, columns, strict=True):
-        add_column(summary, column, ends, padded)
+    # Each column's summary is its own: they are summed side by side, pyarrow and NumPy
+    # leaving the GIL for the work.
+    summed = COLUMN_THREADS.map(
+        lambda pair: add_column(*pair, ends, padded), zip(sink.summaries, columns, strict=True)
+    )
+    list(summed)  # raises what a column raised
     sink.n_rows += n
     sink.in_chunk = (sink.in_chunk + n) % schema.CHUNK_ROWS
     sink.lines_read += lines
@@ -228,14 +249,20 @@ def add_column(
     `end_chunk` at each of `ends` (offsets where a chunk of the file ends). `padded`: a value
     may have whitespace around it."""
     values = pc.utf8_trim(raw, WHITESPACE) if padded else raw
+    if summary.numeric:  # a number in every row, as a rule: then none of them is missing
+        numbers = _arrow_numbers(values)
+        if numbers is not None:
+            _count(summary, values)
+            _add_numbers(summary, numbers, ends)
+            return
     # The missing spellings are 0 to 4 characters long: a column of longer values has none.
     shortest = pc.min(pc.binary_length(values)).as_py()
-    missing = n_missing = None
+    missing, n_missing = None, 0
     if shortest is not None and shortest <= MISSING_LONGEST:
         missing = pc.is_in(values, value_set=MISSING_VALUES)
         n_missing = pc.sum(missing).as_py() or 0
     present = values.filter(pc.invert(missing)) if n_missing else values
-    summary.missing += n_missing or 0
+    summary.missing += n_missing
     _count(summary, present)
     numbers = _finite_numbers(present) if summary.numeric and len(present) else None
     if numbers is None and len(present):
@@ -244,6 +271,12 @@ def add_column(
     if n_missing and numbers is not None:  # where the chunks end among the present values
         present_rows = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
         cuts = np.searchsorted(present_rows, ends).tolist()
+    _add_numbers(summary, numbers, cuts)
+
+
+def _add_numbers(summary: ColumnSummary, numbers: np.ndarray | None, cuts: Sequence[int]) -> None:
+    """The numbers of the present values, cut where chunks end (`cuts`: how many of them come
+    before each end), calling `end_chunk` at each."""
     start = 0
     for cut in cuts:
         if numbers is not None and cut > start:
@@ -254,6 +287,15 @@ def add_column(
         summary.chunk_numbers.append(numbers[start:])
 
 
+def _arrow_numbers(values: pa.ChunkedArray) -> np.ndarray | None:
+    """The values as float64 when pyarrow's cast parses every one to a finite number."""
+    try:
+        numbers = pc.cast(values, pa.float64()).to_numpy()
+    except pa.ArrowInvalid:
+        return None
+    return numbers if np.isfinite(numbers).all() else None
+
+
 def _finite_numbers(present: pa.ChunkedArray) -> np.ndarray | None:
     """The values as float64 when every one is a finite number, else None; pyarrow's cast
     where it parses them (to the same double as float(): both round correctly), float() where
@@ -261,7 +303,7 @@ def _finite_numbers(present: pa.ChunkedArray) -> np.ndarray | None:
     try:
         numbers = pc.cast(present, pa.float64()).to_numpy()
     except pa.ArrowInvalid:
-        return schema._finite_numbers(present.to_pylist())
+        return schema.finite_numbers(present.to_pylist())
     return numbers if np.isfinite(numbers).all() else None
 
 

@@ -16,12 +16,11 @@ import numpy as np
 from django.core.files.uploadedfile import UploadedFile
 
 from .archive import ArchiveLimits, SafeArchive
-from .parquet import MAGIC as PARQUET_MAGIC
-from .parquet import read_parquet_schema
 from .schema import DatasetFileError, read_csv_schema
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first member, or an empty archive
 NPY_MAGIC = b"\x93NUMPY"
+PARQUET_MAGIC = b"PAR1"
 
 
 @dataclass
@@ -101,6 +100,8 @@ def read_upload(file: UploadedFile, *, max_image_pixels: int | None = None) -> I
 def _read_parquet(file: UploadedFile, head: bytes) -> Intake:
     if not head.startswith(PARQUET_MAGIC):
         raise DatasetFileError("The file is not a valid Parquet file: it does not start like one.")
+    from .parquet import read_parquet_schema  # pyarrow: loaded by the first read, not at start
+
     size, sha256 = _fingerprint(file)
     schema = read_parquet_schema(file, size, sha256)
     return Intake(

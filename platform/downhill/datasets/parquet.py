@@ -18,7 +18,6 @@ import pyarrow.parquet as pq
 from . import csv_blocks, schema
 from .schema import ColumnSummary, DatasetFileError, RowSink
 
-MAGIC = b"PAR1"
 BATCH_ROWS = 65_536  # a few MB of values at a time, whatever a row group holds
 
 

@@ -64,7 +64,7 @@ def parse_number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _finite_numbers(values: Sequence[str]) -> np.ndarray | None:
+def finite_numbers(values: Sequence[str]) -> np.ndarray | None:
     """float() of each value, in C; None when one of them is not a number, or not finite (inf
     or nan is not a number to train on). np.array(values, dtype=float) calls the same float
     parser on each, after a costly look at their types."""
@@ -107,7 +107,7 @@ class ColumnSummary:
         none of them has whitespace around it). Call `end_chunk` every CHUNK_ROWS rows."""
         values = raw if stripped else list(map(str.strip, raw))
         if self.numeric:
-            numbers = _finite_numbers(values)
+            numbers = finite_numbers(values)
             if numbers is not None:  # a finite number each, so none of them is a missing value
                 self._count(values, numbers_only=True)
                 self.chunk_numbers.append(numbers)
@@ -121,7 +121,7 @@ class ColumnSummary:
             return
         present = [v for v in values if v not in MISSING_SPELLINGS]
         if present:
-            numbers = _finite_numbers(present)
+            numbers = finite_numbers(present)
             if numbers is None:
                 self.numeric = False
             else:

@@ -15,7 +15,6 @@ from django.db.models import QuerySet
 from .images import PATH_SEPARATOR
 from .models import Dataset
 from .npz import read_npy_header
-from .parquet import open_parquet, text_columns
 
 
 def datasets_visible_to(user) -> QuerySet[Dataset]:
@@ -56,6 +55,8 @@ def dataset_preview(dataset: Dataset, n_rows: int = 20) -> dict:
 
 def _parquet_preview(dataset: Dataset, n_rows: int) -> dict:
     """The first rows as the text a CSV would hold ('' for null), read with ranged GETs."""
+    from .parquet import open_parquet, text_columns  # pyarrow: loaded when needed
+
     with _open_ranged(dataset.file.name) as f:
         parquet = open_parquet(f)
         batch = next(parquet.iter_batches(batch_size=n_rows), None)
