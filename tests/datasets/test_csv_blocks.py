@@ -1,0 +1,67 @@
+"""The block reader re-reads only the block pyarrow refused, row by row, to name the line;
+the blocks around it stay pyarrow's."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from downhill.datasets import csv_blocks, schema
+from downhill.datasets.schema import DatasetFileError
+
+
+@pytest.fixture
+def blocks_read(monkeypatch):
+    """How many blocks went to pyarrow and how many to the row reader (each still read by
+    the real code)."""
+    seen = {"pyarrow": 0, "rows": 0}
+    by_arrow, by_rows = csv_blocks.add_table, csv_blocks._read_by_rows
+
+    def add_table(*args, **kwargs):
+        seen["pyarrow"] += 1
+        return by_arrow(*args, **kwargs)
+
+    def read_by_rows(*args, **kwargs):
+        seen["rows"] += 1
+        return by_rows(*args, **kwargs)
+
+    monkeypatch.setattr(csv_blocks, "add_table", add_table)
+    monkeypatch.setattr(csv_blocks, "_read_by_rows", read_by_rows)
+    monkeypatch.setattr(csv_blocks, "BLOCK_BYTES", 4096)
+    return seen
+
+
+def lines(n: int) -> list[bytes]:
+    return [b"x,label\n"] + [f"{i * 0.25},{'ab'[i % 2]}\n".encode() for i in range(n)]
+
+
+def test_a_ragged_row_deep_in_the_file_is_named_by_re_reading_its_block_alone(blocks_read):
+    content = lines(20_000)
+    content[15_000] = b"7,a,extra\n"
+
+    with pytest.raises(DatasetFileError, match=r"^Line 15001: expected 2 fields like the header"):
+        schema.read_csv_schema(io.BytesIO(b"".join(content)))
+    assert blocks_read["rows"] == 1
+    assert blocks_read["pyarrow"] > 30  # about 150 kB before the line, in blocks of 4 kB
+
+
+def test_a_quoted_block_is_read_by_rows_and_the_next_ones_by_pyarrow_again(blocks_read):
+    content = lines(20_000)
+    content[10_000] = b'"7.5","multi\nline"\n'  # a quoted field with a line end in it
+    data = b"".join(content)
+
+    read = schema.read_csv_schema(io.BytesIO(data))
+    assert read == schema.read_csv_schema_by_rows(io.BytesIO(data))
+    assert read.n_rows == 20_000
+    assert blocks_read["rows"] == 1
+    assert blocks_read["pyarrow"] > 40  # about 190 kB around it, in blocks of 4 kB
+
+
+def test_a_byte_that_is_not_utf8_is_named_by_its_line(blocks_read):
+    content = lines(20_000)
+    content[12_345] = b"1.5,\xff\n"
+
+    with pytest.raises(DatasetFileError, match=r"not UTF-8 text \(near line 12346\)"):
+        schema.read_csv_schema(io.BytesIO(b"".join(content)))
+    assert blocks_read["rows"] == 1
