@@ -172,7 +172,7 @@ def _read_blocks(source: _Bytes, delimiter: str, sink: RowSink) -> None:
                 block, table = parse_next()
                 continue
             ahead = reader.submit(parse_next)
-            lines, padded = _line_count(block), _padded(block, delimiter)
+            lines, padded = _line_count(block, table.num_rows), _padded(block, delimiter)
             add_table(sink, table.columns, table.num_rows, lines, padded)
             block, table = ahead.result()
 
@@ -184,8 +184,11 @@ def _read_by_rows(source: _Bytes, block: bytes, delimiter: str, sink: RowSink) -
     lines.give_back()
 
 
-def _line_count(block: bytes) -> int:
-    """Lines of a block with no lone CR, as the row reader counts them."""
+def _line_count(block: bytes, rows: int) -> int:
+    """Lines of a block with no lone CR that pyarrow read into `rows` rows, as the row reader
+    counts them: a row a line, unless an empty line (which pyarrow skips) is among them."""
+    if not (block.startswith((b"\n", b"\r\n")) or b"\n\n" in block or b"\n\r\n" in block):
+        return rows
     return block.count(b"\n") + (not block.endswith(b"\n"))
 
 
