@@ -22,8 +22,8 @@ class DatasetUploadSerializer(serializers.Serializer):
     """The upload form, for the schema; validation itself is datasets.services.dataset_create."""
 
     file = serializers.FileField(
-        help_text="A CSV with a header row (the delimiter is detected), an NPZ with arrays X and y, "
-        "or a ZIP of PNG/JPEG images in one folder per class."
+        help_text="A CSV with a header row (the delimiter is detected), a Parquet file, an NPZ "
+        "with arrays X and y, or a ZIP of PNG/JPEG images in one folder per class."
     )
     name = serializers.CharField(required=False, help_text="Defaults to the file name.")
     target = serializers.CharField(required=False, help_text="Target column; defaults to the last.")

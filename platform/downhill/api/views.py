@@ -116,8 +116,8 @@ class DatasetViewSet(
                 raise ValidationError(
                     {
                         "file": [
-                            "is required: send the dataset (a CSV, an NPZ or a ZIP of images) "
-                            "as multipart field 'file'."
+                            "is required: send the dataset (a CSV, a Parquet file, an NPZ or a "
+                            "ZIP of images) as multipart field 'file'."
                         ]
                     }
                 )
