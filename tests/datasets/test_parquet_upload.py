@@ -10,6 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from downhill.datasets.parquet import text_columns
+from downhill.datasets.schema import DatasetFileError
 from tests.conftest import csv_file, iris_rows
 from tests.datasets.builders import URL, assert_refused, post_bytes
 from tests.datasets.test_background_ingest import inline_and_in_background
@@ -112,3 +114,11 @@ def test_a_parquet_upload_trains_like_its_csv(api, train_upload):
     run.refresh_from_db()
 
     assert run.summary["val_accuracy"] >= 0.9
+
+
+def test_a_column_with_no_text_form_is_refused_naming_it():
+    # Parquet cannot hold intervals; a type another writer adds may be as foreign.
+    interval = pa.array([(1, 2, 3)], pa.month_day_nano_interval())
+    batch = pa.record_batch({"every": interval, "y": ["a"]})
+    with pytest.raises(DatasetFileError, match="Column 'every' holds month_day_nano_interval"):
+        text_columns(batch)

@@ -44,9 +44,19 @@ def open_parquet(file: BinaryIO) -> pq.ParquetFile:
 def text_columns(batch: pa.RecordBatch) -> list[pa.ChunkedArray]:
     """Each column as the text a CSV of it would hold; '' for null (a missing value)."""
     return [
-        pa.chunked_array([pc.fill_null(pc.cast(column, pa.string()), "")])
-        for column in batch.columns
+        _text(name, column) for name, column in zip(batch.schema.names, batch.columns, strict=True)
     ]
+
+
+def _text(name: str, column: pa.Array) -> pa.ChunkedArray:
+    try:
+        text = pc.cast(column, pa.string())
+    except pa.ArrowException as exc:  # a type with no text form (an interval, say)
+        raise DatasetFileError(
+            f"Column '{name}' holds {column.type}, which has no text form: a column must hold "
+            "numbers or text."
+        ) from exc
+    return pa.chunked_array([pc.fill_null(text, "")])
 
 
 def _batches(parquet: pq.ParquetFile):
