@@ -4,7 +4,11 @@ the blocks around it stay pyarrow's."""
 from __future__ import annotations
 
 import io
+import math
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from downhill.datasets import csv_blocks, schema
@@ -65,3 +69,26 @@ def test_a_byte_that_is_not_utf8_is_named_by_its_line(blocks_read):
     with pytest.raises(DatasetFileError, match=r"not UTF-8 text \(near line 12346\)"):
         schema.read_csv_schema(io.BytesIO(b"".join(content)))
     assert blocks_read["rows"] == 1
+
+
+def test_pyarrow_parses_a_number_only_as_float_does():
+    """The block reader takes pyarrow's cast where it succeeds, float() elsewhere: the cast
+    must never accept what float() refuses, nor give another double (or sign of zero)."""
+    rng = np.random.default_rng(2)
+    odd = list("0123456789.eE+-_ infINFnaNx")
+    texts = ["".join(rng.choice(odd, size=rng.integers(1, 9))) for _ in range(20_000)]
+    for _ in range(20_000):  # long mantissas and far exponents: rounding must agree
+        digits = "".join(rng.choice(list("0123456789"), size=rng.integers(1, 30)))
+        at = int(rng.integers(0, len(digits) + 1))
+        texts.append(f"-{digits[:at]}.{digits[at:]}e{rng.integers(-330, 330)}")
+    for text in texts:
+        try:
+            parsed = pc.cast(pa.array([text]), pa.float64())[0].as_py()
+        except pa.ArrowInvalid:
+            continue
+        expected = float(text)  # raises if pyarrow took what float() refuses
+        assert (
+            math.isnan(parsed)
+            and math.isnan(expected)
+            or (parsed == expected and math.copysign(1, parsed) == math.copysign(1, expected))
+        ), text
