@@ -30,6 +30,15 @@ import pyarrow.csv as pacsv
 from . import schema
 from .schema import MISSING_SPELLINGS, ColumnSummary, CsvSchema, RowSink
 
+# jemalloc for pyarrow's buffers where the wheel has it: reading bench/ingest's 100 MB file
+# five times in one process, peak RSS went 267 -> 286 MB with it, 294 -> 354 with mimalloc
+# (pyarrow's default) and 311 -> 392 with the system allocator. A datasets worker reads
+# upload after upload: its memory must stay flat across them, not only within one.
+try:
+    pa.set_memory_pool(pa.jemalloc_memory_pool())
+except NotImplementedError:  # a build without jemalloc: pyarrow's default
+    pass
+
 # 8 MiB: about 75,000 rows of bench/ingest's CSV, parsed by pyarrow in 1 MiB pieces on every
 # core; the row reader re-reads at most this much to name a line. 4, 8 and 16 MiB took the
 # same CPU within noise on bench/ingest's 100 MB file (2 loaded cores); peak RSS of a whole
