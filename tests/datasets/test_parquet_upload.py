@@ -116,6 +116,12 @@ def test_a_parquet_upload_trains_like_its_csv(api, train_upload):
     assert run.summary["val_accuracy"] >= 0.9
 
 
+def test_a_parquet_file_wider_than_the_column_limit_is_refused(api, settings, media_root):
+    settings.DOWNHILL_MAX_COLUMNS = 5
+    response = post_bytes(api, parquet_bytes(mixed_table()), "mixed.parquet")
+    assert_refused(response, "file", "has 6 columns", "DOWNHILL_MAX_COLUMNS", media_root=media_root)
+
+
 def test_a_column_with_no_text_form_is_refused_naming_it():
     # Parquet cannot hold intervals; a type another writer adds may be as foreign.
     interval = pa.array([(1, 2, 3)], pa.month_day_nano_interval())

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import csv_blocks, schema
-from .schema import ColumnSummary, DatasetFileError, RowSink
+from .schema import ColumnSummary, DatasetFileError, RowSink, check_column_count
 
 BATCH_ROWS = 65_536  # a few MB of values at a time, whatever a row group holds
 
@@ -27,6 +27,7 @@ def open_parquet(file: BinaryIO) -> pq.ParquetFile:
     except (pa.ArrowException, OSError) as exc:
         raise DatasetFileError(f"The file is not a valid Parquet file ({exc}).") from exc
     names = parquet.schema_arrow.names
+    check_column_count(len(names), where="The Parquet file")
     for position, (name, kind) in enumerate(
         zip(names, parquet.schema_arrow.types, strict=True), start=1
     ):
