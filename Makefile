@@ -13,7 +13,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[web,worker,dev]" 2>&1 | grep -v "^WARNING: Location" || true
 	$(PY) -c "import django, rest_framework, celery, torch, pytest, playwright" # fails loudly if the install did
 	touch $(STAMP)
 
@@ -60,7 +60,7 @@ bench-metrics-read: install
 
 # Compares with pandas.read_csv: installs the `bench` extra (pandas) when it is missing.
 bench-ingest: install
-	$(PY) -c "import pandas" 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+	$(PY) -c "import pandas" 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e ".[web,worker,dev,bench]"
 	$(PY) bench/ingest/run.py $(BENCH_ARGS)
 
 clean:
