@@ -63,5 +63,10 @@ bench-ingest: install
 	$(PY) -c "import pandas" 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e ".[web,worker,dev,bench]"
 	$(PY) bench/ingest/run.py $(BENCH_ARGS)
 
+# The exact versions deploy/'s images install, from pyproject.toml's runtime extras.
+.PHONY: constraints
+constraints: install
+	$(PY) deploy/lock.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
