@@ -37,13 +37,13 @@ def broker_ok() -> bool:
     from kombu import Connection
 
     url = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
-    try:
-        with Connection(url, connect_timeout=TIMEOUT_S) as connection:
+    with Connection(url, connect_timeout=TIMEOUT_S) as connection:
+        try:
             connection.ensure_connection(max_retries=1, timeout=TIMEOUT_S)
-        return True
-    except Exception as error:  # noqa: BLE001 - any failure means unhealthy, said on stderr
-        print(f"broker {url.split('@')[-1]}: {error}", file=sys.stderr)
-        return False
+            return True
+        except Exception as error:  # noqa: BLE001 - any failure means unhealthy, said on stderr
+            print(f"broker {connection.as_uri()}: {error}", file=sys.stderr)  # password masked
+            return False
 
 
 CHECKS = {"web": web_ok, "broker": broker_ok}
