@@ -109,6 +109,7 @@ def container_env(smoke_database, s3_endpoint, tmp_path):
         "DOWNHILL_SWEEP_SECONDS": "1",
         "DOWNHILL_CHECKPOINT_SECONDS": "0",
         "PORT": str(free_port()),
+        "DOWNHILL_BIND": "127.0.0.1",  # the images listen on 0.0.0.0; here, this machine only
         "WEB_CONCURRENCY": "1",
     }
     purge_queue("training")
