@@ -1,0 +1,52 @@
+"""Checkpoints written by the engine before the Trainer restructure (f1240d2) still resume, to
+exactly the run that never stopped. The files in fixtures/ were written once by that code
+(fixtures/write_checkpoints.py says how) and never change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.workers.test_engine import CPU, linear_table, schema_for
+from tests.workers.test_training_options import EventRecorder, assert_same_run, everything_resumable
+from workers.engine import fit, prepare
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as when the fixtures were written: the same sums in the same order
+    yield
+    torch.set_num_threads(threads)
+
+
+def _load(name: str) -> dict:
+    return torch.load(FIXTURES / name, map_location=CPU, weights_only=False)
+
+
+@pytest.mark.parametrize(
+    "name", ["checkpoint_f1240d2_mid_epoch.pt", "checkpoint_f1240d2_epoch_end.pt"]
+)
+def test_a_checkpoint_written_before_the_restructure_resumes_exactly(name, one_thread):
+    cfg = everything_resumable()
+    table = linear_table(n=200)
+    data = prepare(table, schema_for(table), cfg)
+    whole_rec = EventRecorder()
+    whole = fit(cfg, data, [whole_rec], device=CPU)
+    checkpoint = _load(name)
+
+    second = EventRecorder()
+    resumed = fit(cfg, data, [second], device=CPU, resume=checkpoint)
+
+    assert second.events[0] == {
+        "type": "resumed", "step": checkpoint["step"], "epoch": checkpoint["epoch"],
+        "from_step": checkpoint["step"],
+    }  # fmt: skip
+    assert second.points == [p for p in whole_rec.points if p[0] > checkpoint["step"]]
+    assert second.epochs == whole_rec.epochs[-len(second.epochs) :]
+    assert resumed.summary == whole.summary
+    assert_same_run(resumed, whole)
