@@ -34,11 +34,11 @@ from downhill.runs.services import (
     run_requeue,
     run_transition,
 )
+from workers.contract.transforms import OUTPUT_TRANSFORMS
 
 from .engine import Callback, DataError, Diverged, TrainState, fit, pick_device, prepare
 from .engine.export import export_layers, layers_to_npz_dict
 from .engine.loop import describe_device
-from .engine.losses import OUTPUT_TRANSFORMS
 from .tables import read_table
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from workers.contract.losses import LOSSES_BY_TASK
+from workers.contract.transforms import OUTPUT_TRANSFORMS, predicted_classes, values
+from workers.contract.transforms import probabilities as numpy_probabilities
 from workers.engine.data import DataError
-from workers.engine.losses import OUTPUT_TRANSFORMS, build_objective
+from workers.engine.losses import build_objective
 
 
 @pytest.fixture(autouse=True)
@@ -199,12 +201,10 @@ def test_regression_predictions_are_the_value_clamped_value_or_rate():
 
 
 def numpy_predict(transform: str, o: np.ndarray) -> np.ndarray:
-    """Inference outside torch, from nothing but the transform's name."""
-    if transform in ("softmax", "margin"):
-        return o.argmax(axis=1)
-    if transform == "sigmoid":
-        return (sigmoid(o[:, 0]) > 0.5).astype(np.int64)
-    return {"identity": o, "clamp_min0": np.maximum(o, 0), "exp": np.exp(o)}[transform]
+    """Inference outside torch, from nothing but the transform's name (the contract's NumPy)."""
+    if transform in ("identity", "clamp_min0", "exp"):
+        return values(transform, o)
+    return predicted_classes(transform, o)
 
 
 @pytest.mark.parametrize("name", CLASSIFICATION + REGRESSION)
@@ -213,6 +213,12 @@ def test_output_transform_names_reproduce_predictions_in_numpy(name):
     output = torch.randn(20, obj.n_outputs, generator=torch.Generator().manual_seed(1)) * 2
     expected = numpy_predict(OUTPUT_TRANSFORMS[name], output.numpy())
     np.testing.assert_allclose(obj.predict(output).numpy(), expected, rtol=1e-6)
+    torch_probabilities = obj.probabilities(output)
+    numpy_p = numpy_probabilities(OUTPUT_TRANSFORMS[name], output.double().numpy())
+    if torch_probabilities is None:
+        assert numpy_p is None
+    else:
+        np.testing.assert_allclose(torch_probabilities.numpy(), numpy_p, rtol=1e-5, atol=1e-7)
 
 
 def test_every_loss_has_an_output_transform():

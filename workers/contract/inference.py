@@ -38,6 +38,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from workers.contract.transforms import sigmoid
+
 FORMAT_VERSION = 1
 
 
@@ -126,12 +128,6 @@ def _max_pool2d(layer: dict, x: np.ndarray) -> np.ndarray:
     h_out, w_out = h // k, w // k  # floor: trailing rows and columns are dropped, as in torch
     cropped = x[:, :, : h_out * k, : w_out * k]
     return cropped.reshape(n, c, h_out, k, w_out, k).max(axis=(3, 5))
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    # 1 / (1 + exp(-x)) = exp(-log(1 + exp(-x))); logaddexp neither overflows nor loses the
-    # relative accuracy of the tiny values far left, as 1 / (1 + exp(-x)) and 0.5 + tanh would.
-    return np.exp(-np.logaddexp(0.0, -x))
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:

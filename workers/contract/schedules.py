@@ -93,7 +93,7 @@ class LrSchedule:
     def _fractional_epoch(self, epoch: int, step_in_epoch: int) -> float:
         return (epoch - 1) + step_in_epoch / self.epoch_steps[epoch - 1]
 
-    def _position(self, step: int) -> tuple[int, int]:
+    def position(self, step: int) -> tuple[int, int]:
         """(epoch, step_in_epoch) of a global step."""
         epoch = bisect_right(self.first_step, step)
         return epoch, step - self.first_step[epoch - 1]
@@ -102,7 +102,7 @@ class LrSchedule:
         return lr * step / self.warmup_steps if step < self.warmup_steps else lr
 
     def _add_event(self, step: int, event_type: str, **extra) -> None:
-        epoch, _ = self._position(step)
+        epoch, _ = self.position(step)
         event = {"type": event_type, "step": step, "epoch": epoch, **extra}
         self._events_at.setdefault(step, []).append(event)
 
@@ -344,22 +344,47 @@ def build_schedule(spec: dict | None, base_lr: float, epoch_steps: list[int]) ->
     return schedule_class(spec, base_lr, epoch_steps)
 
 
+class RunSchedule:
+    """The lr of every step of a run, as the loop sets it and the preview plots it: the lr
+    schedule, rescaled to the new base rate from an optimizer switch on, replaced by SWA's rate
+    from its start. The plateau schedule decays only when the loop reports its validation
+    losses (`end_epoch`); the preview reports none, so it plots the lr as if never decaying."""
+
+    def __init__(self, config: dict, epoch_steps: list[int]):
+        self.schedule = build_schedule(config["lr_schedule"], config["learning_rate"], epoch_steps)
+        switch, swa = config.get("optimizer_switch"), config.get("swa")
+        self._switch_epoch = switch["at_epoch"] if switch else math.inf
+        self._switch_scale = switch["learning_rate"] / config["learning_rate"] if switch else 1.0
+        self._swa_epoch = swa["start_epoch"] if swa else math.inf
+        self._swa_lr = swa["lr"] if swa else None
+
+    def lr_at(self, step: int) -> float:
+        """The lr of the update at global `step` (1-based). Call it once per step, in order:
+        the schedule's events of a step are emitted as it is reached."""
+        epoch, step_in_epoch = self.schedule.position(step)
+        if epoch >= self._swa_epoch:  # the schedule is not consulted (nor its events emitted)
+            return self._swa_lr
+        scale = self._switch_scale if epoch >= self._switch_epoch else 1.0
+        return scale * self.schedule.lr(step, epoch, step_in_epoch)
+
+    def end_epoch(self, epoch: int, val_loss: float | None) -> None:
+        self.schedule.end_epoch(epoch, val_loss)
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.schedule.stop_reason
+
+    def drain_events(self) -> list[dict]:
+        return self.schedule.drain_events()
+
+    def state_dict(self) -> dict:
+        return self.schedule.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.schedule.load_state_dict(state)
+
+
 def run_lr_preview(config: dict, epoch_steps: list[int]) -> list[float]:
-    """The lr of every step of a run as the loop will set it: the schedule, rescaled from an
-    optimizer switch on, replaced by SWA's rate from its start (plateau: as if never decaying)."""
-    schedule = build_schedule(config["lr_schedule"], config["learning_rate"], epoch_steps)
-    switch, swa = config.get("optimizer_switch"), config.get("swa")
-    step, lrs = 0, []
-    for epoch, n in enumerate(epoch_steps, start=1):
-        scale = (
-            switch["learning_rate"] / config["learning_rate"]
-            if switch and epoch >= switch["at_epoch"]
-            else 1.0
-        )
-        for step_in_epoch in range(n):
-            step += 1
-            if swa and epoch >= swa["start_epoch"]:
-                lrs.append(swa["lr"])
-            else:
-                lrs.append(scale * schedule.lr(step, epoch, step_in_epoch))
-    return lrs
+    """The lr of every step of a run as the loop will set it (plateau: as if never decaying)."""
+    schedule = RunSchedule(config, epoch_steps)
+    return [schedule.lr_at(step) for step in range(1, sum(epoch_steps) + 1)]

@@ -19,7 +19,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from workers.contract.choices import EARLY_STOPPING_MONITORS
-from workers.contract.schedules import build_schedule
+from workers.contract.schedules import RunSchedule
 from workers.contract.splits import batch_sizes_per_epoch, steps_per_epoch
 
 from .callbacks import Callback, TrainState
@@ -141,7 +141,7 @@ def fit(
     n = len(x)
     batch_sizes = batch_sizes_per_epoch(n, config)
     epoch_steps = steps_per_epoch(n, config)
-    schedule = build_schedule(config["lr_schedule"], config["learning_rate"], epoch_steps)
+    schedule = RunSchedule(config, epoch_steps)
     clipping = config.get("gradient_clipping") or {}
     switch, swa, stopping = (
         config.get("optimizer_switch"),
@@ -268,12 +268,7 @@ def fit(
                 continue
             state.step += 1
             steps_done = step_in_epoch + 1
-            # As workers.contract.schedules.run_lr_preview plots it (a test keeps the two in step).
-            lr = (
-                swa["lr"]
-                if swa_model is not None
-                else track.lr_scale * schedule.lr(state.step, epoch, step_in_epoch)
-            )
+            lr = schedule.lr_at(state.step)  # as the preview plots it
             if lr != current_lr:  # a plain float comparison, no device work
                 for group in optimizer.param_groups:
                     group["lr"] = lr

@@ -33,25 +33,11 @@ import torch
 import torch.nn.functional as F
 
 from workers.contract.losses import LOSSES_BY_TASK, NON_NEGATIVE_TARGET_LOSSES
+from workers.contract.transforms import OUTPUT_TRANSFORMS
 
 from .data import DataError
 
-# How raw outputs become predictions, so NumPy inference elsewhere can do the same:
-#   softmax     probabilities softmax(o), class argmax(o)
-#   sigmoid     one output; probabilities [1 - sigmoid(o), sigmoid(o)], class 1 when o > 0
-#   margin      no probabilities, class argmax(o)
-#   identity / clamp_min0 / exp    the value o / max(o, 0) / exp(o)
-OUTPUT_TRANSFORMS: dict[str, str] = {
-    "cross_entropy": "softmax",
-    "binary_cross_entropy": "sigmoid",
-    "hinge": "margin",
-    "squared_hinge": "margin",
-    "mse": "identity",
-    "mae": "identity",
-    "huber": "identity",
-    "msle": "clamp_min0",
-    "poisson": "exp",
-}
+# The transforms are named in workers.contract.transforms; the objectives below apply them in torch.
 
 Tensor = torch.Tensor
 

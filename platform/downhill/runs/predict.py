@@ -21,8 +21,10 @@ from PIL import Image
 
 from downhill.datasets.images import ImageError, image_pixels, open_image
 from downhill.datasets.schema import is_missing, parse_number
-from workers.contract.inference import forward, layers_from_npz, sigmoid
+from workers.contract.inference import forward, layers_from_npz
 from workers.contract.preprocessing import transform
+from workers.contract.transforms import probabilities as output_probabilities
+from workers.contract.transforms import values as output_values
 
 from .models import Run
 
@@ -211,11 +213,6 @@ def _pixel_values(field: str, value: list, feature: dict) -> np.ndarray:
     return pixels.reshape(wanted).astype(np.float64)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def run_predict(run: Run, rows) -> list[dict]:
     """Predict raw rows with the run's final model. Raises ModelNotReady or ValidationError."""
     model_path = run.artifacts.get("model")
@@ -232,18 +229,9 @@ def run_predict(run: Run, rows) -> list[dict]:
         out = forward(_layers(model_path), x)
     kind, classes = info["output_transform"], info.get("classes")
     if info["task"] == "regression":
-        values = out[:, 0]
-        if kind == "exp":
-            values = np.exp(values)
-        elif kind == "clamp_min0":
-            values = np.maximum(values, 0.0)
-        return [{"value": float(v)} for v in values]
-    if kind == "sigmoid":
-        # sigmoid(-z) for the negative class, not 1 - sigmoid(z): as precise as the engine's.
-        probabilities = np.stack([sigmoid(-out[:, 0]), sigmoid(out[:, 0])], axis=1)
-    elif kind == "softmax":
-        probabilities = _softmax(out)
-    else:  # a margin loss scores classes but gives no probabilities
+        return [{"value": float(v)} for v in output_values(kind, out[:, 0])]
+    probabilities = output_probabilities(kind, out)
+    if probabilities is None:  # a margin loss scores classes but gives no probabilities
         return [{"label": classes[int(i)], "scores": dict(zip(classes, map(float, row), strict=True))}
                 for i, row in zip(out.argmax(axis=1), out, strict=True)]  # fmt: skip
     return [
