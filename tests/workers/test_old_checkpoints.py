@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.workers.test_engine import CPU, linear_table, schema_for
+from tests.workers.test_engine import CPU, config, linear_table, schema_for
 from tests.workers.test_training_options import EventRecorder, assert_same_run, everything_resumable
 from workers.engine import fit, prepare
 
@@ -50,3 +50,22 @@ def test_a_checkpoint_written_before_the_restructure_resumes_exactly(name, one_t
     assert second.epochs == whole_rec.epochs[-len(second.epochs) :]
     assert resumed.summary == whole.summary
     assert_same_run(resumed, whole)
+
+
+def test_a_checkpoint_of_before_last_train_loss_resumes_with_its_epoch_means(one_thread):
+    """Checkpoints written before 2026-11-21 kept the last epoch's means as `history` (the
+    validation metrics a second time); they still resume, to the same summary."""
+    cfg = config(epochs=3)
+    table = linear_table(n=120)
+    data = prepare(table, schema_for(table), cfg)
+    whole = fit(cfg, data, [], device=CPU)
+    old = _load("checkpoint_f1240d2_last_epoch.pt")  # stopped after its last epoch
+    tracker = old["tracker"]
+    assert "history" not in tracker and tracker["last_train_loss"] > 0
+    old["tracker"] = {**tracker, "history": {"train_loss": tracker.pop("last_train_loss"),
+                                             **tracker["last_metrics"]}}  # fmt: skip
+
+    resumed = fit(cfg, data, [], device=CPU, resume=old)
+
+    assert resumed.summary["final_train_loss"] == whole.summary["final_train_loss"] > 0
+    assert resumed.summary["epochs_completed"] == 3

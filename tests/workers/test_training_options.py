@@ -314,28 +314,6 @@ def test_a_run_resumed_from_its_checkpoint_continues_exactly_as_if_never_stopped
         assert_same_run(resumed, whole)
 
 
-def test_a_checkpoint_of_before_last_train_loss_resumes_with_its_epoch_means():
-    """Checkpoints written before 2026-11-21 kept the last epoch's means as `history` (the
-    validation metrics a second time); they still resume, to the same summary."""
-    cfg = config(epochs=3)
-    table = linear_table(n=120)
-    data = prepare(table, schema_for(table), cfg)
-    first = StopAfterEpoch(3)  # stopped after its last epoch: the summary is the tracker's
-    stopped = fit(cfg, data, [first], device=CPU, checkpoint_seconds=0.0)
-    tracker = first.checkpoint["tracker"]
-    assert "history" not in tracker and tracker["last_train_loss"] > 0
-    old = {**first.checkpoint, "tracker": {**tracker}}
-    old["tracker"]["history"] = {
-        "train_loss": old["tracker"].pop("last_train_loss"),
-        **tracker["last_metrics"],
-    }
-
-    resumed = fit(cfg, data, [], device=CPU, resume=old)
-
-    assert resumed.summary["final_train_loss"] == stopped.summary["final_train_loss"] > 0
-    assert resumed.summary["epochs_completed"] == 3
-
-
 class CancelAtStep(EventRecorder):
     """Asks the run to stop (as a cancel does) once `step` is reported; keeps its checkpoints."""
 
