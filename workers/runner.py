@@ -36,9 +36,9 @@ from downhill.runs.services import (
 )
 from workers.contract.transforms import OUTPUT_TRANSFORMS
 
-from .engine import Callback, DataError, Diverged, TrainState, fit, pick_device, prepare
+from .engine import Callback, DataError, Diverged, Stop, TrainState, fit, pick_device, prepare
 from .engine.export import export_layers, layers_to_npz_dict
-from .engine.loop import describe_device
+from .engine.trainer import describe_device
 from .tables import read_table
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class DatabaseSink(Callback):
         self.flush_seconds = flush_seconds
         self.shutdown = shutdown
         self.state: TrainState | None = None
+        self.lease_lost = False
         self._points: list[tuple[str, int, float, float]] = []
         self._events: list[dict] = []
         self._lock = threading.Lock()
@@ -119,7 +120,7 @@ class DatabaseSink(Callback):
                 state.step,
             )
             return
-        if state.stop_reason == "lease_lost":  # another attempt owns the run, and its files
+        if self.lease_lost:  # another attempt owns the run, and its files
             return
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
@@ -172,7 +173,8 @@ class DatabaseSink(Callback):
             points, self._points = self._points, []
             events, self._events = self._events, []
         if not owned:
-            state.stop_reason = "lease_lost"
+            state.request_stop(Stop.HAND_ON, "lease_lost")
+            self.lease_lost = True
             return
         try:
             metrics_record(self.run_id, points)
@@ -182,10 +184,10 @@ class DatabaseSink(Callback):
                 self._points[:0] = points
                 self._events[:0] = events
             raise
-        if cancel and not state.stop_reason:
-            state.stop_reason = "cancelled"
-        elif self.shutdown is not None and self.shutdown.is_set() and not state.stop_reason:
-            state.stop_reason = "worker_shutdown"
+        if cancel:
+            state.request_stop(Stop.CANCEL)
+        elif self.shutdown is not None and self.shutdown.is_set():
+            state.request_stop(Stop.HAND_ON, "worker_shutdown")
 
 
 def load_resume_checkpoint(run_id: int, device) -> dict | None:
@@ -272,7 +274,7 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
         # Read once: the writer goes on beating while the artifacts are stored, and a cancel or
         # shutdown it notices then comes after the training ended.
         stop = result.state.stop_reason
-        if stop == "lease_lost":  # another attempt owns the run now
+        if sink.lease_lost:  # another attempt owns the run now
             log.warning("run %s: lease lost; this attempt stops without a word", run_id)
             sink.close_quietly()
             return

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from workers.contract.splits import split_indices
-from workers.engine import Callback, DataError, Diverged, fit, prepare
+from workers.engine import Callback, DataError, Diverged, Stop, fit, prepare
 
 CPU = torch.device("cpu")
 
@@ -51,7 +51,7 @@ class Recorder(Callback):
     def on_steps(self, state, points):
         self.points.extend(points)
         if self.stop_after_step and state.step >= self.stop_after_step:
-            state.stop_reason = "cancelled"
+            state.request_stop(Stop.CANCEL)
 
     def on_epoch_end(self, state, metrics):
         self.epochs.append(metrics)

@@ -14,7 +14,7 @@ from tests.workers.test_engine import CPU, Recorder, config, linear_table, schem
 from workers.contract.events import END_OF_RUN_EVENTS
 from workers.contract.schedules import build_schedule
 from workers.contract.splits import batch_sizes_per_epoch
-from workers.engine import fit, prepare
+from workers.engine import Stop, fit, prepare
 from workers.engine.evaluate import evaluate
 from workers.engine.losses import build_objective
 
@@ -263,7 +263,7 @@ class StopAfterEpoch(EventRecorder):
     def on_epoch_end(self, state, metrics):
         super().on_epoch_end(state, metrics)
         if state.epoch == self.stop_epoch:
-            state.stop_reason = "cancelled"
+            state.request_stop(Stop.CANCEL)
 
     def on_checkpoint(self, state, checkpoint):
         if state.epoch == self.stop_epoch:
@@ -343,7 +343,7 @@ def test_a_run_cancelled_mid_epoch_checkpoints_that_step_and_resumes_exactly(
 
     first = CancelAtStep(stop_step)
     stopped = fit(cfg, data, [first], device=CPU, sync_seconds=0.0, checkpoint_seconds=3600)
-    assert stopped.state.stop_reason == "cancelled"
+    assert stopped.state.stop is Stop.CANCEL and stopped.state.stop_reason == "cancelled"
     assert [c["step"] for c in first.checkpoints] == [stop_step]  # only the one it stopped at
     checkpoint = first.checkpoints[0]
     assert (checkpoint["in_epoch"]["epoch"], checkpoint["in_epoch"]["steps"]) == (
@@ -369,11 +369,11 @@ def test_a_worker_shutdown_checkpoints_and_makes_no_final_model():
     cfg["test_split"] = 0.1
     table = linear_table(n=200)
 
-    class ShutDownAtStep(CancelAtStep):
+    class ShutDownAtStep(CancelAtStep):  # as the worker asks when it is stopping
         def on_steps(self, state, points):
+            if state.step >= self.stop_after_step:
+                state.request_stop(Stop.HAND_ON, "worker_shutdown")
             super().on_steps(state, points)
-            if state.stop_reason:
-                state.stop_reason = "worker_shutdown"
 
     stopping = ShutDownAtStep(28)  # inside SWA
     data = prepare(table, schema_for(table), cfg)

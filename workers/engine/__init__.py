@@ -1,19 +1,21 @@
 """The training engine: pure PyTorch and NumPy, no Django.
 
-`fit(config, data, callbacks)` trains one run; everything about the outside world (metrics
+`fit(config, data, callbacks)` (a Trainer) trains one run; everything about the outside world (metrics
 storage, progress, cancel) arrives through callbacks.
 """
 
-from .callbacks import Callback, TrainState
+from .callbacks import Callback, Stop, TrainState
 from .data import DataError, TrainingData, prepare
-from .loop import Diverged, FitResult, fit, pick_device
+from .trainer import Diverged, FitResult, Trainer, fit, pick_device
 
 __all__ = [
     "Callback",
     "DataError",
     "Diverged",
     "FitResult",
+    "Stop",
     "TrainState",
+    "Trainer",
     "TrainingData",
     "fit",
     "pick_device",
