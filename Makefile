@@ -39,9 +39,12 @@ browser:
 test: install browser
 	DOWNHILL_CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff (with the complexity gate, C901 over 10) and the import contracts of pyproject.toml's
+# [tool.importlinter]: the web imports only workers.contract of workers, the engine no Django.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=platform:. $(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff check --fix .

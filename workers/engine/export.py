@@ -41,28 +41,35 @@ def _export_layer(module: nn.Module) -> dict:
         if kind is nn.GELU and module.approximate != "none":
             raise ValueError("Only the exact (erf) GELU can be exported.")
         return {"op": _ACTIVATIONS[kind]}
-    if kind is nn.Linear:
-        return {"op": "linear", "weight": _array(module.weight), "bias": _bias(module)}
-    if kind is nn.Conv2d:
-        return _conv2d(module)
-    if kind in (nn.BatchNorm1d, nn.BatchNorm2d):
-        return _batch_norm(module)
-    if kind is nn.MaxPool2d:
-        k = module.kernel_size
-        if not isinstance(k, int) or (module.stride, module.padding, module.dilation) != (k, 0, 1):
-            raise ValueError(f"Only square MaxPool2d with stride = kernel exports: {module}.")
-        if module.ceil_mode:
-            raise ValueError(f"Only MaxPool2d with floor rounding exports: {module}.")
-        return {"op": "max_pool2d", "kernel": k}
-    if kind is nn.AdaptiveAvgPool2d:
-        if module.output_size not in (1, (1, 1)):
-            raise ValueError(f"Only AdaptiveAvgPool2d(1) exports: {module}.")
-        return {"op": "global_avg_pool"}
-    if kind is nn.Flatten:
-        if (module.start_dim, module.end_dim) != (1, -1):
-            raise ValueError(f"Only Flatten() over all but the batch dimension exports: {module}.")
-        return {"op": "flatten"}
-    raise ValueError(f"Cannot export layer {module}: no NumPy equivalent.")
+    exporter = _EXPORTERS.get(kind)
+    if exporter is None:
+        raise ValueError(f"Cannot export layer {module}: no NumPy equivalent.")
+    return exporter(module)
+
+
+def _linear(module: nn.Linear) -> dict:
+    return {"op": "linear", "weight": _array(module.weight), "bias": _bias(module)}
+
+
+def _max_pool2d(module: nn.MaxPool2d) -> dict:
+    k = module.kernel_size
+    if not isinstance(k, int) or (module.stride, module.padding, module.dilation) != (k, 0, 1):
+        raise ValueError(f"Only square MaxPool2d with stride = kernel exports: {module}.")
+    if module.ceil_mode:
+        raise ValueError(f"Only MaxPool2d with floor rounding exports: {module}.")
+    return {"op": "max_pool2d", "kernel": k}
+
+
+def _global_avg_pool(module: nn.AdaptiveAvgPool2d) -> dict:
+    if module.output_size not in (1, (1, 1)):
+        raise ValueError(f"Only AdaptiveAvgPool2d(1) exports: {module}.")
+    return {"op": "global_avg_pool"}
+
+
+def _flatten(module: nn.Flatten) -> dict:
+    if (module.start_dim, module.end_dim) != (1, -1):
+        raise ValueError(f"Only Flatten() over all but the batch dimension exports: {module}.")
+    return {"op": "flatten"}
 
 
 def _conv2d(module: nn.Conv2d) -> dict:
@@ -108,3 +115,14 @@ def _bias(module: nn.Linear | nn.Conv2d) -> np.ndarray:
 
 def _array(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().to(device="cpu", dtype=torch.float32).numpy().copy()
+
+
+_EXPORTERS = {
+    nn.Linear: _linear,
+    nn.Conv2d: _conv2d,
+    nn.BatchNorm1d: _batch_norm,
+    nn.BatchNorm2d: _batch_norm,
+    nn.MaxPool2d: _max_pool2d,
+    nn.AdaptiveAvgPool2d: _global_avg_pool,
+    nn.Flatten: _flatten,
+}
