@@ -37,7 +37,7 @@ def _sweep_on_start(**kwargs) -> None:
 def _resend_uploads_on_start(sender, **kwargs) -> None:
     """A worker of the datasets queue that starts reads again the uploads left `processing`."""
     if DATASETS_QUEUE in sender.app.amqp.queues.consume_from:
-        from downhill.datasets.services import datasets_resend_processing
+        from downhill.dispatch import datasets_resend_processing
 
         resent = datasets_resend_processing()
         if resent:
@@ -57,18 +57,15 @@ def requeue_stale_runs() -> None:
     """Celery beat sends this every DOWNHILL_SWEEP_SECONDS: requeue runs whose worker is gone,
     and send the queued runs, and the uploads `processing`, whose message never reached the
     broker."""
-    from downhill.datasets.services import datasets_send_unsent
-    from downhill.runs.services import runs_requeue_stale, runs_send_unsent
+    from downhill.dispatch import send_unsent
+    from downhill.runs.services import runs_requeue_stale
 
     requeued = runs_requeue_stale()
     if requeued:
         log.warning("requeued runs whose worker was lost: %s", requeued)
-    sent = runs_send_unsent()
-    if sent:
-        log.warning("sent runs whose message had not reached the broker: %s", sent)
-    sent = datasets_send_unsent()
-    if sent:
-        log.warning("sent datasets whose message had not reached the broker: %s", sent)
+    for kind, sent in send_unsent().items():
+        if sent:
+            log.warning("sent %s whose message had not reached the broker: %s", kind, sent)
 
 
 @app.task(name=PROCESS_DATASET_TASK)

@@ -5,8 +5,9 @@
 Both sides train the platform's default model (MLP, hidden [64, 64], relu) with its default
 optimizer (adam, lr 1e-3) at batch size 32, without validation, for the same epochs on the
 same synthetic 4-class data, resident on the device. The engine runs as a worker runs it: its
-real metric callback (workers.runner.DatabaseSink) streams every step's loss and lr into a Run
-row of a throwaway SQLite database. It also runs without callbacks, which splits any gap into
+worker callbacks (workers/callbacks.py: metrics writer, stop watch, checkpoint store, with the
+run attempt's heartbeat thread writing about once a second) stream every step's loss and lr into
+a Run row of a throwaway SQLite database. It also runs without callbacks, which splits any gap into
 the loop's share and the metric writes' share.
 
 Repetitions rotate through the three sides, a first round is discarded as warm-up, and the
@@ -134,16 +135,16 @@ def bare_fit(x, y, epochs: int):
 
 
 def engine_fit(experiment, x, y, *, with_sink: bool = True):
-    """The engine as workers.runner.execute_run calls it: DatabaseSink writing into a fresh Run
-    row it holds the lease of, checkpoints at the configured cadence (or no callbacks at all).
-    Returns (model, seconds); only `fit` itself is timed."""
+    """The engine as workers.runner.execute_run calls it: a claimed RunAttempt (its heartbeat
+    thread writing) and the worker's callbacks on a fresh Run row, checkpoints at the configured
+    cadence (or no callbacks at all). Returns (model, seconds); timed: `fit` and the attempt's
+    last write (every point written, as before the run is marked finished)."""
     from django.conf import settings
-    from django.db.models import Q
 
     from downhill.runs.models import MetricPoint, Run
-    from downhill.runs.services import run_transition
+    from workers.attempt import RunAttempt
+    from workers.callbacks import CheckpointStore, MetricsWriter, StopWatch
     from workers.engine import TrainingData, fit
-    from workers.runner import DatabaseSink
 
     config = experiment.config
     data = TrainingData(
@@ -155,21 +156,24 @@ def engine_fit(experiment, x, y, *, with_sink: bool = True):
         result = fit(config, data, [], device=x.device)
         return result.model, time.perf_counter() - started
 
-    lease = "bench"
     run = Run.objects.create(experiment=experiment, epochs=config["epochs"])
-    run_transition(run.id, Run.Status.RUNNING, device=x.device.type, worker="bench", lease=lease)
-    sink = DatabaseSink(run.id, lease)
+    attempt = RunAttempt(run.id, device=x.device.type)
+    assert attempt.claim()
+    writer = MetricsWriter(run.id)
+    attempt.writers.append(writer)
+    callbacks = [writer, StopWatch(attempt), CheckpointStore(attempt)]
     started = time.perf_counter()
     result = fit(
-        config, data, [sink], device=x.device,
+        config, data, callbacks, device=x.device,
         checkpoint_seconds=settings.DOWNHILL_CHECKPOINT_SECONDS,
     )  # fmt: skip
+    attempt.close()
     seconds = time.perf_counter() - started
-    # A sink that stopped writing (a lost lease, say) would make the engine look cheap.
-    assert result.state.stop_reason is None, result.state.stop_reason
+    # Callbacks that stopped writing (a lost lease, say) would make the engine look cheap.
+    assert result.state.stop is None, result.state.stop_reason
     written = MetricPoint.objects.filter(run=run, name="train_loss").count()
-    assert written == result.state.step, f"the sink wrote {written} of {result.state.step} steps"
-    run_transition(run.id, Run.Status.SUCCEEDED, where=Q(lease=lease), summary=result.summary)
+    assert written == result.state.step, f"the writer wrote {written} of {result.state.step} steps"
+    attempt.finish(Run.Status.SUCCEEDED, summary=result.summary)
     return result.model, seconds
 
 
@@ -182,7 +186,7 @@ def bare_timed(experiment, x, y):
 SIDES = {
     "bare": bare_timed,
     "engine_no_callbacks": lambda experiment, x, y: engine_fit(experiment, x, y, with_sink=False),
-    "engine": engine_fit,  # with DatabaseSink: what the gate measures
+    "engine": engine_fit,  # with the worker's callbacks: what the gate measures
 }
 
 
@@ -299,7 +303,7 @@ def main() -> int:
         "setup": {"rows": ROWS, "features": FEATURES, "classes": CLASSES, "batch_size": BATCH_SIZE,
                   "epochs": epochs, "rounds": reps, "model": experiment.config["model"],
                   "optimizer": "adam", "learning_rate": 1e-3, "validation_split": 0,
-                  "engine_callbacks": "workers.runner.DatabaseSink on SQLite"},
+                  "engine_callbacks": "workers.callbacks (MetricsWriter, StopWatch, CheckpointStore) and RunAttempt's heartbeat thread, on SQLite"},
         "runs": runs,
         "gate": {"median_ratio_at_least": GATE, "threads": default_threads},
         "passed": passed,
@@ -318,7 +322,7 @@ def table(runs: list[dict]) -> str:
         return f"{summary['median']:{fmt}} ({summary['min']:{fmt}}-{summary['max']:{fmt}})"
 
     lines = [
-        "| torch threads | bare loop | engine, no callbacks | engine + DatabaseSink | engine / bare |",
+        "| torch threads | bare loop | engine, no callbacks | engine + worker callbacks | engine / bare |",
         "|---:|---:|---:|---:|---:|",
     ]
     for run in runs:

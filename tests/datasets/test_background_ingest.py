@@ -181,7 +181,7 @@ def test_an_upload_the_broker_could_not_take_waits_processing_and_the_sweep_send
 def test_a_dataset_sent_at_its_upload_is_not_sent_again_by_the_sweep(
     api, in_background, sent_tasks, django_capture_on_commit_callbacks
 ):
-    from downhill.datasets.services import datasets_send_unsent
+    from downhill.dispatch import datasets_send_unsent
 
     with django_capture_on_commit_callbacks(execute=True):
         dataset_id = post_bytes(api, csv_file(iris_rows()).getvalue()).json()["id"]
@@ -199,7 +199,7 @@ def test_a_second_sweep_while_the_first_is_sending_does_not_send_the_dataset_aga
     """Sweeps overlap (beat's, and every worker's start): the dataset is marked sent before its
     message goes, so the other sweep leaves it alone rather than having it read twice."""
     from downhill.celery import app
-    from downhill.datasets.services import datasets_send_unsent
+    from downhill.dispatch import datasets_send_unsent
 
     dataset_id = post_bytes(api, csv_file(iris_rows()).getvalue()).json()["id"]  # not sent yet
     sent, overlapping = [], []
@@ -301,7 +301,7 @@ def test_a_redelivered_message_changes_nothing(api, in_background, media_root):
 
 
 def test_the_datasets_left_processing_are_sent_again(api, in_background, sent_tasks):
-    from downhill.datasets.services import datasets_resend_processing
+    from downhill.dispatch import datasets_resend_processing
 
     waiting = post_bytes(api, csv_file(iris_rows()).getvalue()).json()["id"]
     read = post_bytes(api, csv_file(iris_rows()).getvalue()).json()["id"]
@@ -315,7 +315,7 @@ def test_the_datasets_left_processing_are_sent_again(api, in_background, sent_ta
 def test_a_dataset_the_broker_could_not_take_again_at_a_worker_start_is_left_to_the_sweep(
     api, in_background, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from downhill.datasets.services import datasets_resend_processing
+    from downhill.dispatch import datasets_resend_processing
 
     with django_capture_on_commit_callbacks(execute=True):
         dataset_id = post_bytes(api, csv_file(iris_rows()).getvalue()).json()["id"]

@@ -180,7 +180,7 @@ def test_a_run_the_broker_could_not_take_stays_queued_and_the_sweep_sends_it_lat
     api, iris, monkeypatch, django_capture_on_commit_callbacks, client, user
 ):
     from downhill.celery import app
-    from downhill.runs.services import runs_send_unsent
+    from downhill.dispatch import runs_send_unsent
 
     def unreachable(*args, **kwargs):
         raise ConnectionRefusedError("connection refused")

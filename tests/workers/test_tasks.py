@@ -141,18 +141,20 @@ def test_an_attempt_that_lost_its_lease_leaves_the_checkpoints_alone(queue_run):
     from django.core.files.storage import default_storage
 
     from downhill.runs.checkpoints import resume_checkpoint_path, resume_checkpoints
-    from workers.engine import TrainState
-    from workers.runner import DatabaseSink
+    from workers.attempt import RunAttempt
+    from workers.callbacks import CheckpointStore, StopWatch
+    from workers.engine import Stop, TrainState
 
     run_id = queue_run()["run"]
     Run.objects.filter(pk=run_id).update(status="running", lease="the-next-attempt")
     kept = default_storage.save(resume_checkpoint_path(run_id, 8), ContentFile(b"weights"))
-    sink = DatabaseSink(run_id, lease="the-lost-attempt")
+    attempt = RunAttempt(run_id, device="cpu")
+    attempt.lease, attempt.owned = "the-lost-attempt", True  # as after its claim, long ago
     state = TrainState(epochs=3, steps_per_epoch=4, total_steps=12, epoch=3, step=12)
-    sink.on_train_begin(state)
-    sink.on_checkpoint(state, {"step": 12})
+    StopWatch(attempt).on_train_begin(state)
+    CheckpointStore(attempt).on_checkpoint(state, {"step": 12})
 
-    assert state.stop_reason == "lease_lost"
+    assert (state.stop, state.stop_reason) == (Stop.HAND_ON, "lease_lost")
     assert resume_checkpoints(run_id) == [kept]
 
 

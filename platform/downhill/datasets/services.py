@@ -15,10 +15,8 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import ProtectedError, Sum
-from django.utils import timezone
 
-from workers.contract.tasks import DATASETS_QUEUE, PROCESS_DATASET_TASK
-
+from ..dispatch import send_dataset
 from .filenames import upload_stem
 from .images import TooManyPixels
 from .intake import Intake, read_upload
@@ -194,7 +192,7 @@ def _dataset_create_processing(*, owner, file: UploadedFile, name: str, target: 
         dataset.file.save(f"{uuid.uuid4().hex}{extension}", file, save=False)
         with transaction.atomic():
             dataset.save()
-            transaction.on_commit(lambda: _enqueue_processing(dataset.id))
+            transaction.on_commit(lambda: send_dataset(dataset.id))
     except Exception:
         if dataset.file:
             dataset.file.delete(save=False)
@@ -202,48 +200,18 @@ def _dataset_create_processing(*, owner, file: UploadedFile, name: str, target: 
     return dataset
 
 
-def _enqueue_processing(dataset_id: int, *, unsent_only: bool = True) -> bool:
-    """Send the reading of a `processing` dataset by task name; returns whether the broker took
-    it. `sent_at` is stamped first, with one conditional UPDATE, so that of two sweeps (or the
-    upload and a sweep) only one sends a dataset not sent yet; `unsent_only=False` sends it even
-    if it was. A broker that cannot be reached leaves the dataset `processing` with no `sent_at`
-    and its file kept: the sweep (datasets_send_unsent) sends it once the broker answers."""
-    from downhill.celery import send_by_name
-
-    processing = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING)
-    claimed = processing.filter(sent_at__isnull=True) if unsent_only else processing
-    sent_at = timezone.now()
-    # A process lost between this stamp and the send leaves it to a datasets worker's start.
-    if not claimed.update(sent_at=sent_at):
-        return False  # sent by another, read meanwhile, or deleted
-    try:
-        send_by_name(PROCESS_DATASET_TASK, args=[dataset_id], queue=DATASETS_QUEUE)
-    except Exception:  # noqa: BLE001 (any transport error: the sweep tries again)
-        log.warning("could not send dataset %s to the broker; the sweep will retry", dataset_id)
-        processing.filter(sent_at=sent_at).update(sent_at=None)
-        return False
-    return True
+# Which statuses each status may be entered from: an upload is read once, to ready or failed.
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    Dataset.Status.READY: (Dataset.Status.PROCESSING,),
+    Dataset.Status.FAILED: (Dataset.Status.PROCESSING,),
+}
 
 
-def datasets_send_unsent() -> list[int]:
-    """Send the reading of every `processing` dataset whose message the broker never took (it
-    was down at the upload). Called with the stale-run sweep. Returns the ids sent."""
-    return _send_processing(unsent_only=True)
-
-
-def datasets_resend_processing() -> list[int]:
-    """Enqueue again the reading of every dataset still `processing`, sent or not; a worker of
-    the datasets queue does this when it starts, since one stopped cold may have taken its
-    message along. A second message for a dataset is harmless. Returns the ids sent."""
-    return _send_processing(unsent_only=False)
-
-
-def _send_processing(*, unsent_only: bool) -> list[int]:
-    datasets = Dataset.objects.filter(status=Dataset.Status.PROCESSING)
-    if unsent_only:
-        datasets = datasets.filter(sent_at__isnull=True)
-    ids = list(datasets.order_by("created_at", "id").values_list("id", flat=True))
-    return [d for d in ids if _enqueue_processing(d, unsent_only=unsent_only)]
+def dataset_transition(dataset_id: int, to: str, **fields) -> bool:
+    """Move a dataset to `to` if its status allows it; one conditional UPDATE, so a reading
+    delivered twice (or a delete meanwhile) changes it at most once. Returns whether it did."""
+    rows = Dataset.objects.filter(pk=dataset_id, status__in=ALLOWED_FROM[to])
+    return bool(rows.update(status=to, **fields))
 
 
 def dataset_process(dataset_id: int) -> None:
@@ -271,8 +239,8 @@ def dataset_process(dataset_id: int) -> None:
     arrays = ""
     try:
         arrays = _store_arrays(intake, stem) if intake.arrays is not None else ""
-        finished = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING).update(
-            status=Dataset.Status.READY, error="", arrays=arrays, **_described(intake, target)
+        finished = dataset_transition(
+            dataset_id, Dataset.Status.READY, error="", arrays=arrays, **_described(intake, target)
         )
     except Exception as exc:  # storage full or away, the database gone: not left processing
         log.exception("could not store what was read of dataset %s", dataset_id)
@@ -299,7 +267,7 @@ def _fail(dataset_id: int, message: str) -> None:
     stored for it)."""
     rows = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING)
     stored = rows.values_list("file", flat=True).first()
-    if rows.update(status=Dataset.Status.FAILED, error=message, file="") and stored:
+    if dataset_transition(dataset_id, Dataset.Status.FAILED, error=message, file="") and stored:
         default_storage.delete(stored)
 
 

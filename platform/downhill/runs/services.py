@@ -8,14 +8,14 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from workers.contract.events import END_OF_RUN_EVENTS
-from workers.contract.tasks import TRAIN_RUN_TASK, TRAINING_QUEUE
 
+from ..dispatch import send_run
 from .checkpoints import resume_point
 from .models import BLOCK_STEPS, MetricBlock, MetricPoint, Run, RunEvent
 from .quota import QuotaExceeded as QuotaExceeded  # raised by run_queue; callers catch it here
@@ -64,6 +64,39 @@ def run_transition(
     return bool(updated)
 
 
+def run_claim(run_id: int, *, lease: str, device: str, worker: str) -> bool:
+    """A worker takes a queued run under `lease`; only a queued run can be claimed, so a
+    redelivered message starts nothing. Returns whether it did."""
+    return run_transition(run_id, S.RUNNING, device=device, worker=worker, lease=lease)
+
+
+FINISH_RETRIES = 6  # backoff 1, 2, 4, 8, 16 s: a database away for half a minute
+
+
+def run_finish(run_id: int, status: str, *, lease: str, **fields) -> bool:
+    """The final transition (succeeded, failed, cancelled) by the attempt that holds `lease`,
+    retried: a run must not stay `running` because the database blinked as training ended.
+    Returns whether it happened (not when the lease went to another attempt)."""
+    for attempt in range(FINISH_RETRIES):
+        try:
+            return run_transition(run_id, status, where=Q(lease=lease), **fields)
+        except DatabaseError:
+            log.warning(
+                "could not record run %s as %s (try %d); retrying", run_id, status, attempt + 1
+            )
+            connection.close()  # the next query opens a fresh connection
+            time.sleep(min(2**attempt, 30))
+    log.error("gave up recording run %s as %s", run_id, status)
+    return False
+
+
+def run_hand_back(run_id: int, *, lease: str, reason: str) -> bool:
+    """The attempt that holds `lease` puts its run back in the queue (its worker is stopping):
+    the next attempt resumes it from its latest checkpoint."""
+    run = Run.objects.get(pk=run_id)
+    return run_requeue(run, where=Q(lease=lease), reason=reason)
+
+
 class NotResumable(Exception):
     """The run cannot be resumed (answered 409); the message says why and what to do."""
 
@@ -85,7 +118,7 @@ def run_queue(*, experiment, resumed_from: Run | None = None, resumed_from_step=
     )
     if resumed_from is not None:
         _carry_history(resumed_from, run)
-    transaction.on_commit(lambda: _enqueue(run.id))
+    transaction.on_commit(lambda: send_run(run.id))
     return run
 
 
@@ -148,34 +181,6 @@ def _carry_history(source: Run, run: Run) -> None:
         [{"type": "resumed_from", "step": step, "epoch": source.epoch, "run": source.id}],
         time.time(),
     )
-
-
-def _enqueue(run_id: int) -> None:
-    """Send the run's task by name. A broker that cannot be reached leaves the run queued with
-    no `sent_at`, and the sweep (runs_send_unsent) sends it again once the broker is back: a
-    duplicate message is harmless, as only a queued run can be claimed."""
-    from downhill.celery import send_by_name
-
-    try:
-        send_by_name(TRAIN_RUN_TASK, args=[run_id], queue=TRAINING_QUEUE)
-    except Exception:  # noqa: BLE001 (any transport error: the sweep tries again)
-        log.warning("could not send run %s to the broker; the sweep will retry", run_id)
-        Run.objects.filter(pk=run_id).update(sent_at=None)
-        return
-    Run.objects.filter(pk=run_id).update(sent_at=timezone.now())
-
-
-def runs_send_unsent() -> list[int]:
-    """Send the task of every queued run whose message the broker never took (it was down when
-    the run was created or requeued). Called with the stale-run sweep. Returns their ids."""
-    ids = list(
-        Run.objects.filter(status=S.QUEUED, sent_at__isnull=True)
-        .order_by("created_at", "id")
-        .values_list("id", flat=True)
-    )
-    for run_id in ids:
-        _enqueue(run_id)
-    return ids
 
 
 def run_request_cancel(run: Run) -> Run:
@@ -287,7 +292,7 @@ def run_requeue(run: Run, *, where: Q, reason: str) -> bool:
         "reason": reason,
     }
     run_events_record(run.id, [event], time.time())
-    transaction.on_commit(lambda: _enqueue(run.id))
+    transaction.on_commit(lambda: send_run(run.id))
     log.warning("run %s requeued as attempt %s: %s", run.id, run.attempt + 1, reason)
     return True
 

@@ -1,0 +1,85 @@
+"""A run's files in storage: resume checkpoints (the engine's plain dicts, torch.save), and at
+the end the "last" and "best" checkpoints and the model exported for NumPy inference."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+import torch
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from downhill.runs.checkpoints import resume_checkpoint_path, resume_checkpoints
+
+from .engine.export import export_layers, layers_to_npz_dict
+
+log = logging.getLogger(__name__)
+
+
+class CannotResume(RuntimeError):
+    """The checkpoint a run continues from is gone or damaged; the message says so."""
+
+
+def store_resume_checkpoint(run_id: int, checkpoint: dict) -> str:
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    return _save(resume_checkpoint_path(run_id, checkpoint["step"]), buffer.getvalue())
+
+
+def prune_resume_checkpoints(run_id: int) -> None:
+    """All but the newest: it is stored, so a crash from here on leaves it."""
+    for older in resume_checkpoints(run_id)[1:]:
+        default_storage.delete(older)
+
+
+def load_resume_checkpoint(run_id: int, device) -> dict | None:
+    """The newest resume checkpoint that loads (a half-written one is skipped)."""
+    for path in resume_checkpoints(run_id):
+        try:
+            return _load(path, device)
+        except Exception:  # noqa: BLE001 (a truncated file: fall back to the one before)
+            log.warning("run %s: checkpoint %s does not load; trying an older one", run_id, path)
+    return None
+
+
+def starting_point(run, device) -> dict | None:
+    """Where a run starts: its own newest checkpoint (an earlier attempt lost its worker), else
+    the checkpoint of the cancelled run it continues, else nothing (the first step)."""
+    own = load_resume_checkpoint(run.id, device)
+    if own is not None or run.resumed_from_id is None:
+        return own
+    path = resume_checkpoint_path(run.resumed_from_id, run.resumed_from_step)
+    try:
+        return _load(path, device)
+    except Exception as exc:  # noqa: BLE001 (missing or damaged: the run cannot go on)
+        raise CannotResume(
+            f"This run continues run {run.resumed_from_id} from its checkpoint at step "
+            f"{run.resumed_from_step}, which cannot be read ({exc.__class__.__name__}). "
+            f"Start a fresh run of the experiment instead."
+        ) from exc
+
+
+def save_artifacts(run_id: int, result) -> dict:
+    """Checkpoints (plain dicts, torch.save) and the final model exported for NumPy inference."""
+    artifacts: dict = {"checkpoints": {}}
+    for name, checkpoint in result.checkpoints.items():
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        artifacts["checkpoints"][name] = _save(f"runs/{run_id}/{name}.pt", buffer.getvalue())
+    buffer = io.BytesIO()
+    np.savez(buffer, **layers_to_npz_dict(export_layers(result.model.cpu())))
+    artifacts["model"] = _save(f"runs/{run_id}/model.npz", buffer.getvalue())
+    return artifacts
+
+
+def _load(path: str, device) -> dict:
+    with default_storage.open(path, "rb") as stored:
+        return torch.load(io.BytesIO(stored.read()), map_location=device, weights_only=False)
+
+
+def _save(path: str, content: bytes) -> str:
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    return default_storage.save(path, ContentFile(content))
