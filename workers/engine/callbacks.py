@@ -2,7 +2,7 @@
 
 A run stops when someone asks: `state.request_stop(Stop.CANCEL)` from a callback (or from a
 thread of its own). The engine knows what each kind of stop means for the run's end, never
-who asked or why (a user, a schedule, a worker going away).
+who asked or why (a user, a schedule, the process around it going away).
 """
 
 from __future__ import annotations
