@@ -232,3 +232,14 @@ def test_a_text_column_with_a_value_per_row_is_ignored_not_one_hot_encoded():
     assert torch.all(onehot.sum(dim=1) == 1)
     result = fit(cfg, data, device=CPU)
     assert "row_id" in result.summary["ignored_columns"]
+
+
+def test_every_optimizer_a_config_may_name_is_built_by_the_engine():
+    from workers.contract.choices import OPTIMIZERS as NAMES
+    from workers.engine.optimizers import OPTIMIZERS
+
+    assert set(OPTIMIZERS) == set(NAMES)
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    for name in NAMES:
+        optimizer = OPTIMIZERS[name](params, config(optimizer=name, momentum=0.9), 0.1, 0.0)
+        assert optimizer.param_groups[0]["lr"] == 0.1
