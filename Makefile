@@ -11,10 +11,10 @@ CHROMIUM ?= /usr/bin/chromium
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml client/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[web,worker,dev]" 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -c "import django, rest_framework, celery, torch, pytest, playwright" # fails loudly if the install did
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[web,worker,dev]" -e "./client[pandas]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import downhill_client, django, rest_framework, celery, torch, pytest, playwright" # fails loudly if the install did
 	touch $(STAMP)
 
 run: install
