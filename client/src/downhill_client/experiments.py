@@ -23,14 +23,22 @@ def load_config(path: str | Path) -> dict:
         raise BadInput(f"cannot read {path}: {exc}") from None
     try:
         config = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        kind = "JSON" if path.suffix == ".json" else "YAML"
-        raise BadInput(f"{path} is not valid {kind}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{path} is not valid JSON: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{path} is not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(config, dict):
         raise BadInput(
             f"{path} must hold a mapping of settings (key: value), not {type(config).__name__}."
         )
     return config
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's message in one line: the problem and where."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 class Experiments:
