@@ -48,18 +48,16 @@ def downhill(tmp_path, server):
     home = tmp_path / "home"
     home.mkdir()
 
+    def environment(extra=None):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOWNHILL_")}
+        env |= {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "NO_COLOR": "1"}
+        env |= {"DOWNHILL_URL": server[0], "DOWNHILL_TOKEN": server[1]} | (extra or {})
+        return {k: v for k, v in env.items() if v is not None}
+
     def _run(*args, env=None, input=None, timeout=120):
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("DOWNHILL_")} | {
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-            "NO_COLOR": "1",
-        }
-        environment |= {"DOWNHILL_URL": server[0], "DOWNHILL_TOKEN": server[1]}
-        environment |= env or {}
-        environment = {k: v for k, v in environment.items() if v is not None}
         return subprocess.run(
             [DOWNHILL, *map(str, args)],
-            env=environment,
+            env=environment(env),
             input=input,
             capture_output=True,
             text=True,
@@ -67,5 +65,6 @@ def downhill(tmp_path, server):
             cwd=tmp_path,
         )
 
+    _run.environment = environment
     _run.home = home
     return _run
