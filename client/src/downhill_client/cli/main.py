@@ -71,7 +71,7 @@ def cli(url, token, retries, debug):
     default=lambda: os.environ.get("DOWNHILL_URL", "http://127.0.0.1:8000"),
 )
 @click.option("--username", prompt=True)
-@click.option("--password", prompt=True, hide_input=True)
+@click.option("--password", prompt=True, hide_input=True, envvar="DOWNHILL_PASSWORD")
 def login(server, username, password):
     """Get your API token and save it (with the URL) to the config file, mode 0600."""
     Client.login(server, username, password)
@@ -148,6 +148,7 @@ def run(ctx, config_file, dataset, watch, as_json):
         print_json(as_dict(experiment))
     else:
         err.print(f"experiment {experiment.id}: run {experiment.run} queued", highlight=False)
+        click.echo(experiment.run)
     return _watch(client, experiment.run) if watch else 0
 
 
