@@ -25,7 +25,7 @@ def test_the_client_installs_and_works_without_django_or_torch(server, tmp_path)
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr
-    for heavy in ("django", "torch", "rest_framework", "numpy"):
+    for heavy in ("django", "torch", "rest_framework", "numpy", "pandas"):
         absent = subprocess.run([python, "-c", f"import {heavy}"], capture_output=True)
         assert absent.returncode != 0, f"{heavy} is in the client's environment"
 
@@ -42,7 +42,13 @@ def test_the_client_installs_and_works_without_django_or_torch(server, tmp_path)
     assert json.loads(listed.stdout) == []
     script = textwrap.dedent("""
         import sys
-        from downhill_client import Client
+        from downhill_client import Client, Metrics
+        metrics = Metrics({"loss": {"steps": [1, 2], "values": [0.5, 0.25]}})
+        assert metrics.rows() == [[1, 0.5], [2, 0.25]]  # plain lists without pandas
+        try:
+            metrics.to_dataframe()
+        except ImportError as exc:
+            assert "downhill-client[pandas]" in str(exc)
         print(Client().health()["status"], sorted({"django", "torch"} & set(sys.modules)))
     """)
     used = subprocess.run([python, "-c", script], capture_output=True, text=True, env=env)

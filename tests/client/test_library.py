@@ -3,6 +3,8 @@ predictions, listing and errors."""
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 
@@ -105,3 +107,22 @@ def test_a_wrong_token_is_an_api_error(server):
     with Client(server[0], "not-a-token") as c, pytest.raises(ApiError) as caught:
         c.datasets.list()
     assert caught.value.status_code == 401 and "token" in caught.value.message.lower()
+
+
+def test_cancel_a_running_run_and_resume_it(client, iris_csv):
+    dataset = client.datasets.upload(iris_csv)
+    run_id = client.experiments.create({"dataset": dataset.id, "epochs": 5000, "batch_size": 1}).run
+    deadline = time.monotonic() + 60
+    while (run := client.runs.get(run_id)).progress.step < 10:
+        assert time.monotonic() < deadline, run
+        time.sleep(0.2)
+    client.runs.cancel(run_id)
+    cancelled = client.runs.watch(run_id, interval=0.2)
+    assert cancelled.status == "cancelled"
+    resumed = client.runs.resume(run_id)
+    assert resumed.id != run_id and resumed.raw["resumed_from"] == run_id
+    assert client.runs.cancel(resumed.id).status in ("cancelled", "running")
+    assert client.runs.watch(resumed.id, interval=0.2).status == "cancelled"
+    with pytest.raises(ApiError) as caught:  # a run that did not end cancelled cannot resume
+        client.runs.resume(client.experiments.create({"dataset": dataset.id, "epochs": 1}).run)
+    assert caught.value.status_code == 409
