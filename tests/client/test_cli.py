@@ -121,6 +121,7 @@ def test_bad_input_is_one_line_with_exit_code_2_or_3(downhill, tmp_path):
     (tmp_path / "bad_value.yaml").write_text("dataset: 1\nlearning_rate: -1\n")
     one_line_error(downhill("run", "-c", "bad_value.yaml"), 2, "learning_rate")
     one_line_error(downhill("runs", "predict", "1", "missing.csv"), 2, "no such file")
+    one_line_error(downhill("datasets", "upload", "missing.csv"), 2, "missing.csv: no such file")
     one_line_error(downhill("runs", "watch", "999999"), 2, "No Run matches")
 
     gone = downhill("--retries", "1", "runs", "ls", env={"DOWNHILL_URL": "http://127.0.0.1:9"})

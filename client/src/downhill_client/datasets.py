@@ -38,7 +38,9 @@ class Datasets:
         server has read it (`ready`), or raise DatasetFailed with its reading error."""
         path = Path(path)
         if not path.is_file():
-            raise BadInput(f"{path}: no such file.")
+            raise BadInput(
+                f"{path}: no such file." if not path.exists() else f"{path} is not a file."
+            )
         fields = {k: v for k, v in {"name": name, "target": target}.items() if v}
         body = MultipartUpload(path, fields, progress)
         # No read timeout while sending: a large file takes as long as the link needs.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Self
+from typing import Self
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
@@ -88,8 +88,3 @@ class Run(_FromApi):
     @property
     def succeeded(self) -> bool:
         return self.status == "succeeded"
-
-
-def as_dict(obj: Any) -> dict:
-    """The server's representation, for --json output."""
-    return obj.raw

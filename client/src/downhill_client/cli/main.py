@@ -21,7 +21,6 @@ from .. import __version__
 from ..client import Client
 from ..config import config_path
 from ..errors import DownhillError
-from ..models import as_dict
 from ..transport import RETRY_DELAYS
 from .live import finished_message, watch_run
 from .output import print_json, print_table, read_rows, write_predictions
@@ -86,7 +85,7 @@ def datasets():
 
 
 @datasets.command("upload")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--target", help="Column to predict (default: the last one).")
 @click.option("--name", help="Dataset name (default: the file name).")
 @click.option("--wait/--no-wait", default=False, help="Wait until the server has read it.")
@@ -97,19 +96,19 @@ def datasets_upload(ctx, file, target, name, wait, as_json):
     client = _client(ctx)
     columns = [BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
-        task = bar.add_task("upload", total=file.stat().st_size)
+        task = bar.add_task("upload", total=None)
         dataset = client.datasets.upload(
             file,
             name=name,
             target=target,
             wait=False,
-            progress=lambda sent, total: bar.update(task, completed=sent),
+            progress=lambda sent, total: bar.update(task, completed=sent, total=total),
         )
     if wait and dataset.status == "processing":
         with err.status(f"dataset {dataset.id}: the server is reading it"):
             dataset = client.datasets.wait(dataset.id)
     if as_json:
-        print_json(as_dict(dataset))
+        print_json(dataset.raw)
     else:
         err.print(f"dataset {dataset.id} {dataset.name}: {dataset.status}", highlight=False)
         click.echo(dataset.id)
@@ -122,7 +121,7 @@ def datasets_ls(ctx, as_json):
     """List your datasets."""
     items = _client(ctx).datasets.list()
     if as_json:
-        return print_json([as_dict(d) for d in items])
+        return print_json([d.raw for d in items])
     rows = [[d.id, d.name, d.status, d.n_rows, d.target, d.task, d.size_bytes] for d in items]
     print_table(out, ["id", "name", "status", "rows", "target", "task", "bytes"], rows)
 
@@ -145,7 +144,7 @@ def run(ctx, config_file, dataset, watch, as_json):
     client = _client(ctx)
     experiment = client.experiments.create(config_file, dataset=dataset)
     if as_json:
-        print_json(as_dict(experiment))
+        print_json(experiment.raw)
     else:
         err.print(f"experiment {experiment.id}: run {experiment.run} queued", highlight=False)
         click.echo(experiment.run)
@@ -172,7 +171,7 @@ def runs_ls(ctx, status, experiment, as_json):
     """List your runs, newest first."""
     items = _client(ctx).runs.list(status=status, experiment=experiment)
     if as_json:
-        return print_json([as_dict(r) for r in items])
+        return print_json([r.raw for r in items])
     rows = [
         [
             r.id,
