@@ -29,7 +29,7 @@ def test_upload_train_watch_metrics_and_predict(client, iris_csv, tmp_path):
     assert experiment.config["batch_size"] == 32 and experiment.run is not None
 
     snapshots = []
-    run = client.runs.watch(experiment.run, snapshots.append, interval=0.3)
+    run = client.runs.watch(experiment.run, snapshots.append, interval=0.3, timeout=180)
     assert run.status == "succeeded", run.error
     assert (
         snapshots[-1].run.finished
@@ -117,12 +117,12 @@ def test_cancel_a_running_run_and_resume_it(client, iris_csv):
         assert time.monotonic() < deadline, run
         time.sleep(0.2)
     client.runs.cancel(run_id)
-    cancelled = client.runs.watch(run_id, interval=0.2)
+    cancelled = client.runs.watch(run_id, interval=0.2, timeout=180)
     assert cancelled.status == "cancelled"
     resumed = client.runs.resume(run_id)
     assert resumed.id != run_id and resumed.raw["resumed_from"] == run_id
     assert client.runs.cancel(resumed.id).status in ("cancelled", "running")
-    assert client.runs.watch(resumed.id, interval=0.2).status == "cancelled"
+    assert client.runs.watch(resumed.id, interval=0.2, timeout=180).status == "cancelled"
     with pytest.raises(ApiError) as caught:  # a run that did not end cancelled cannot resume
         client.runs.resume(client.experiments.create({"dataset": dataset.id, "epochs": 1}).run)
     assert caught.value.status_code == 409

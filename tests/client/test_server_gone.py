@@ -38,7 +38,7 @@ def test_watch_rides_out_the_server_going_away(server, client, proxy, iris_csv):
             seen.set()
 
     def watch():
-        result["run"] = through_proxy.runs.watch(run_id, on_update, interval=0.2)
+        result["run"] = through_proxy.runs.watch(run_id, on_update, interval=0.2, timeout=180)
 
     watcher = threading.Thread(target=watch)
     watcher.start()

@@ -71,11 +71,13 @@ class Runs:
         run_id: int,
         on_update: Callable[[Snapshot], None] | None = None,
         interval: float = 1.0,
+        timeout: float | None = None,
     ) -> Run:
-        """Block until the run ends; `on_update` gets a Snapshot (progress, steps/s, ETA,
-        latest losses) at every poll. Returns the finished Run (check `run.status`)."""
+        """Block until the run ends (TimeoutError after `timeout` seconds, if given);
+        `on_update` gets a Snapshot (progress, steps/s, ETA, latest losses) at every poll.
+        Returns the finished Run (check `run.status`)."""
         snapshot = None
-        for snapshot in follow(self, run_id, interval=interval):
+        for snapshot in follow(self, run_id, interval=interval, timeout=timeout):
             if on_update:
                 on_update(snapshot)
         return snapshot.run

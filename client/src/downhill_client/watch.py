@@ -40,8 +40,12 @@ class _Rate:
         return (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
 
 
-def follow(runs: Runs, run_id: int, *, interval: float = 1.0) -> Iterator[Snapshot]:
-    """A Snapshot per poll until the run has finished (the last one is finished)."""
+def follow(
+    runs: Runs, run_id: int, *, interval: float = 1.0, timeout: float | None = None
+) -> Iterator[Snapshot]:
+    """A Snapshot per poll until the run has finished (the last one is finished); TimeoutError
+    when it has not after `timeout` seconds."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     losses: deque[float] = deque(maxlen=LOSS_HISTORY)
     train_since = val_since = 0
     val_loss = None
@@ -66,4 +70,6 @@ def follow(runs: Runs, run_id: int, *, interval: float = 1.0) -> Iterator[Snapsh
         yield snapshot
         if run.finished:
             return
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"run {run_id} is still {run.status} after {timeout:g} s.")
         time.sleep(interval)
