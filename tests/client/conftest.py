@@ -21,10 +21,8 @@ DOWNHILL = str(Path(sys.executable).parent / "downhill")
 def server(celery_worker_process, live_server, django_user_model):
     """(url, token) of a user `ada` on a live server whose runs a real worker trains."""
     django_user_model.objects.create_user("ada", password=PASSWORD)
-    client = Client.login(live_server.url, "ada", PASSWORD, save=False)
-    token = client._t.http.headers["Authorization"].removeprefix("Token ")
-    client.close()
-    return live_server.url, token
+    with Client.login(live_server.url, "ada", PASSWORD, token_name="tests", save=False) as client:
+        return live_server.url, client.token
 
 
 @pytest.fixture

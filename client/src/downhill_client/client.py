@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +29,7 @@ class Client:
     ):
         settings = resolve(url, token, config)
         extra = {} if retry_delays is None else {"retry_delays": retry_delays}
-        self.url = settings.url
+        self.url, self.token = settings.url, settings.token
         self._t = Transport(
             settings.url, settings.token, timeout=timeout, on_retry=on_retry, **extra
         )
@@ -43,16 +44,19 @@ class Client:
         username: str,
         password: str,
         *,
+        token_name: str | None = None,
         save: bool = True,
         config: Path | None = None,
     ) -> Client:
-        """Trade a username and password for the user's API token; with `save`, write both
-        to the config file (mode 0600) for later commands."""
+        """Trade a username and password for a new API token named `token_name` (by default
+        `downhill-cli@<this host>`: logging in again replaces only this machine's token, never
+        the user's other tokens); with `save`, write the URL and token to the config file
+        (mode 0600) for later commands."""
+        body = {"username": username, "password": password}
+        body["name"] = token_name or f"downhill-cli@{socket.gethostname()}"[:100]
         anonymous = Transport(url, None, retry_delays=())
         try:
-            token = anonymous.post(
-                "/auth/token/", json={"username": username, "password": password}
-            )["token"]
+            token = anonymous.post("/auth/token/", json=body)["token"]
         finally:
             anonymous.close()
         if save:
