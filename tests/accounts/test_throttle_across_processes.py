@@ -44,8 +44,9 @@ def web_process(tmp_path, name: str, **env_overrides):
     try:
         deadline = time.monotonic() + 60
         while True:
-            with contextlib.suppress(requests.ConnectionError):
-                requests.get(f"{url}/api/v1/health/", timeout=5)
+            # A loaded machine may take longer than a read timeout to answer the first request.
+            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
+                requests.get(f"{url}/api/v1/health/", timeout=10)
                 break
             assert process.poll() is None and time.monotonic() < deadline, (
                 tmp_path / f"{name}.log"

@@ -27,41 +27,19 @@ class SignupClosed(Exception):
     """DOWNHILL_ALLOW_SIGNUP is off."""
 
 
-def user_register(*, username, password, email="") -> object:  # noqa: C901 (see the commit)
+def user_register(*, username, password, email="") -> object:
     """Create a user; the password goes through Django's validators. Raises ValidationError
     naming the field, or SignupClosed."""
     if not settings.DOWNHILL_ALLOW_SIGNUP:
         raise SignupClosed(SIGNUP_CLOSED)
-    errors: dict[str, list[str]] = {}
     User = get_user_model()
-    if not isinstance(username, str) or not username.strip():
-        errors["username"] = ["is required."]
-    else:
-        username = username.strip()
-        try:
-            User.username_validator(username)
-        except ValidationError as exc:
-            errors["username"] = list(exc.messages)
-        if len(username) > MAX_USERNAME_LENGTH:
-            errors.setdefault("username", []).append(
-                f"use at most {MAX_USERNAME_LENGTH} characters."
-            )
-        elif User.objects.filter(username__iexact=username).exists():
-            errors.setdefault("username", []).append("is taken.")
-    if not isinstance(email, str):
-        errors["email"] = ["must be text."]
-    elif email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            errors["email"] = [f"{email[:100]!r} is not an email address."]
-    if not isinstance(password, str) or not password:
-        errors["password"] = ["is required."]
-    elif "username" not in errors:
-        try:
-            password_validation.validate_password(password, User(username=username, email=email))
-        except ValidationError as exc:
-            errors["password"] = list(exc.messages)
+    username, errors = _username_checked(User, username)
+    email_errors = _email_errors(email)
+    if email_errors:
+        errors["email"] = email_errors
+    password_errors = _password_errors(User, password, username, email, errors)
+    if password_errors:
+        errors["password"] = password_errors
     if errors:
         raise ValidationError(errors)
     try:
@@ -69,6 +47,47 @@ def user_register(*, username, password, email="") -> object:  # noqa: C901 (see
             return User.objects.create_user(username=username, email=email or "", password=password)
     except IntegrityError:  # the same name, registered a moment ago
         raise ValidationError({"username": ["is taken."]}) from None
+
+
+def _username_checked(User, username) -> tuple[object, dict[str, list[str]]]:
+    """The stripped username and the errors found so far (under "username" only)."""
+    if not isinstance(username, str) or not username.strip():
+        return username, {"username": ["is required."]}
+    username = username.strip()
+    errors: dict[str, list[str]] = {}
+    try:
+        User.username_validator(username)
+    except ValidationError as exc:
+        errors["username"] = list(exc.messages)
+    if len(username) > MAX_USERNAME_LENGTH:
+        errors.setdefault("username", []).append(f"use at most {MAX_USERNAME_LENGTH} characters.")
+    elif User.objects.filter(username__iexact=username).exists():
+        errors.setdefault("username", []).append("is taken.")
+    return username, errors
+
+
+def _email_errors(email) -> list[str]:
+    if not isinstance(email, str):
+        return ["must be text."]
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            return [f"{email[:100]!r} is not an email address."]
+    return []
+
+
+def _password_errors(User, password, username, email, errors) -> list[str]:
+    """Django's validators run only once the username is known good (they compare with it)."""
+    if not isinstance(password, str) or not password:
+        return ["is required."]
+    if "username" in errors:
+        return []
+    try:
+        password_validation.validate_password(password, User(username=username, email=email))
+    except ValidationError as exc:
+        return list(exc.messages)
+    return []
 
 
 MAX_TOKEN_DAYS = 3650
