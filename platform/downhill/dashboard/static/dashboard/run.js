@@ -358,8 +358,20 @@
   bindChartControls(page, chartOf);
   axes = window.DownhillAxes.bind(page, chartOf, { reload, reread });
   drawPredictions();
+  /** A finished run's charts with nothing to draw (a run that failed before its first epoch
+   *  has no accuracy) are left out rather than shown empty. */
+  function hideEmptyCharts() {
+    for (const chart of allCharts) {
+      const empty = chart.series.every((s) => !chart.count(s.key));
+      const card = chart.root.closest(".chart-card");
+      if (card) card.hidden = empty;
+    }
+  }
+
   if (FINISHED.has(page.dataset.status)) {
-    Promise.all([pullMetrics(), pullEvents()]).catch((error) => showNote(`Could not load the curves (${error.message}).`));
+    Promise.all([pullMetrics(), pullEvents()])
+      .then(hideEmptyCharts)
+      .catch((error) => showNote(`Could not load the curves (${error.message}).`));
   } else {
     poll();
   }
