@@ -189,3 +189,61 @@ def test_a_missing_page_is_styled_with_a_way_back(live_server, browser_page, ada
     assert page.is_visible("[data-error-page='404'] a[href='/']")
     assert page.is_visible("header.topbar")
     screenshot(page, "not-found-1440")
+
+
+def test_new_user_pages_fit_and_say_what_they_show(live_server, browser_page, ada, dataset):
+    """The runs and compare tables show their metric columns at 1440 px; the runs table says its
+    accuracy is the best one; a failed run shows no empty charts; the upload form's fields fit
+    their placeholders."""
+    page, problems = browser_page
+    runs = [
+        finished_run(
+            ada, dataset, 6, batch_size=8, optimizer="sgd", momentum=0.9, learning_rate=0.05
+        ),
+        finished_run(ada, dataset, 3, batch_size="full", weight_decay=0.001, learning_rate=0.2),
+        finished_run(ada, dataset, 6, batch_size=4, lr_schedule={"type": "cosine"}, seed=7),
+    ]
+    for run in runs:
+        Run.objects.filter(pk=run.id).update(
+            summary={"best_val_loss": 0.33, "best_val_accuracy": 0.9, "val_accuracy": 0.85}
+        )
+    failed = finished_run(ada, dataset, 3, batch_size=8)
+    Run.objects.filter(pk=failed.id).update(status="failed", error="loss became NaN at step 2")
+    from downhill.runs.models import MetricPoint
+
+    MetricPoint.objects.filter(run=failed, name="val_loss").delete()
+    sign_in(page, live_server.url)
+
+    # Every metric column inside its card and the window (settings may scroll in the card).
+    fits = """(sel) => { const t = document.querySelector(sel); const card = t.closest('.card');
+        const right = Math.min(card.getBoundingClientRect().right, innerWidth) + 1;
+        return [...t.querySelectorAll('thead th.num')].every(
+          (th) => th.getBoundingClientRect().right <= right); }"""
+    page.goto(f"{live_server.url}/")
+    assert "best val acc." in page.inner_text("table.runs-table thead").lower()
+    assert page.evaluate(fits, "table.runs-table")
+    screenshot(page, "runs-table-1440")
+    page.goto(f"{live_server.url}/runs/compare/?ids={','.join(str(r.id) for r in runs)}")
+    assert "final val accuracy" in page.inner_text("table.compare-table thead").lower()
+    assert page.evaluate(fits, "table.compare-table")
+    screenshot(page, "compare-table-1440")
+
+    page.goto(f"{live_server.url}/runs/{failed.id}/")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    assert page.is_hidden("#chart-accuracy")
+    assert page.is_visible("#chart-loss")
+
+    page.goto(f"{live_server.url}/datasets/")
+    target = page.locator("input[name=target]")
+    needed = page.evaluate(
+        """(input) => { const c = document.createElement('canvas').getContext('2d');
+            c.font = getComputedStyle(input).font; return c.measureText(input.placeholder).width; }""",
+        target.element_handle(),
+    )
+    assert target.evaluate("(i) => i.clientWidth") > needed + 16
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{live_server.url}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "runs-table-390")
+    assert not problems, problems
