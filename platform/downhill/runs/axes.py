@@ -67,9 +67,12 @@ def run_epoch_plan(run: Run) -> EpochPlan | None:
 
 
 def _rows_matching_steps(planned: int, config: dict, steps: int) -> int:
-    if not steps:
+    """The training rows near the planned count whose epochs add up to the run's reported step
+    total (the planned count when none does). Steps per row count only change where a batch
+    boundary is crossed, so a few candidates settle it."""
+    if not steps or sum(steps_per_epoch(planned, config)) == steps:
         return planned
-    for delta in range(_ROWS_SEARCH + 1):
+    for delta in range(1, _ROWS_SEARCH + 1):
         for n in (planned - delta, planned + delta):
             if n > 0 and sum(steps_per_epoch(n, config)) == steps:
                 return n
