@@ -71,3 +71,14 @@ def test_runs_search_names_tags_notes_and_config_values(api, experiment, run):
     optimizer = experiment.config["optimizer"]
     assert set(ids(f"q={optimizer}")) == {run.id, other.id}
     assert ids("q=nothing-like-this") == []
+
+
+def test_another_user_can_neither_patch_nor_find_adas_run(grace, run):
+    Run.objects.filter(pk=run.id).update(name="secret", tags=["mine"])
+
+    response = grace.patch(f"/api/v1/runs/{run.id}/", {"name": "taken"}, format="json")
+
+    assert response.status_code == 404
+    assert Run.objects.get(pk=run.id).name == "secret"
+    assert grace.get("/api/v1/runs/?q=secret").json()["results"] == []
+    assert grace.get("/api/v1/runs/?tag=mine").json()["results"] == []
