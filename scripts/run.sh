@@ -54,7 +54,10 @@ stop() {
     fi
     wait || true
 }
-trap stop INT TERM HUP EXIT
+# Ctrl-C, SIGTERM or a hangup is a clean stop: exit 0, so `make` prints no "Error 130/143".
+# A process that ends on its own (the web server failing) stops the rest and keeps its status.
+trap 'stop; exit 0' INT TERM HUP
+trap stop EXIT
 
 # Every process runs in a session of its own (setsid), so Ctrl-C in the terminal reaches it
 # only as stop()'s SIGTERM, once: signalled twice (by the terminal, then by stop() or, for
@@ -66,8 +69,9 @@ setsid $PY -m celery -A workers.app worker -Q datasets --pool solo --loglevel IN
     --hostname "datasets-$$@%h" &
 datasets_pid=$!
 # The periodic sweep that requeues runs whose worker was lost (its own process rather than a
-# worker's --beat, which sometimes kept the worker from finishing its shutdown).
-setsid $PY -m celery -A workers.app beat --loglevel INFO &
+# worker's --beat, which sometimes kept the worker from finishing its shutdown). Warnings
+# only: at INFO it logs every send (every 10 s) and buries the web server's address.
+setsid $PY -m celery -A workers.app beat --loglevel WARNING &
 beat_pid=$!
 setsid $PY -m gunicorn downhill.wsgi:application --chdir platform --bind "$BIND:$PORT" \
     --workers 2 --threads 4 --access-logfile - --no-control-socket &

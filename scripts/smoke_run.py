@@ -208,6 +208,12 @@ def main() -> int:
             f"smoke: processes left 20 s after Ctrl-C (port free: {port_free}):\n{left}"
         )
     print("smoke: Ctrl-C stopped the web server and the workers")
+    output = log_path.read_text()
+    if "make: ***" in output:  # a clean Ctrl-C is quiet: no "Error 130/143"
+        raise SystemExit(f"smoke: make reported an error after Ctrl-C:\n{output[-1500:]}")
+    sweeps = output.count("requeue_stale")  # the sweep's INFO lines every 10 s buried the address
+    if sweeps > 2:
+        raise SystemExit(f"smoke: the periodic sweep logged {sweeps} lines under make run")
     return 0
 
 

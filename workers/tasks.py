@@ -3,7 +3,7 @@
 import logging
 import threading
 
-from celery.signals import worker_ready, worker_shutting_down
+from celery.signals import after_setup_logger, worker_ready, worker_shutting_down
 
 from downhill.celery import app
 from workers.contract.tasks import (
@@ -25,6 +25,26 @@ SHUTTING_DOWN = threading.Event()
 @worker_shutting_down.connect
 def _stop_training(**kwargs) -> None:
     SHUTTING_DOWN.set()
+
+
+class QuietSweep(logging.Filter):
+    """Drop the worker's INFO lines about the periodic sweep ("Task ... received" and
+    "... succeeded" every DOWNHILL_SWEEP_SECONDS): under `make run` they buried the web
+    server's address. What the sweep does is logged as a warning of its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or REQUEUE_STALE_TASK not in record.getMessage()
+
+
+def quiet_the_sweep() -> None:
+    for name in ("celery.worker.strategy", "celery.app.trace"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, QuietSweep) for f in logger.filters):
+            logger.addFilter(QuietSweep())
+
+
+quiet_the_sweep()
+after_setup_logger.connect(lambda **kwargs: quiet_the_sweep(), weak=False)
 
 
 @worker_ready.connect

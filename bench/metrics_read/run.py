@@ -16,7 +16,10 @@ next to the one --database-url names and dropped afterwards):
 - the runs page listing 50 runs (GET /, and sorted by a summary key), the run page and the
   comparison page, server-side through Django's test client, with their SQL query counts;
 - with Debian's chromium (skipped when absent): the runs page loaded in a real browser until the
-  network is idle, and the 1,000,000-point run's page until its loss curve is drawn.
+  network is idle, and the 1,000,000-point run's page until its loss curve is drawn;
+- the comparison of COMPARED runs of 1,000,000 points each (batch size 1) on the epoch axis:
+  the page in chromium until every curve is drawn, and a zoom's re-read of a tenth of a run
+  at finer resolution (GET .../metrics/?x=epoch&since_step=&until_step=) through Django.
 
 Each figure is the median of --reps timed repetitions after one untimed warm-up (the first,
 cold read is reported beside it). Gates: the downsampled read under 100 ms and each page under
@@ -48,6 +51,8 @@ PAGE_GATE_MS = 1000
 MAX_POINTS = 2000
 MID_POINTS = 25_000  # selectors.POINTS_READ_MAX: the longest series still read from its points
 BATCH_STEPS = 200  # per series and batch: most batches straddle two blocks
+COMPARED = 10  # runs on the comparison page measured on the epoch axis
+ZOOM_POINTS = 1500  # what the compare page asks for a zoomed range (compare.js ZOOM_POINTS)
 
 
 # ---- Set-up ----
@@ -196,6 +201,69 @@ def build_blocks(run) -> float:
     return seconds
 
 
+def make_compared_runs(user, big, n_points: int, count: int) -> list:
+    """`count` runs of batch size 1 (120 training rows: 120 steps an epoch), each holding the
+    big run's points and blocks scaled by its own factor (copied in SQL, not re-summarised)."""
+    from django.db import connection
+
+    from downhill.experiments.models import Experiment
+    from downhill.runs.models import Run
+
+    started = time.perf_counter()
+    runs = []
+    epochs = -(-n_points // 120)
+    for i in range(count):
+        config = {**big.experiment.config, "batch_size": 1, "epochs": epochs, "seed": 100 + i, "test_split": 0.0,
+                  "learning_rate": [0.1, 0.03, 0.01, 0.003, 0.001][i % 5]}  # fmt: skip
+        experiment = Experiment.objects.create(
+            owner=user, dataset=big.experiment.dataset, name=f"compared {i}", config=config
+        )
+        run = Run.objects.create(
+            experiment=experiment, status="succeeded", epochs=epochs, epoch=epochs,
+            steps=epochs * 120, step=n_points, summary={"best_val_loss": 0.1 + i / 100},
+        )  # fmt: skip
+        factor = 1 + i / 10
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO runs_metricpoint (run_id, name, step, value, wall_time) "
+                "SELECT %s, name, step, value * %s, wall_time FROM runs_metricpoint WHERE run_id = %s",
+                [run.id, factor, big.id],
+            )
+            cursor.execute(
+                "INSERT INTO runs_metricblock (run_id, name, block, n, lo_step, lo_value, hi_step, "
+                "hi_value, last_step, last_value) SELECT %s, name, block, n, lo_step, lo_value * %s, "
+                "hi_step, hi_value * %s, last_step, last_value * %s FROM runs_metricblock "
+                "WHERE run_id = %s",
+                [run.id, factor, factor, factor, big.id],
+            )
+        runs.append(run)
+    print(f"  copied {count} runs of {n_points:,} points in {time.perf_counter() - started:.1f} s")
+    return runs
+
+
+def measure_compare_zoom(user, compared: list, n_points: int, reps: int) -> dict:
+    """A zoom into a tenth of a compared run on the epoch axis: its re-read at finer resolution."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    since, until = int(n_points * 0.7), int(n_points * 0.8)
+    url = (f"/api/v1/runs/{compared[0].id}/metrics/?name=train_loss&x=epoch&max_points={ZOOM_POINTS}"
+           f"&since_step={since}&until_step={until}")  # fmt: skip
+    body = client.get(url).json()["series"]["train_loss"]
+    assert body["steps"][0] > since and body["steps"][-1] <= until and body["x"], "bad zoom read"
+    assert max(body["values"]) > 5, "the spike vanished from the zoomed range"
+
+    def zoom():
+        assert client.get(url).status_code == 200
+
+    result = {"zoom_reread_epoch_downsample": {**timed(zoom, reps), "queries": query_count(zoom)}}
+    figures = result["zoom_reread_epoch_downsample"]
+    print(f"  {'zoom_reread_epoch_downsample':34s} {figures['median_ms']:8.1f} ms "
+          f"(first {figures['first_ms']} ms, {figures['queries']} queries)", flush=True)  # fmt: skip
+    return result
+
+
 # ---- Measuring ----
 
 
@@ -263,12 +331,12 @@ def measure_other_reads(big, n_points: int, mid, reps: int) -> dict:
     """Ungated: the long series read from every point (what the selector did before metric
     blocks), and the longest series that the selector still reads that way at max_points=2000
     (98 blocks, fewer than 666 buckets; 25,000 points)."""
-    from downhill.runs.selectors import _downsample_points, run_metrics_series
+    from downhill.runs.selectors import LAST_STEP, _downsample_points, run_metrics_series
 
     buckets = MAX_POINTS // 3
     cases = {
         f"{n_points:,} points -> <= 2,000 read from every point (before)": lambda: (
-            _downsample_points(big, "train_loss", 0, 1, buckets)
+            _downsample_points(big, "train_loss", (0, LAST_STEP), 1, buckets)
         ),
         f"{MID_POINTS:,} points -> <= 2,000 (read from its points)": lambda: run_metrics_series(
             mid, ["train_loss"], max_points=MAX_POINTS
@@ -311,7 +379,7 @@ def measure_write(big, reps: int) -> dict:
     return results
 
 
-def measure_browser(user, big, listed, reps: int) -> dict | None:
+def measure_browser(user, big, listed, reps: int, compared: list) -> dict | None:
     """Page loads in Debian's chromium against a threaded server in this process."""
     if not Path(CHROMIUM).exists():
         print(f"  {CHROMIUM} is missing: browser figures skipped", flush=True)
@@ -359,9 +427,21 @@ def measure_browser(user, big, listed, reps: int) -> dict | None:
                     "() => [...document.querySelectorAll('#chart-loss svg path')].some(p => (p.getAttribute('d') || '').length > 1000)"
                 )
 
+            ids = ",".join(str(run.id) for run in compared)
+
+            def compare_page():
+                page.goto(f"{base}/runs/compare/?ids={ids}", wait_until="domcontentloaded")
+                page.wait_for_selector("[data-compare][data-loaded=true]")
+                page.wait_for_function(
+                    f"() => [...document.querySelectorAll('#chart-train svg path.chart__line:not(.chart__line--raw)')]"
+                    f".filter(p => (p.getAttribute('d') || '').length > 1000).length >= {len(compared)}"
+                )
+                assert page.input_value('[data-control="x-axis"]') == "epoch"
+
             for name, function in (
                 ("runs_page_loaded", runs_page),
                 ("run_page_curve_drawn", run_page),
+                (f"compare_page_{len(compared)}_runs_epoch_axis_drawn", compare_page),
             ):
                 results[name] = timed(function, reps)
                 print(
@@ -431,6 +511,7 @@ def main() -> int:
                 flush=True,
             )
             user, big, mid, listed, setup = make_runs(args.points, args.runs)
+            compared = make_compared_runs(user, big, args.points, COMPARED)
             result = {
                 "machine": machine(vendor),
                 "points": args.points,
@@ -438,10 +519,13 @@ def main() -> int:
                 "runs_listed": args.runs,
                 "reps": args.reps,
                 "setup": setup,
-                "server": measure_server(user, big, args.points, listed, args.reps),
+                "server": {
+                    **measure_server(user, big, args.points, listed, args.reps),
+                    **measure_compare_zoom(user, compared, args.points, args.reps),
+                },
                 "browser": None
                 if args.no_browser
-                else measure_browser(user, big, listed, args.reps),
+                else measure_browser(user, big, listed, args.reps, compared),
                 "other_reads": measure_other_reads(big, args.points, mid, args.reps),
                 "write": measure_write(big, args.reps),
             }

@@ -61,13 +61,14 @@ def test_cancel_of_a_running_run_answers_running_with_the_request_recorded(api, 
     assert body["cancel_requested"] is True
 
 
-def test_cancel_of_a_finished_run_leaves_it(api, run):
+def test_cancel_of_a_finished_run_answers_409_and_leaves_it(api, run):
     run_transition(run.id, Run.Status.RUNNING)
     run_transition(run.id, Run.Status.SUCCEEDED, summary={"best_val_loss": 0.2})
 
     response = api.post(f"/api/v1/runs/{run.id}/cancel/")
 
-    assert response.status_code in (200, 409)
+    assert response.status_code == 409
+    assert "already finished" in response.json()["detail"]
     stored = Run.objects.get(pk=run.id)
     assert stored.status == Run.Status.SUCCEEDED
     assert stored.summary == {"best_val_loss": 0.2}

@@ -176,6 +176,20 @@ class TestFormPage:
         assert f'<option value="{wine.id}" selected>diabetes' in html
         assert '<option value="progression" selected>' in html
 
+    def test_the_newest_dataset_is_preselected(self, client, user, iris, upload):
+        newest = Dataset.objects.get(pk=upload(diabetes_rows(), "z-diabetes.csv").json()["id"])
+        client.force_login(user)
+        html = client.get("/experiments/new/").content.decode()
+        assert f'<option value="{newest.id}" selected>' in html  # listed last by name
+        assert f'<option value="{iris.id}" selected>' not in html
+
+    def test_clone_copies_the_experiment_name(self, client, user, iris):
+        source = make_run(user, dataset=iris, target="species")
+        Experiment.objects.filter(pk=source.experiment_id).update(name="my best sgd")
+        client.force_login(user)
+        html = client.get(f"/experiments/new/?clone={source.id}").content.decode()
+        assert 'name="name" value="my best sgd"' in html
+
     def test_launch_creates_the_run_and_opens_its_page(self, client, user, iris):
         client.force_login(user)
         response = client.post(

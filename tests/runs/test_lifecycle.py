@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from downhill.runs.models import Run
-from downhill.runs.services import run_progress_update, run_request_cancel, run_transition
+from downhill.runs.services import (
+    AlreadyFinished,
+    run_progress_update,
+    run_request_cancel,
+    run_transition,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -108,8 +113,10 @@ def test_cancel_of_a_finished_run_leaves_it_as_it_was(run, finished):
     run_transition(run.id, finished, error="kept" if finished == S.FAILED else "")
     before = Run.objects.get(pk=run.pk)
 
-    result = run_request_cancel(run)
+    with pytest.raises(AlreadyFinished, match="already finished"):
+        run_request_cancel(run)
 
+    result = Run.objects.get(pk=run.pk)
     assert result.status == finished
     assert result.cancel_requested is False
     assert result.finished_at == before.finished_at

@@ -169,3 +169,21 @@ def test_the_sweep_task_sends_the_runs_the_broker_never_took(queue_run, sent_tas
 
     assert [(t["name"], t["args"]) for t in sent_tasks] == [(TRAIN_RUN_TASK, [run_id])]
     assert Run.objects.get(pk=run_id).sent_at is not None
+
+
+def test_the_worker_logs_no_info_lines_about_the_periodic_sweep():
+    import logging
+
+    from workers.contract.tasks import REQUEUE_STALE_TASK, TRAIN_RUN_TASK
+    from workers.tasks import QuietSweep
+
+    def record(level, name):
+        return logging.LogRecord(
+            "celery.app.trace", level, __file__, 1, "Task %s[1] received", (name,), None
+        )
+
+    quiet = QuietSweep()
+    assert not quiet.filter(record(logging.INFO, REQUEUE_STALE_TASK))
+    assert quiet.filter(record(logging.INFO, TRAIN_RUN_TASK))
+    assert quiet.filter(record(logging.ERROR, REQUEUE_STALE_TASK))  # a failing sweep still shows
+    assert any(isinstance(f, QuietSweep) for f in logging.getLogger("celery.app.trace").filters)

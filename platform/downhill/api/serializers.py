@@ -54,6 +54,7 @@ class RunSerializer(serializers.ModelSerializer):
             "id", "experiment", "dataset", "status", "attempt", "progress", "device", "worker",
             "created_at", "started_at", "finished_at", "duration_seconds", "error", "summary",
             "cancel_requested", "has_model", "config", "resumed_from", "resumed_from_step", "sent_at",
+            "name", "tags", "notes",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -62,6 +63,15 @@ class RunSerializer(serializers.ModelSerializer):
 
     def get_progress(self, run) -> dict:
         return {"epoch": run.epoch, "epochs": run.epochs, "step": run.step, "steps": run.steps}
+
+
+class RunMetadataSerializer(serializers.Serializer):
+    """The body of PATCH /api/v1/runs/{id}/, for the schema; validation is
+    runs.metadata.run_update_metadata."""
+
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
 
 
 class ExperimentConfigSerializer(serializers.Serializer):

@@ -27,18 +27,27 @@ from downhill.datasets.services import (
 from downhill.experiments.models import Experiment
 from downhill.experiments.selectors import experiments_visible_to
 from downhill.experiments.services import experiment_create, experiment_preview
+from downhill.runs.axes import AXES, series_on_axis
 from downhill.runs.deletion import RunInUse, experiment_delete, run_delete
+from downhill.runs.metadata import run_update_metadata, runs_matching
 from downhill.runs.models import Run
 from downhill.runs.predict import MAX_PREDICT_ROWS, ModelNotReady, run_predict
 from downhill.runs.selectors import (
     DEFAULT_MAX_POINTS,
+    LAST_STEP,
     MAX_MAX_POINTS,
     run_events,
     run_metric_names,
     run_metrics_series,
     runs_visible_to,
 )
-from downhill.runs.services import NotResumable, run_queue, run_request_cancel, run_resume
+from downhill.runs.services import (
+    AlreadyFinished,
+    NotResumable,
+    run_queue,
+    run_request_cancel,
+    run_resume,
+)
 
 from .health import broker_reachable
 from .parsers import FormParser, JSONParser, MultiPartParser, refuse_unstorable_text
@@ -48,6 +57,7 @@ from .serializers import (
     DatasetUploadSerializer,
     ExperimentConfigSerializer,
     ExperimentSerializer,
+    RunMetadataSerializer,
     RunSerializer,
 )
 
@@ -246,7 +256,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                     {"status": [f"choose one of: {', '.join(Run.Status.values)}."]}
                 )
             qs = qs.filter(status=wanted)
-        return qs
+        return runs_matching(qs, params.get("q", ""), params.get("tag", ""))
 
     @extend_schema(
         responses={
@@ -263,15 +273,31 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         parameters=[
             OpenApiParameter("experiment", int, description="only runs of this experiment"),
             OpenApiParameter("status", str, enum=Run.Status.values),
+            OpenApiParameter(
+                "q", str, description="text in the name, tags, notes or any config value"
+            ),
+            OpenApiParameter("tag", str, description="only runs carrying this tag"),
         ]
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=None, responses=RunSerializer)
+    @extend_schema(request=RunMetadataSerializer, responses=RunSerializer)
+    def partial_update(self, request, pk=None):
+        """Set the run's name, tags and/or notes; nothing else of a run can be changed."""
+        run = run_update_metadata(self.get_object(), request.data)
+        return Response(RunSerializer(run).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: RunSerializer, 409: error_response("The run has already finished.")},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        run = run_request_cancel(self.get_object())
+        try:
+            run = run_request_cancel(self.get_object())
+        except AlreadyFinished as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(RunSerializer(run).data)
 
     @extend_schema(
@@ -331,6 +357,16 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                 "max_points", int, description=f"per series, default {DEFAULT_MAX_POINTS}"
             ),
             OpenApiParameter("since_step", int, description="only points after this step"),
+            OpenApiParameter(
+                "until_step", int, description="only points up to this step (a zoomed range)"
+            ),
+            OpenApiParameter(
+                "x",
+                str,
+                enum=AXES,
+                description="also give each point's x on this axis ('x' beside 'steps'): "
+                "fractional epoch, samples seen or seconds since start; default step",
+            ),
         ],
         responses=inline_serializer("MetricSeries", {"series": serializers.DictField()}),
     )
@@ -346,8 +382,17 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             params, "max_points", 3, default=DEFAULT_MAX_POINTS, maximum=MAX_MAX_POINTS
         )
         since_step = _int_param(params, "since_step", 0, default=0)
-        series = run_metrics_series(run, names, max_points=max_points, since_step=since_step)
-        return Response({"run": run.id, "status": run.status, "series": series})
+        until_step = _int_param(params, "until_step", 1, default=LAST_STEP, maximum=LAST_STEP)
+        axis = params.get("x")
+        if axis is not None and axis not in AXES:
+            raise ValidationError({"x": [f"choose one of: {', '.join(AXES)}; not {axis!r}."]})
+        series = run_metrics_series(
+            run, names, max_points=max_points, since_step=since_step, until_step=until_step
+        )
+        body = {"run": run.id, "status": run.status, "series": series}
+        if axis:  # each series' x values beside its steps, and the axis they are on
+            body["x"] = series_on_axis(run, series, axis)
+        return Response(body)
 
 
 def _int_param(

@@ -81,6 +81,25 @@ def compared_runs(runs: list[Run], dataset_names: dict[int, str]) -> dict:
     return {"keys": keys, "runs": labelled}
 
 
+def default_axis(runs: list[Run]) -> tuple[str, str]:
+    """The x axis a comparison opens on, and why: optimizer steps are unfair across batch sizes
+    (batch 1 takes 32 times the steps of batch 32 per epoch), so epochs, or samples seen when
+    the batch sizes (or their schedules) differ."""
+    batches = {
+        (
+            str(run.experiment.config.get("batch_size")),
+            str(run.experiment.config.get("batch_size_schedule")),
+        )
+        for run in runs
+    }
+    if len(batches) > 1:
+        return (
+            "samples",
+            "On samples seen by default: the runs' batch sizes differ, so their steps do not line up.",
+        )
+    return "epoch", "On epochs by default, so runs line up by how much data they have seen."
+
+
 def parse_ids(params) -> list[int]:
     """`ids=1,2,3` (or `ids=1&ids=2`, what a plain form of checkboxes sends), in order, once each."""
     ids: list[int] = []
@@ -95,7 +114,7 @@ def parse_ids(params) -> list[int]:
 # (label, how a summary holds it, how it reads, which end is best)
 RESULTS = (
     ("Best val loss", lambda s: s.get("best_val_loss"), run_display.metric, min),
-    ("Val accuracy", lambda s: s.get("val_accuracy"), run_display.percent, max),
+    ("Final val accuracy", lambda s: s.get("val_accuracy"), run_display.percent, max),
     ("Val R²", lambda s: (s.get("final_metrics") or {}).get("val_r2"), run_display.metric, max),
     ("Final train loss", lambda s: s.get("final_train_loss"), run_display.metric, min),
 )

@@ -19,6 +19,7 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce, Now
 
+from downhill.runs.metadata import runs_matching
 from downhill.runs.models import Run
 from downhill.runs.selectors import runs_visible_to
 from workers.contract.spec import OPTIMIZERS
@@ -61,6 +62,8 @@ class RunsQuery:
     status: str = ""
     dataset: int | None = None
     optimizer: str = ""
+    text: str = ""
+    tag: str = ""
     sort: str = ""
     descending: bool = False
 
@@ -77,13 +80,15 @@ class RunsQuery:
             status=status if status in Run.Status.values else "",
             dataset=int(raw_dataset) if raw_dataset.isdigit() and len(raw_dataset) < 19 else None,
             optimizer=optimizer if optimizer in OPTIMIZERS else "",
+            text=params.get("q", "").strip()[:200],
+            tag=params.get("tag", "").strip()[:40],
             sort=sort if sort in SORTS else "",
             descending=descending and sort in SORTS,
         )
 
     @property
     def filtered(self) -> bool:
-        return bool(self.status or self.dataset or self.optimizer)
+        return bool(self.status or self.dataset or self.optimizer or self.text or self.tag)
 
     def params(self, **changes) -> dict[str, str]:
         """The query string's parameters, with `changes` applied (None removes one)."""
@@ -91,6 +96,8 @@ class RunsQuery:
             "status": self.status,
             "dataset": str(self.dataset or ""),
             "optimizer": self.optimizer,
+            "q": self.text,
+            "tag": self.tag,
             "sort": f"{'-' if self.descending else ''}{self.sort}" if self.sort else "",
         }
         values.update({key: "" if value is None else str(value) for key, value in changes.items()})
@@ -119,6 +126,7 @@ def runs_for_table(user, query: RunsQuery) -> QuerySet[Run]:
         runs = runs.filter(experiment__dataset_id=query.dataset)
     if query.optimizer:
         runs = runs.filter(experiment__config__optimizer=query.optimizer)
+    runs = runs_matching(runs, query.text, query.tag)
     if not query.sort:
         return runs  # the model's order: newest first
     key = SORTS[query.sort]

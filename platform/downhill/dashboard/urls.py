@@ -12,6 +12,7 @@ urlpatterns = [
     # Not "run-cancel": the API router already names its cancel action that.
     path("runs/<int:run_id>/cancel/", runs.run_cancel, name="cancel-run"),
     path("runs/<int:run_id>/again/", runs.run_rerun, name="rerun"),
+    path("runs/<int:run_id>/about/", runs.run_about, name="run-about"),
     path("runs/<int:run_id>/resume/", runs.run_resume_view, name="resume-run"),
     path("datasets/", datasets.datasets_page, name="datasets"),
     path("datasets/<int:dataset_id>/", datasets.dataset_page, name="dataset"),

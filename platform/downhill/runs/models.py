@@ -48,6 +48,11 @@ class Run(models.Model):
         "self", null=True, blank=True, on_delete=models.RESTRICT, related_name="resumptions"
     )
     resumed_from_step = models.IntegerField(null=True, blank=True)
+    # The user's own words on the run (runs.metadata.run_update_metadata): a name, tags (a
+    # list of short strings) and free notes.
+    name = models.CharField(max_length=200, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

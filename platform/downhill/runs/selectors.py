@@ -23,7 +23,12 @@ POINTS_READ_MAX = 25_000
 # measured on a series of 1,000,000 points (bench/metrics_read): a reading of every point is its
 # floor (~110 ms per million here).
 _BUCKET = "(CAST(step - %(lo)s AS BIGINT) * %(buckets)s) / %(span)s"
-_POINTS = "FROM runs_metricpoint WHERE run_id = %(run)s AND name = %(name)s AND step > %(since)s"
+_POINTS = (
+    "FROM runs_metricpoint WHERE run_id = %(run)s AND name = %(name)s"
+    " AND step > %(since)s AND step <= %(until)s"
+)
+# No step is past this: the `until_step` of a read to the end.
+LAST_STEP = 2**31 - 1
 
 # PostgreSQL: one pass of hash aggregation; min/max over [value, step] arrays carry the step of
 # each extreme along (steps are far below 2**53, exact as float8). ~5x the window form below.
@@ -79,24 +84,33 @@ def run_metric_names(run: Run) -> list[str]:
 
 
 def run_metrics_series(
-    run: Run, names: list[str], *, max_points: int = DEFAULT_MAX_POINTS, since_step: int = 0
+    run: Run,
+    names: list[str],
+    *,
+    max_points: int = DEFAULT_MAX_POINTS,
+    since_step: int = 0,
+    until_step: int = LAST_STEP,
 ) -> dict[str, dict[str, list]]:
-    """Each named series as parallel step/value lists, after `since_step`, at most
-    `max_points` points each (max_points >= 3). A longer series is downsampled to the lowest,
-    highest and last point of each of up to max_points // 3 buckets: equal step ranges of its
-    points when it spans fewer blocks than that and holds at most POINTS_READ_MAX points, else
-    whole MetricBlocks (a few thousand rows for a million points)."""
+    """Each named series as parallel step/value lists, after `since_step` and up to
+    `until_step` (a zoomed chart's range), at most `max_points` points each (max_points >= 3).
+    A longer series is downsampled to the lowest, highest and last point of each of up to
+    max_points // 3 buckets: equal step ranges of its points when it spans fewer blocks than
+    that and holds at most POINTS_READ_MAX points, else whole MetricBlocks (a few thousand rows
+    for a million points; the blocks at a range's ends are read whole)."""
     series = {}
     for name in names:
-        points = MetricPoint.objects.filter(run=run, name=name, step__gt=since_step)
+        points = MetricPoint.objects.filter(
+            run=run, name=name, step__gt=since_step, step__lte=until_step
+        )
         # The first max_points + 1 rows say whether the series is longer, without counting it
         # (a count reads every row of a long series; these stop at the index's first rows).
         rows = list(points.order_by("step").values_list("step", "value")[: max_points + 1])
         if len(rows) > max_points:
             first_step, buckets = rows[0][0], max(1, max_points // 3)
-            rows = _downsample_blocks(run, name, since_step, first_step, buckets)
+            span = (since_step, until_step)
+            rows = _downsample_blocks(run, name, span, first_step, buckets)
             if rows is None:
-                rows = _downsample_points(run, name, since_step, first_step, buckets)
+                rows = _downsample_points(run, name, span, first_step, buckets)
         series[name] = {"steps": [s for s, _ in rows], "values": [v for _, v in rows]}
     return series
 
@@ -114,19 +128,22 @@ _BLOCK_FIELDS = (
 
 
 def _downsample_blocks(
-    run: Run, name: str, since_step: int, first_step: int, buckets: int
+    run: Run, name: str, span: tuple[int, int], first_step: int, buckets: int
 ) -> list[tuple[int, float]] | None:
     """The lowest, highest and last point of each of up to `buckets` buckets of whole blocks,
     merged from the series' MetricBlocks (3,907 rows for a million steps, not a million
     points). The block that `since_step` cuts is summarised from its points after it. None when
     the series spans fewer blocks than buckets (whole blocks would draw it coarser than asked)
     and its points are few enough to read."""
+    since_step, until_step = span
     if since_step < 0:  # blocks hold steps from 1 on only
         return None
     first = (first_step - 1) // BLOCK_STEPS
     cut = since_step > first * BLOCK_STEPS  # the first block has points up to since_step
     blocks = list(
-        MetricBlock.objects.filter(run=run, name=name, block__gte=first + cut)
+        MetricBlock.objects.filter(
+            run=run, name=name, block__gte=first + cut, block__lte=(until_step - 1) // BLOCK_STEPS
+        )
         .order_by("block")
         .values_list(*_BLOCK_FIELDS)
     )
@@ -136,7 +153,10 @@ def _downsample_blocks(
     if cut:
         rows = list(
             MetricPoint.objects.filter(
-                run=run, name=name, step__gt=since_step, step__lte=(first + 1) * BLOCK_STEPS
+                run=run,
+                name=name,
+                step__gt=since_step,
+                step__lte=min(until_step, (first + 1) * BLOCK_STEPS),
             )
             .order_by("step")
             .values_list("step", "value")
@@ -160,11 +180,14 @@ def _downsample_blocks(
 
 
 def _downsample_points(
-    run: Run, name: str, since_step: int, first_step: int, buckets: int
+    run: Run, name: str, span: tuple[int, int], first_step: int, buckets: int
 ) -> list[tuple[int, float]]:
     """The lowest, highest and last point of each of `buckets` equal step ranges, from every
-    point of the series after `since_step` (the first of them at `first_step`)."""
-    points = MetricPoint.objects.filter(run=run, name=name, step__gt=since_step)
+    point of the series in the step range `span` (the first of them at `first_step`)."""
+    since_step, until_step = span
+    points = MetricPoint.objects.filter(
+        run=run, name=name, step__gt=since_step, step__lte=until_step
+    )
     last_step = points.aggregate(hi=Max("step"))["hi"]
     params = {
         "lo": first_step,
@@ -173,6 +196,7 @@ def _downsample_points(
         "run": run.pk,
         "name": name,
         "since": since_step,
+        "until": until_step,
     }
     sql = _EXTREMES_BY_VENDOR.get(connection.vendor, _EXTREMES_SQL)
     with connection.cursor() as cursor:

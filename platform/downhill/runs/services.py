@@ -183,10 +183,15 @@ def _carry_history(source: Run, run: Run) -> None:
     )
 
 
+class AlreadyFinished(Exception):
+    """A cancel asked of a run that has already finished."""
+
+
 def run_request_cancel(run: Run) -> Run:
     """Cancel a queued run at once; ask a running run's worker to stop (it checks within about
     a second and marks the run cancelled). A running run whose worker has stopped writing
-    heartbeats cannot honour that, so it is cancelled here. Finished runs are left alone."""
+    heartbeats cannot honour that, so it is cancelled here. A finished run is left alone and
+    raises AlreadyFinished."""
     timeout = heartbeat_timeout()
     stale = Q(heartbeat_at__lt=timezone.now() - timeout)
     if run_transition(run.id, S.CANCELLED, only_from=(S.QUEUED,)):
@@ -200,8 +205,9 @@ def run_request_cancel(run: Run) -> Run:
         "so the run was cancelled without it.",
     ):
         log.warning("run %s cancelled without its silent worker", run.id)
-    else:
-        Run.objects.filter(pk=run.id, status=S.RUNNING).update(cancel_requested=True)
+    elif not Run.objects.filter(pk=run.id, status=S.RUNNING).update(cancel_requested=True):
+        run.refresh_from_db()
+        raise AlreadyFinished(f"Run {run.id} has already finished ({run.status}).")
     run.refresh_from_db()
     return run
 

@@ -27,6 +27,12 @@ def metric(value) -> str:
 
 
 @register.filter
+def count(value) -> str:
+    """A whole number the way every page writes it: 2,400."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+@register.filter
 def percent(value) -> str:
     if not _is_number(value):
         return NONE

@@ -51,10 +51,11 @@ def experiment_new(request):
             clone_of = runs_visible_to(request.user).filter(pk=int(clone_id)).first()
         if clone_of is not None:
             values.update(form_values_from_config(clone_of.experiment.config))
+            values["name"] = clone_of.experiment.name
         elif request.GET.get("dataset"):
             values["dataset"] = request.GET["dataset"]
-        elif datasets:
-            values["dataset"] = str(datasets[0].id)
+        elif datasets:  # the newest: most likely the one just uploaded
+            values["dataset"] = str(max(datasets, key=lambda d: (d.created_at, d.id)).id)
     form_sections = sections()
     field_keys = {f.key for section in form_sections for f in section.fields}
     selected = next((d for d in datasets if str(d.id) == str(values.get("dataset", ""))), None)

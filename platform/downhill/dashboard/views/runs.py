@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,9 +13,11 @@ from django.views.decorators.http import require_POST
 
 from downhill.datasets.selectors import datasets_visible_to
 from downhill.runs.checkpoints import resume_point
+from downhill.runs.metadata import run_update_metadata
 from downhill.runs.models import Run
 from downhill.runs.selectors import runs_visible_to
 from downhill.runs.services import (
+    AlreadyFinished,
     NotResumable,
     QuotaExceeded,
     run_queue,
@@ -23,11 +26,18 @@ from downhill.runs.services import (
 )
 from workers.contract.spec import OPTIMIZERS
 
-from ..compare import MAX_COMPARED, compared_runs, parse_ids, result_rows
+from ..compare import MAX_COMPARED, compared_runs, default_axis, parse_ids, result_rows
 from ..runs_listing import ACTIVE_STATUSES, RunsQuery, runs_for_table
 from ..templatetags.run_display import eta_seconds
 
 RUNS_PER_PAGE = 50
+# The x axes every chart page offers (runs.axes answers each).
+AXIS_CHOICES = (
+    ("step", "Optimizer step"),
+    ("epoch", "Epoch"),
+    ("samples", "Samples seen"),
+    ("time", "Wall time"),
+)
 
 # (key, heading, numeric) of the runs table; the key is also the sort parameter.
 COLUMNS = (
@@ -39,8 +49,8 @@ COLUMNS = (
     ("batch_size", "Batch", True),
     ("momentum", "Momentum", True),
     ("schedule", "Schedule", False),
-    ("best_val_loss", "Val loss", True),
-    ("val_accuracy", "Val acc.", True),
+    ("best_val_loss", "Best val loss", True),
+    ("val_accuracy", "Best val acc.", True),
     ("duration", "Duration", True),
     ("started", "Started", False),
 )
@@ -90,6 +100,8 @@ def run_page(request, run_id: int):
     classes = (run.inference or {}).get("classes")
     context = {
         "run": run,
+        "axes": AXIS_CHOICES,
+        "axis": "step",
         "config": run.experiment.config,
         "eta_seconds": eta_seconds(run),
         "confusion": confusion_rows(matrix, classes) if matrix else None,
@@ -122,7 +134,25 @@ def confusion_rows(matrix: list[list[int]], classes: list | None) -> dict:
 def run_cancel(request, run_id: int):
     """The Cancel button: a plain form post, so it works the same with or without JavaScript."""
     run = get_object_or_404(runs_visible_to(request.user), pk=run_id)
-    run_request_cancel(run)
+    try:
+        run_request_cancel(run)
+    except AlreadyFinished as exc:
+        messages.info(request, str(exc))
+    return redirect("run", run_id=run.id)
+
+
+@login_required
+@require_POST
+def run_about(request, run_id: int):
+    """The run's name, tags and notes from its page's form; a refusal is said on the page."""
+    run = get_object_or_404(runs_visible_to(request.user), pk=run_id)
+    data = {key: request.POST[key] for key in ("name", "tags", "notes") if key in request.POST}
+    try:
+        run_update_metadata(run, data)
+    except ValidationError as exc:
+        messages.error(
+            request, " ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        )
     return redirect("run", run_id=run.id)
 
 
@@ -165,12 +195,16 @@ def runs_compare(request):
     dataset_names = {run.experiment.dataset_id: run.experiment.dataset.name for run in runs}
     comparison = compared_runs(runs, dataset_names)
     results = result_rows(runs)
+    axis, axis_note = default_axis(runs)
     for i, item in enumerate(comparison["runs"]):
         item["results"] = [row["cells"][i] for row in results]
     context = {
         "comparison": comparison,
         "results": results,
         "runs": runs,
+        "axis": axis,
+        "axis_note": axis_note,
+        "axes": AXIS_CHOICES,
         "any_classification": any(
             r.experiment.config.get("task") == "classification" for r in runs
         ),

@@ -17,8 +17,15 @@
  *     height: 240,
  *   });
  *   chart.append("train_loss", [1, 2, 3], [2.3, 2.1, 1.9]);  // redrawn on the next frame
+ *   chart.append("train_loss", steps, values, xs);  // drawn at xs (epochs, samples, seconds)
  *   chart.setSmoothing(0.6); chart.setLogScale(true);
  *   chart.setEvents([{ step: 120, label: "decay", detail: "lr 0.001" }]);
+ *   chart.setAxis({ title: "epoch", format: (x) => ..., unit: "epoch" });  // clears the series
+ *
+ * Zoom: drag across the plot to zoom into that x range, double-click to reset;
+ * `onZoom(range | null)` tells the page (to zoom its other charts with setZoom and to read
+ * the range at finer resolution: setDetail). `onCursor(x | null)` reports the hover position
+ * so a page can show the same cursor on its other charts (showCursor).
  *
  * ScatterChart: predicted against actual values, with the diagonal where they agree.
  */
@@ -294,11 +301,15 @@
       this.logScale = Boolean(options.logScale);
       this.events = [];
       this.series = options.series.map((spec, index) => this.makeSeries(spec, index));
+      this.axis = options.axis || null;
+      this.zoom = null;
+      this.remoteX = null;
+      this.bindZoom();
       this.scheduleRender();
     }
 
     makeSeries(spec, index) {
-      const s = { ...spec, index, colour: (spec.color ?? index) % COLOURS, steps: [], values: [], min: Infinity, max: -Infinity };
+      const s = { ...spec, index, colour: (spec.color ?? index) % COLOURS, steps: [], xs: [], values: [], min: Infinity, max: -Infinity, detail: null };
       s.legendKey = htmlElement("span", "chart__key", this.legend);
       htmlElement("span", `chart__swatch series-${s.colour}${spec.dashed ? " chart__swatch--dashed" : ""}`, s.legendKey);
       s.legendKey.append(spec.legend || s.label);
@@ -310,8 +321,9 @@
       return this.series.find((candidate) => candidate.key === key);
     }
 
-    /** Add points after the series' last step (older or repeated steps are ignored). */
-    append(key, steps, values) {
+    /** Add points after the series' last step (older or repeated steps are ignored), drawn at
+     *  `xs` (default: the steps). */
+    append(key, steps, values, xs) {
       const s = this.find(key);
       if (!s) return;
       const last = this.lastStep(key);
@@ -320,6 +332,7 @@
         const value = values[i];
         if (steps[i] <= last || value === null || !Number.isFinite(value)) continue;
         s.steps.push(steps[i]);
+        s.xs.push(xs ? xs[i] : steps[i]);
         s.values.push(value);
         if (value < s.min) s.min = value;
         if (value > s.max) s.max = value;
@@ -331,11 +344,11 @@
     }
 
     /** Replace a series' points (a fresh downsampled read of a long run). */
-    replace(key, steps, values) {
+    replace(key, steps, values, xs) {
       const s = this.find(key);
       if (!s) return;
-      Object.assign(s, { steps: [], values: [], min: Infinity, max: -Infinity, smoothCache: null });
-      this.append(key, steps, values);
+      Object.assign(s, { steps: [], xs: [], values: [], min: Infinity, max: -Infinity, smoothCache: null, detail: null });
+      this.append(key, steps, values, xs);
       this.scheduleRender(); // also when it is now empty
     }
 
@@ -347,6 +360,49 @@
     count(key) {
       const s = this.find(key);
       return s ? s.steps.length : 0;
+    }
+
+    /** Another x axis: {title, format(x) for the readout}; every series starts empty. */
+    setAxis(axis) {
+      this.axis = axis;
+      this.zoom = null;
+      for (const s of this.series) this.replace(s.key, [], []);
+    }
+
+    /** Show the x range [a, b] (null: everything). */
+    setZoom(range) {
+      this.zoom = range;
+      if (!range) for (const s of this.series) s.detail = null;
+      this.scheduleRender();
+    }
+
+    /** Finer points of a series inside the zoomed range, drawn there instead of its overview. */
+    setDetail(key, steps, values, xs) {
+      const s = this.find(key);
+      if (!s || !this.zoom) return;
+      const keep = values.map((v, i) => i).filter((i) => values[i] !== null && Number.isFinite(values[i]));
+      s.detail = { steps: keep.map((i) => steps[i]), xs: keep.map((i) => xs[i]), values: keep.map((i) => values[i]) };
+      s.smoothCache = null;
+      this.scheduleRender();
+    }
+
+    /** The steps that cover the x range [a, b] in a series: (since_step, until_step) of a
+     *  read, from the last point before a to the first after b (null: no points). */
+    stepRange(key, range) {
+      const s = this.find(key);
+      if (!s || !s.steps.length) return null;
+      const n = s.xs.length;
+      let i = nearestIndex(s.xs, range[0]);
+      while (i > 0 && s.xs[i] >= range[0]) i--;
+      let j = nearestIndex(s.xs, range[1]);
+      while (j < n - 1 && s.xs[j] <= range[1]) j++;
+      return [i === 0 ? 0 : s.steps[i], j === n - 1 ? null : s.steps[j]];
+    }
+
+    /** The cursor of another chart of the page at x (null hides it). */
+    showCursor(xValue) {
+      this.remoteX = xValue;
+      if (!this.pointer) this.drawHover();
     }
 
     setSmoothing(weight) {
@@ -367,33 +423,45 @@
 
     smoothValues(s) {
       if (!s.smooth || !this.smoothing) return null;
+      const points = this.pointsOf(s);
       const cache = s.smoothCache;
-      if (cache && cache.weight === this.smoothing && cache.length === s.values.length) return cache.values;
-      const values = smoothed(s.values, this.smoothing);
-      s.smoothCache = { weight: this.smoothing, length: s.values.length, values };
+      if (cache && cache.weight === this.smoothing && cache.points === points && cache.length === points.values.length) return cache.values;
+      const values = smoothed(points.values, this.smoothing);
+      s.smoothCache = { weight: this.smoothing, points, length: points.values.length, values };
       return values;
     }
 
-    render() {
-      const drawn = this.series.filter((s) => s.steps.length);
-      for (const s of this.series) s.legendKey.hidden = !s.steps.length;
-      const log = this.logScale && drawn.some((s) => s.max > 0);
-      const box = this.prepare(drawn.length > 0);
-      if (!box) return;
-      const svg = this.svg;
+    /** What a series draws: its finer points inside a zoomed range when read, else all of it. */
+    pointsOf(s) {
+      return this.zoom && s.detail && s.detail.xs.length ? s.detail : s;
+    }
 
-      // x: steps from 0 (or the first step) to the last one.
-      const x0 = Math.min(0, ...drawn.map((s) => s.steps[0]));
-      let x1 = Math.max(...drawn.map((s) => s.steps[s.steps.length - 1]));
-      if (x1 <= x0) x1 = x0 + 1;
-      const xStep = Math.max(1, tickStep(x1 - x0, Math.max(2, Math.floor((box.right - box.left) / 90))));
-      const x = linear(x0, x1, box.left, box.right);
+    /** The x range shown: the zoom, else from 0 (or the first x) to the last x. */
+    xRange(drawn) {
+      if (this.zoom) return this.zoom;
+      const x0 = Math.min(0, ...drawn.map((p) => p.xs[0]));
+      const x1 = Math.max(...drawn.map((p) => p.xs[p.xs.length - 1]));
+      return [x0, x1 <= x0 ? x0 + 1 : x1];
+    }
 
-      // y: the data's range, widened to round ticks, inside the optional hard bounds.
-      let [y0, y1] = valueRange(drawn, log);
-      let y;
-      let yTicks;
-      let yLabel;
+    /** [min, max] of the values drawn inside [x0, x1] (positive only on a log axis). */
+    yRange(drawn, x0, x1, positiveOnly) {
+      if (!this.zoom && !positiveOnly) return valueRange(drawn.map((p) => p.s), false);
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const p of drawn) {
+        for (let i = 0; i < p.xs.length; i++) {
+          const v = p.values[i];
+          if (p.xs[i] < x0 || p.xs[i] > x1 || (positiveOnly && v <= 0)) continue;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+      return lo <= hi ? [lo, hi] : valueRange(drawn.map((p) => p.s), positiveOnly);
+    }
+
+    yScale(drawn, x0, x1, box, log) {
+      let [y0, y1] = this.yRange(drawn, x0, x1, log);
       if (log) {
         if (y1 / y0 < 1.0001) {
           y0 /= 2;
@@ -401,111 +469,190 @@
         }
         y0 = Math.pow(10, Math.floor(Math.log10(y0) * 4) / 4);
         y1 = Math.pow(10, Math.ceil(Math.log10(y1) * 4) / 4);
-        y = logarithmic(y0, y1, box.bottom, box.top);
-        yTicks = logTicks(y0, y1);
-        yLabel = formatLogTick;
-      } else {
-        if (y1 - y0 < 1e-12) {
-          const pad = Math.abs(y0) * 0.1 || 1;
-          y0 -= pad;
-          y1 += pad;
-        }
-        const yStep = tickStep(y1 - y0, 5);
-        y0 = Math.floor(y0 / yStep + 1e-9) * yStep;
-        y1 = Math.ceil(y1 / yStep - 1e-9) * yStep;
-        if (this.options.yMin !== undefined) y0 = Math.max(y0, this.options.yMin);
-        if (this.options.yMax !== undefined) y1 = Math.min(y1, this.options.yMax);
-        y = linear(y0, y1, box.bottom, box.top);
-        yTicks = ticksBetween(y0, y1, yStep);
-        yLabel = tickFormatter(yStep);
+        return { y: logarithmic(y0, y1, box.bottom, box.top), ticks: logTicks(y0, y1), label: formatLogTick };
       }
+      if (y1 - y0 < 1e-12) {
+        const pad = Math.abs(y0) * 0.1 || 1;
+        y0 -= pad;
+        y1 += pad;
+      }
+      const yStep = tickStep(y1 - y0, 5);
+      y0 = Math.floor(y0 / yStep + 1e-9) * yStep;
+      y1 = Math.ceil(y1 / yStep - 1e-9) * yStep;
+      if (this.options.yMin !== undefined) y0 = Math.max(y0, this.options.yMin);
+      if (this.options.yMax !== undefined) y1 = Math.min(y1, this.options.yMax);
+      return { y: linear(y0, y1, box.bottom, box.top), ticks: ticksBetween(y0, y1, yStep), label: tickFormatter(yStep) };
+    }
+
+    /** Where a step lies on the x axis: read from the first series that has points around it. */
+    xOfStep(step) {
+      if (!this.axis || this.axis.unit === "step") return step;
+      for (const s of this.series) {
+        if (!s.steps.length) continue;
+        const i = nearestIndex(s.steps, step);
+        if (s.steps[i] === step || i === 0 || i === s.steps.length - 1) return s.xs[i];
+        const j = s.steps[i] < step ? i + 1 : i - 1;
+        const [a, b] = [Math.min(i, j), Math.max(i, j)];
+        return s.xs[a] + ((step - s.steps[a]) / (s.steps[b] - s.steps[a])) * (s.xs[b] - s.xs[a]);
+      }
+      return null;
+    }
+
+    render() {
+      const drawn = this.series.filter((s) => s.steps.length).map((s) => ({ s, ...this.pointsOf(s) }));
+      for (const s of this.series) s.legendKey.hidden = !s.steps.length;
+      const log = this.logScale && drawn.some((p) => p.s.max > 0);
+      const box = this.prepare(drawn.length > 0);
+      if (!box) return;
+      const svg = this.svg;
+      const [x0, x1] = this.xRange(drawn);
+      const wholeSteps = !this.axis || this.axis.unit === "step" || this.axis.unit === "samples";
+      const rawStep = tickStep(x1 - x0, Math.max(2, Math.floor((box.right - box.left) / 90)));
+      const xStep = wholeSteps ? Math.max(1, rawStep) : rawStep;
+      const x = linear(x0, x1, box.left, box.right);
+      const { y, ticks: yTicks, label: yLabel } = this.yScale(drawn, x0, x1, box, log);
       this.view = { x, y, ...box, drawn };
 
       const axes = svgElement("g", {}, svg);
       this.drawYAxis(axes, box, y, yTicks, yLabel);
-      this.drawXAxis(axes, box, x, ticksBetween(x0, x1, xStep), tickFormatter(xStep), "step");
+      this.drawXAxis(axes, box, x, ticksBetween(x0, x1, xStep), tickFormatter(xStep), this.axis ? this.axis.title : "step");
 
       const clipId = `clip-${Math.random().toString(36).slice(2)}`;
       const clip = svgElement("clipPath", { id: clipId }, svg);
       svgElement("rect", { x: box.left - 4, y: box.top - 4, width: box.right - box.left + 8, height: box.bottom - box.top + 8 }, clip);
+      this.drawEvents(box, x, x0, x1);
 
-      const marks = svgElement("g", { class: "chart__events" }, svg);
-      this.drawnEvents = this.events.filter((e) => e.step >= x0 && e.step <= x1);
+      const lines = svgElement("g", { "clip-path": `url(#${clipId})` }, svg);
+      const columns = box.right - box.left;
+      for (const p of drawn) {
+        const s = p.s;
+        const smooth = this.smoothValues(s);
+        const dash = s.dashed ? " chart__line--dashed" : "";
+        if (smooth) {
+          svgElement("path", { class: `chart__line chart__line--raw series-${s.colour}`, d: linePath(p.xs, p.values, x, y, columns) }, lines);
+        }
+        svgElement("path", { class: `chart__line series-${s.colour}${dash}`, d: linePath(p.xs, smooth || p.values, x, y, columns) }, lines);
+        if ((s.markers && p.xs.length <= MAX_MARKERS) || p.xs.length === 1) {
+          for (let i = 0; i < p.xs.length; i++) {
+            if (log && p.values[i] <= 0) continue;
+            svgElement("circle", { class: `chart__marker series-${s.colour}`, cx: x(p.xs[i]), cy: y(p.values[i]), r: 3 }, lines);
+          }
+        }
+      }
+      this.hover = svgElement("g", {}, svg);
+      this.selection = svgElement("rect", { class: "chart__selection", x: 0, y: box.top, width: 0, height: box.bottom - box.top, visibility: "hidden" }, svg);
+      this.drawHover();
+    }
+
+    drawEvents(box, x, x0, x1) {
+      const marks = svgElement("g", { class: "chart__events" }, this.svg);
+      this.drawnEvents = this.events
+        .map((e) => ({ ...e, x: this.xOfStep(e.step) }))
+        .filter((e) => e.x !== null && e.x >= x0 && e.x <= x1);
       const labelled = this.drawnEvents.length <= 16;
       for (const event of this.drawnEvents) {
-        const px = Math.round(x(event.step)) + 0.5;
+        const px = Math.round(x(event.x)) + 0.5;
         svgElement("line", { class: `chart__event chart__event--${event.kind || "info"}`, x1: px, x2: px, y1: box.top, y2: box.bottom }, marks);
         if (labelled && this.options.eventLabels !== false) {
           const text = svgElement("text", { class: "chart__event-label", x: px + 3, y: box.top + 9 }, marks);
           text.textContent = event.label;
         }
       }
+    }
 
-      const lines = svgElement("g", { "clip-path": `url(#${clipId})` }, svg);
-      const columns = box.right - box.left;
-      for (const s of drawn) {
-        const smooth = this.smoothValues(s);
-        const dash = s.dashed ? " chart__line--dashed" : "";
-        if (smooth) {
-          svgElement("path", { class: `chart__line chart__line--raw series-${s.colour}`, d: linePath(s.steps, s.values, x, y, columns) }, lines);
-          svgElement("path", { class: `chart__line series-${s.colour}${dash}`, d: linePath(s.steps, smooth, x, y, columns) }, lines);
-        } else {
-          svgElement("path", { class: `chart__line series-${s.colour}${dash}`, d: linePath(s.steps, s.values, x, y, columns) }, lines);
+    /** Drag across the plot to zoom into that range; double-click to see everything again. */
+    bindZoom() {
+      let start = null;
+      this.svg.addEventListener("pointerdown", (event) => {
+        if (!this.view || event.button !== 0) return;
+        start = this.pointer ? this.pointer.x : null;
+        if (start !== null) this.svg.setPointerCapture(event.pointerId);
+      });
+      this.svg.addEventListener("pointermove", () => {
+        if (start === null || !this.pointer || !this.selection) return;
+        const [a, b] = [Math.min(start, this.pointer.x), Math.max(start, this.pointer.x)];
+        const left = Math.max(a, this.view.left);
+        const right = Math.min(b, this.view.right);
+        this.selection.setAttribute("x", left);
+        this.selection.setAttribute("width", Math.max(0, right - left));
+        this.selection.setAttribute("visibility", "visible");
+      });
+      this.svg.addEventListener("pointerup", () => {
+        if (start === null) return;
+        const end = this.pointer ? this.pointer.x : start;
+        const view = this.view;
+        start = Math.max(view.left, Math.min(start, view.right));
+        const stop = Math.max(view.left, Math.min(end, view.right));
+        if (Math.abs(stop - start) >= 6) {
+          const range = [view.x.invert(Math.min(start, stop)), view.x.invert(Math.max(start, stop))];
+          this.setZoom(range);
+          if (this.options.onZoom) this.options.onZoom(range, this);
+        } else if (this.selection) {
+          this.selection.setAttribute("visibility", "hidden");
         }
-        if ((s.markers && s.steps.length <= MAX_MARKERS) || s.steps.length === 1) {
-          for (let i = 0; i < s.steps.length; i++) {
-            if (log && s.values[i] <= 0) continue;
-            svgElement("circle", { class: `chart__marker series-${s.colour}`, cx: x(s.steps[i]), cy: y(s.values[i]), r: 3 }, lines);
-          }
-        }
-      }
-      this.hover = svgElement("g", {}, svg);
-      this.drawHover();
+        start = null;
+      });
+      this.svg.addEventListener("dblclick", () => {
+        if (!this.zoom) return;
+        this.setZoom(null);
+        if (this.options.onZoom) this.options.onZoom(null, this);
+      });
     }
 
     /** The crosshair and readout at the pointer: each series' point nearest to it. */
     drawHover() {
       const view = this.view;
-      const px = this.pointer && this.pointer.x;
+      const px = this.pointer ? this.pointer.x : view && this.remoteX != null ? view.x(this.remoteX) : null;
       if (this.hover) this.hover.replaceChildren();
       if (!view || px === null || px < view.left - 4 || px > view.right + 4) {
         this.tooltip.hidden = true;
         return;
       }
-      const step = view.x.invert(px);
-      const points = view.drawn.map((s) => {
-        const i = nearestIndex(s.steps, step);
-        const smooth = this.smoothValues(s);
-        return { s, step: s.steps[i], value: s.values[i], smooth: smooth ? smooth[i] : null };
+      const at = view.x.invert(px);
+      if (this.pointer && this.options.onCursor) this.options.onCursor(at, this);
+      const points = view.drawn.map((p) => {
+        const i = nearestIndex(p.xs, at);
+        const smooth = this.smoothValues(p.s);
+        return { s: p.s, x: p.xs[i], step: p.steps[i], value: p.values[i], smooth: smooth ? smooth[i] : null };
       });
-      const anchor = points.reduce((best, p) => (Math.abs(p.step - step) < Math.abs(best.step - step) ? p : best));
-      const cx = Math.round(view.x(anchor.step)) + 0.5;
+      const anchor = points.reduce((best, p) => (Math.abs(p.x - at) < Math.abs(best.x - at) ? p : best));
+      const cx = Math.round(view.x(this.pointer ? anchor.x : at)) + 0.5;
       svgElement("line", { class: "chart__crosshair", x1: cx, x2: cx, y1: view.top, y2: view.bottom }, this.hover);
       for (const p of points) {
         const shown = p.smooth ?? p.value;
         if (this.logScale && shown <= 0) continue;
-        svgElement("circle", { class: `chart__marker series-${p.s.colour}`, cx: view.x(p.step), cy: view.y(shown), r: 4 }, this.hover);
+        svgElement("circle", { class: `chart__marker series-${p.s.colour}`, cx: view.x(p.x), cy: view.y(shown), r: 4 }, this.hover);
       }
+      if (!this.pointer) {
+        this.tooltip.hidden = true; // another chart's cursor: the line and the points only
+        return;
+      }
+      this.fillTooltip(points, anchor, px);
+      this.placeTooltip(cx, view.top + 4);
+    }
 
+    fillTooltip(points, anchor, px) {
+      const view = this.view;
+      const stepText = (step) => `step ${step.toLocaleString("en-US")}`;
+      const where = (p) => (this.axis && this.axis.unit !== "step" ? `${this.axis.format(p.x)} · ${stepText(p.step)}` : stepText(p.step));
       const format = this.options.format || formatValue;
       const tooltip = this.tooltip;
       tooltip.replaceChildren();
-      htmlElement("div", "subtle", tooltip).textContent = `step ${anchor.step.toLocaleString("en-US")}`;
+      htmlElement("div", "subtle", tooltip).textContent = where(anchor);
       const rows = points.length > 8 ? [...points].sort((a, b) => (a.smooth ?? a.value) - (b.smooth ?? b.value)) : points;
       for (const p of rows) {
         const row = htmlElement("div", "chart__tooltip-row", tooltip);
         htmlElement("span", `chart__swatch series-${p.s.colour}`, row);
-        row.append((p.s.tooltip || p.s.label) + (p.step !== anchor.step ? ` (step ${p.step.toLocaleString("en-US")})` : ""));
+        row.append((p.s.tooltip || p.s.label) + (p.step !== anchor.step ? ` (${stepText(p.step)})` : ""));
         const show = p.s.format || format;
         htmlElement("strong", "", row).textContent = show(p.smooth ?? p.value);
         if (p.smooth !== null) htmlElement("span", "chart__tooltip-raw", row).textContent = `raw ${show(p.value)}`;
       }
-      const near = (this.drawnEvents || []).filter((e) => Math.abs(view.x(e.step) - px) <= 6);
+      const near = (this.drawnEvents || []).filter((e) => Math.abs(view.x(e.x) - px) <= 6);
       for (const event of near) {
         const row = htmlElement("div", "chart__tooltip-row chart__tooltip-event", tooltip);
-        row.textContent = `${event.label} at step ${event.step.toLocaleString("en-US")}${event.detail ? ` · ${event.detail}` : ""}`;
+        row.textContent = `${event.label} at ${stepText(event.step)}${event.detail ? ` · ${event.detail}` : ""}`;
       }
-      this.placeTooltip(cx, view.top + 4);
     }
   }
 

@@ -7,7 +7,7 @@
 
   const page = document.querySelector("[data-compare]");
   const legend = document.getElementById("compare-runs");
-  if (!page || !legend || !window.DownhillChart || !window.Downhill) return;
+  if (!page || !legend || !window.DownhillChart || !window.Downhill || !window.DownhillAxes) return;
 
   const { LineChart, bindChartControls } = window.DownhillChart;
   const { getJson } = window.Downhill;
@@ -15,15 +15,16 @@
   const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
   const POLL_MS = 2000;
   const MAX_POINTS = 1500;
+  const ZOOM_POINTS = 1500; // per series in a zoomed range: about one per pixel column
   const percent = (v) => `${(v * 100).toFixed(1)}%`;
   const urlOf = (template, id) => template.replace(/\/0\//, `/${id}/`);
 
   const chartSpecs = [
-    ["chart-train", "train_loss", { smooth: true }, { label: "Training loss by step", height: 300 }],
-    ["chart-val", "val_loss", { markers: true }, { label: "Validation loss by step" }],
-    ["chart-accuracy", "val_accuracy", { markers: true }, { label: "Validation accuracy by step", yMin: 0, yMax: 1, format: percent }],
-    ["chart-r2", "val_r2", { markers: true }, { label: "Validation R² by step", yMax: 1 }],
-    ["chart-lr", "lr", {}, { label: "Learning rate by step" }],
+    ["chart-train", "train_loss", { smooth: true }, { label: "Training loss", height: 300 }],
+    ["chart-val", "val_loss", { markers: true }, { label: "Validation loss" }],
+    ["chart-accuracy", "val_accuracy", { markers: true }, { label: "Validation accuracy", yMin: 0, yMax: 1, format: percent }],
+    ["chart-r2", "val_r2", { markers: true }, { label: "Validation R²", yMax: 1 }],
+    ["chart-lr", "lr", {}, { label: "Learning rate" }],
   ];
   const charts = {}; // metric name -> chart with one series per run
   for (const [id, metric, seriesOptions, options] of chartSpecs) {
@@ -47,17 +48,52 @@
   // Written together by the worker, so each group has one cursor per run (see run.js).
   const groups = [["train_loss", "lr"], ["val_loss", "val_accuracy", "val_r2"]].map((names) => names.filter((n) => charts[n]));
 
+  let axes = null; // bound below, once the charts exist
+  let generation = 0; // an axis change makes answers to older requests stale
+
   async function pull(run, names) {
     const key = String(run.id);
+    const asked = generation;
     const present = names.filter((name) => charts[name].count(key));
     const since = present.length ? Math.min(...present.map((name) => charts[name].lastStep(key))) : 0;
     const params = new URLSearchParams();
     for (const name of names) params.append("name", name);
     if (since) params.set("since_step", since);
     else params.set("max_points", MAX_POINTS);
+    axes.param(params);
     const data = await getJson(`${urlOf(page.dataset.metricsUrl, run.id)}?${params}`);
-    for (const [name, series] of Object.entries(data.series)) charts[name]?.append(key, series.steps, series.values);
+    if (asked !== generation) return data.status;
+    for (const [name, series] of Object.entries(data.series)) charts[name]?.append(key, series.steps, series.values, series.x);
     return data.status;
+  }
+
+  /** A zoomed range read again at finer resolution, per run and metric. */
+  async function reread(range) {
+    const asked = generation;
+    const reads = [];
+    for (const run of runs) {
+      const key = String(run.id);
+      for (const [name, chart] of Object.entries(charts)) {
+        const steps = chart.stepRange(key, range);
+        if (!steps) continue;
+        const params = new URLSearchParams({ name, max_points: ZOOM_POINTS, since_step: steps[0] });
+        if (steps[1] !== null) params.set("until_step", steps[1]);
+        axes.param(params);
+        reads.push(
+          getJson(`${urlOf(page.dataset.metricsUrl, run.id)}?${params}`).then((data) => {
+            const series = data.series[name];
+            if (asked === generation && series) chart.setDetail(key, series.steps, series.values, series.x);
+          }),
+        );
+      }
+    }
+    await Promise.all(reads);
+    page.dataset.reread = String(Number(page.dataset.reread || 0) + 1);
+  }
+
+  function reload() {
+    generation++;
+    return update(runs).catch((error) => note(`Could not load the curves (${error.message}).`));
   }
 
   function note(message) {
@@ -100,7 +136,11 @@
 
 
   bindChartControls(page, charts);
+  axes = window.DownhillAxes.bind(page, charts, { reload, reread });
   update(runs)
-    .then(() => setTimeout(poll, POLL_MS))
+    .then(() => {
+      page.dataset.loaded = "true";
+      setTimeout(poll, POLL_MS);
+    })
     .catch((error) => note(`Could not load the curves (${error.message}).`));
 })();

@@ -7,7 +7,7 @@
   "use strict";
 
   const page = document.querySelector("[data-run-id]");
-  if (!page || !window.DownhillChart || !window.Downhill) return;
+  if (!page || !window.DownhillAxes || !window.DownhillChart || !window.Downhill) return;
 
   const { LineChart, ScatterChart, formatValue, bindChartControls } = window.DownhillChart;
   const { getJson, formatDuration } = window.Downhill;
@@ -27,7 +27,7 @@
     [
       "chart-loss",
       {
-        label: "Training and validation loss by step",
+        label: "Training and validation loss",
         series: [
           { key: "train_loss", label: "train loss", smooth: true },
           { key: "val_loss", label: "validation loss", markers: true, color: 1 },
@@ -39,7 +39,7 @@
     [
       "chart-accuracy",
       {
-        label: "Validation accuracy and macro F1 by step",
+        label: "Validation accuracy and macro F1",
         series: [
           { key: "val_accuracy", label: "accuracy", markers: true, color: 2, format: percent },
           { key: "val_f1", label: "F1 (macro)", markers: true, color: 4, dashed: true },
@@ -52,7 +52,7 @@
     [
       "chart-error",
       {
-        label: "Validation MAE and RMSE by step",
+        label: "Validation MAE and RMSE",
         series: [
           { key: "val_mae", label: "MAE", markers: true, color: 2 },
           { key: "val_rmse", label: "RMSE", markers: true, color: 4 },
@@ -63,7 +63,7 @@
     [
       "chart-r2",
       {
-        label: "Validation R² by step",
+        label: "Validation R²",
         series: [{ key: "val_r2", label: "R²", markers: true, color: 3 }],
         yMax: 1,
         empty: "R² appears after the first epoch.",
@@ -72,7 +72,7 @@
     [
       "chart-lr",
       {
-        label: "Learning rate by step",
+        label: "Learning rate",
         series: [{ key: "lr", label: "learning rate", color: 5 }],
         empty: "The learning rate appears once the first steps are trained.",
       },
@@ -80,7 +80,7 @@
     [
       "chart-batch",
       {
-        label: "Batch size by step",
+        label: "Batch size",
         series: [{ key: "batch_size", label: "batch size", color: 6 }],
         yMin: 0,
         empty: "The batch size appears once the first steps are trained.",
@@ -109,31 +109,63 @@
     return present.length ? Math.min(...present.map((name) => chartOf[name].lastStep(name))) : 0;
   }
 
+  let axes = null; // bound below, once the charts exist
+  let generation = 0; // an axis change makes answers to older requests stale
+
   async function pullGroup(names, fresh) {
+    const asked = generation;
     const params = new URLSearchParams();
     for (const name of names) params.append("name", name);
     const since = fresh ? 0 : cursor(names);
     if (since > 0) params.set("since_step", since);
     else params.set("max_points", MAX_POINTS);
+    axes.param(params);
     const data = await getJson(`${page.dataset.metricsUrl}?${params}`);
+    if (asked !== generation) return;
     for (const [name, series] of Object.entries(data.series)) {
       const chart = chartOf[name];
       if (!chart) continue;
-      if (since > 0) chart.append(name, series.steps, series.values);
-      else chart.replace(name, series.steps, series.values);
+      if (since > 0) chart.append(name, series.steps, series.values, series.x);
+      else chart.replace(name, series.steps, series.values, series.x);
     }
   }
 
-  async function pullMetrics() {
+  async function pullMetrics(reload) {
     await Promise.all(
       groups.map((names) => {
         // A live page keeps every new point; past RELOAD_AFTER it reads the whole series
         // downsampled again, so a long run does not grow the page without bound.
-        const fresh = names.some((name) => chartOf[name].count(name) > RELOAD_AFTER);
+        const fresh = reload || names.some((name) => chartOf[name].count(name) > RELOAD_AFTER);
         return pullGroup(names, fresh);
       }),
     );
     await pullBatchSize();
+  }
+
+  /** A zoomed range read again at finer resolution, per series. */
+  async function reread(range) {
+    const asked = generation;
+    const names = groups.flat();
+    await Promise.all(
+      names.map(async (name) => {
+        const steps = chartOf[name].stepRange(name, range);
+        if (!steps) return;
+        const params = new URLSearchParams({ name, max_points: MAX_POINTS, since_step: steps[0] });
+        if (steps[1] !== null) params.set("until_step", steps[1]);
+        axes.param(params);
+        const data = await getJson(`${page.dataset.metricsUrl}?${params}`);
+        const series = data.series[name];
+        if (asked === generation && series) chartOf[name].setDetail(name, series.steps, series.values, series.x);
+      }),
+    );
+    page.dataset.reread = String(Number(page.dataset.reread || 0) + 1);
+  }
+
+  function reload() {
+    generation++;
+    batchChanges.steps = [];
+    batchChanges.values = [];
+    return pullMetrics(true).catch((error) => showNote(`Could not load the curves (${error.message}).`));
   }
 
   // The batch size is written where it changes: drawn as steps up to the last step trained.
@@ -168,7 +200,9 @@
       steps.push(end);
       values.push(values[values.length - 1]);
     }
-    chartOf.batch_size.replace("batch_size", steps, values);
+    // Drawn where the loss's steps are on the page's axis.
+    const xs = steps.map((step) => (chartOf.train_loss ? chartOf.train_loss.xOfStep(step) : step));
+    chartOf.batch_size.replace("batch_size", steps, values, xs.some((x) => x === null) ? undefined : xs);
   }
 
   // ---- Events: marked on the curves and listed in words ----
@@ -186,6 +220,9 @@
     stop: (e) => ["stop", "Stopped", e.reason || ""],
     precision: (e) => ["precision", "Precision", e.message || ""],
     best_checkpoint: (e) => ["best", "New best model", `${e.monitor} ${n(e.value)}`],
+    resumed: () => ["resumed", "Resumed from its checkpoint", "after its worker stopped"],
+    resumed_from: (e) => ["resumed", `Went on from run #${e.run}`, "from its checkpoint"],
+    requeued: () => ["requeued", "Requeued", "its worker was lost"],
   };
   const EVENT_KIND = { warmup_end: "schedule", restart: "schedule", decay: "schedule", optimizer_switch: "optimizer",
     swa_start: "optimizer", swa_final: "optimizer", early_stop: "stop", restore_best: "stop", stop: "stop" };
@@ -200,16 +237,14 @@
     const data = await getJson(page.dataset.eventsUrl);
     if (data.events.length === eventCount) return;
     eventCount = data.events.length;
-    const events = data.events.map(describe);
-    // Every improvement is a "best" event: on the curves they would be a fence, so only the
-    // last one is listed and none is drawn.
+    // A resume from another run's checkpoint is one event, not also its worker's "resumed".
+    const goesOn = new Set(data.events.filter((e) => e.type === "resumed_from").map((e) => e.step));
+    const events = data.events.filter((e) => !(e.type === "resumed" && goesOn.has(e.step))).map(describe);
+    // Every improvement is a "best" event: on the curves they would be a fence, so none is
+    // drawn; the list shows every event (it scrolls inside its card).
     const marked = events.filter((e) => e.type !== "best_checkpoint" && e.type !== "precision");
     for (const chart of allCharts) chart.setEvents(marked);
-    const bests = events.filter((e) => e.type === "best_checkpoint");
-    const listed = events.filter((e) => e.type !== "best_checkpoint");
-    if (bests.length) listed.push(bests[bests.length - 1]);
-    listed.sort((a, b) => a.step - b.step);
-    showEvents(listed);
+    showEvents(events);
   }
 
   function showEvents(events) {
@@ -321,9 +356,22 @@
   }
 
   bindChartControls(page, chartOf);
+  axes = window.DownhillAxes.bind(page, chartOf, { reload, reread });
   drawPredictions();
+  /** A finished run's charts with nothing to draw (a run that failed before its first epoch
+   *  has no accuracy) are left out rather than shown empty. */
+  function hideEmptyCharts() {
+    for (const chart of allCharts) {
+      const empty = chart.series.every((s) => !chart.count(s.key));
+      const card = chart.root.closest(".chart-card");
+      if (card) card.hidden = empty;
+    }
+  }
+
   if (FINISHED.has(page.dataset.status)) {
-    Promise.all([pullMetrics(), pullEvents()]).catch((error) => showNote(`Could not load the curves (${error.message}).`));
+    Promise.all([pullMetrics(), pullEvents()])
+      .then(hideEmptyCharts)
+      .catch((error) => showNote(`Could not load the curves (${error.message}).`));
   } else {
     poll();
   }

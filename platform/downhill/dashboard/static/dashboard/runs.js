@@ -20,8 +20,9 @@
   const filters = document.querySelector("[data-filters]");
   if (filters) {
     filters.querySelector("[data-filters-submit]").hidden = true;
-    for (const select of filters.querySelectorAll("select")) {
-      select.addEventListener("change", () => filters.requestSubmit());
+    // Selects apply as they change; the search box on Enter or when it loses focus.
+    for (const input of filters.querySelectorAll("select, input")) {
+      input.addEventListener("change", () => filters.requestSubmit());
     }
   }
 
