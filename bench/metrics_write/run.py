@@ -225,7 +225,9 @@ def main() -> int:
     result = {"host": host_facts(), "writers": WRITERS, "batch": f"2 x {STEPS}", "rounds": rounds,
               "batches_per_writer": batches, "points_per_s": medians, "storage": storage,
               "failed": failed}  # fmt: skip
-    (RESULTS / f"{'quick-' if args.quick else ''}postgresql.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{'quick-' if args.quick else ''}postgresql.json").write_text(
+        json.dumps(result, indent=2) + "\n"
+    )
     return 1 if failed else 0
 
 
