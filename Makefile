@@ -52,14 +52,23 @@ format: install
 
 # Benchmarks print a Markdown table, write bench/<name>/results/ and exit 1 below their gate
 # (BENCHMARKS.md). BENCH_ARGS=--quick for a short smoke run.
-.PHONY: bench bench-engine bench-metrics-read bench-ingest
-bench: bench-engine bench-metrics-read bench-ingest
+.PHONY: bench bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-gpu
+bench: bench-engine bench-metrics-read bench-metrics-write bench-ingest
 
 bench-engine: install
 	$(PY) bench/engine/run.py $(BENCH_ARGS)
 
 bench-metrics-read: install
 	$(PY) bench/metrics_read/run.py $(BENCH_ARGS)
+
+# PostgreSQL only: a throwaway database next to DATABASE_URL's (or the local server's).
+METRICS_DB ?= $(if $(findstring postgres,$(DATABASE_URL)),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
+bench-metrics-write: install
+	$(PY) bench/metrics_write/run.py --database-url $(METRICS_DB) $(BENCH_ARGS)
+
+# On a machine with a CUDA device only (BENCHMARKS.md, "The GPU path").
+bench-gpu: install
+	$(PY) bench/gpu/run.py $(BENCH_ARGS)
 
 # Compares with pandas.read_csv: installs the `bench` extra (pandas) when it is missing.
 bench-ingest: install

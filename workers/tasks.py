@@ -11,6 +11,7 @@ from workers.contract.tasks import (
     PROCESS_DATASET_TASK,
     REQUEUE_STALE_TASK,
     TRAIN_RUN_TASK,
+    TRAINING_QUEUE,
 )
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,17 @@ def _resend_uploads_on_start(sender, **kwargs) -> None:
         resent = datasets_resend_processing()
         if resent:
             log.warning("reading again the datasets left processing: %s", resent)
+
+
+@worker_ready.connect
+def _warm_up_training(sender, **kwargs) -> None:
+    """A worker of the training queue loads torch and the engine, and takes one tiny step,
+    when it starts rather than at its first run: the first run after `make run` then shows its
+    first loss point as soon as the next ones do (bench/dispatch), not seconds later."""
+    if TRAINING_QUEUE in sender.app.amqp.queues.consume_from:
+        from .runner import warm_up
+
+        warm_up()
 
 
 @app.task(name=TRAIN_RUN_TASK)

@@ -253,14 +253,19 @@ def machine(device) -> dict:
 
 
 def main() -> int:
+    global BATCH_SIZE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--quick",
         action="store_true",
         help="3 rounds of 3 epochs at the default threads: a smoke test, noisier than the full run",
     )
+    parser.add_argument(
+        "--batch-size", type=int, default=BATCH_SIZE, help=f"default {BATCH_SIZE} (bench/gpu: 1024)"
+    )
     args = parser.parse_args()
     reps, epochs = (3, 3) if args.quick else (7, 10)
+    BATCH_SIZE = args.batch_size
 
     with tempfile.TemporaryDirectory(prefix="downhill-bench-") as var_dir:
         setup_django(var_dir)
@@ -298,7 +303,8 @@ def main() -> int:
           f"must be at least {GATE} (median)")  # fmt: skip
 
     result = {
-        "command": "bench/engine/run.py" + (" --quick" if args.quick else ""),
+        "command": "bench/engine/run.py" + (" --quick" if args.quick else "")
+        + (f" --batch-size {BATCH_SIZE}" if BATCH_SIZE != 32 else ""),
         "machine": info,
         "setup": {"rows": ROWS, "features": FEATURES, "classes": CLASSES, "batch_size": BATCH_SIZE,
                   "epochs": epochs, "rounds": reps, "model": experiment.config["model"],
@@ -309,7 +315,8 @@ def main() -> int:
         "passed": passed,
     }  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{'quick-' if args.quick else ''}{device.type}.json"
+    batch = "" if BATCH_SIZE == 32 else f"-batch{BATCH_SIZE}"
+    path = RESULTS / f"{'quick-' if args.quick else ''}{device.type}{batch}.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(f"written: {path.relative_to(ROOT)}")
     return 0 if passed else 1

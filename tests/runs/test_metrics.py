@@ -147,3 +147,30 @@ def test_downsampling_keeps_each_buckets_lowest_highest_and_last_point_at_large_
     assert series["steps"] == sorted(series["steps"]) and series["steps"][-1] == first + 2999
     # 100 buckets of 30 steps: every dip and every peak survives.
     assert series["values"].count(-1.0) == 100 and series["values"].count(5.0) == 100
+
+
+def test_metrics_record_stores_values_names_and_wall_times_exactly(run):
+    """PostgreSQL writes through COPY's text format: every float must come back bit for bit,
+    and a name with COPY's special characters unchanged."""
+    odd = "val\tloss\\n\nx"
+    points = [
+        ("train_loss", 1, 0.1 + 0.2, 1_700_000_000.123456),
+        ("train_loss", 2, 1e-300, 1.7e9),
+        ("train_loss", 3, float("inf"), 1.7e9),
+        ("train_loss", 4, -2.5e300, 1.7e9),
+        (odd, 1, 5e-324, 0.0),
+    ]
+
+    metrics_record(run.id, points)
+
+    stored = {(p.name, p.step): (p.value, p.wall_time) for p in MetricPoint.objects.filter(run=run)}
+    assert stored == {(name, step): (value, wall) for name, step, value, wall in points}
+
+
+def test_metrics_record_keeps_one_of_two_points_at_one_step_and_the_stored_one_after(run):
+    metrics_record(run.id, [("lr", 1, 0.5, 1.7e9), ("lr", 1, 0.25, 1.7e9), ("lr", 2, 0.1, 1.7e9)])
+    metrics_record(run.id, [("lr", 2, 0.9, 1.7e9)])
+
+    values = dict(MetricPoint.objects.filter(run=run).values_list("step", "value"))
+    assert values[2] == 0.1
+    assert values[1] in (0.5, 0.25) and MetricPoint.objects.filter(run=run).count() == 2

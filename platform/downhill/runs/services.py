@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -304,33 +305,87 @@ def run_requeue(run: Run, *, where: Q, reason: str) -> bool:
 
 
 def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]]) -> int:
-    """Write (name, step, value, wall_time) points in batched multi-row INSERTs. A point
-    already stored for (run, name, step) is kept, so a retried write cannot duplicate it.
-    The MetricBlocks the points fall in are recomputed in the same transaction.
+    """Write (name, step, value, wall_time) points. A point already stored for (run, name, step)
+    is kept, so a retried write cannot duplicate it. The MetricBlocks the points fall in are
+    recomputed in the same transaction.
 
-    Plain SQL rather than bulk_create: the ORM spends ~15 us of Python per row holding the
-    GIL, which the training thread pays for (~5 % of a batch-32 CPU step; bench/engine)."""
-    rows = [(run_id, name, step, value, wall) for name, step, value, wall in points]
-    if not rows:
+    On PostgreSQL the batch is COPYed (bench/metrics_write); SQLite takes batched multi-row
+    INSERTs. Plain SQL rather than bulk_create: the ORM spends ~15 us of
+    Python per row holding the GIL, which the training thread pays for (bench/engine)."""
+    points = list(points)
+    if not points:
         return 0
-    table = connection.ops.quote_name(MetricPoint._meta.db_table)
-    per_statement = min(2000, (connection.features.max_query_params or 10_000) // 5)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         _lock_run_metrics(run_id)
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} (run_id, name, step, value, wall_time) VALUES {values} "
-                "ON CONFLICT DO NOTHING",
-                [value for row in chunk for value in row],
-            )
+        if connection.vendor == "postgresql":
+            _points_copy(cursor, run_id, points)
+        else:
+            _points_insert(cursor, run_id, points)
         # The touched blocks are recomputed from the stored points rather than merged with the
         # batch: a point the INSERT skipped (stored before) cannot count twice, and a block is
         # exact whatever happened to it before. A batch of a few seconds of training touches a
         # block or two per series, so this rereads a few hundred points (bench/metrics_read).
-        _blocks_refresh_touched(cursor, run_id, [(name, step) for _, name, step, _, _ in rows])
-    return len(rows)
+        _blocks_refresh_touched(cursor, run_id, points)
+    return len(points)
+
+
+def _points_insert(cursor, run_id: int, points: list[tuple]) -> None:
+    """Multi-row INSERTs of up to 2000 rows (SQLite: as many as its parameter cap allows)."""
+    rows = [(run_id, name, step, value, wall) for name, step, value, wall in points]
+    table = connection.ops.quote_name(MetricPoint._meta.db_table)
+    per_statement = min(2000, (connection.features.max_query_params or 10_000) // 5)
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+        cursor.execute(
+            f"INSERT INTO {table} (run_id, name, step, value, wall_time) VALUES {values} "
+            "ON CONFLICT DO NOTHING",
+            [value for row in chunk for value in row],
+        )
+
+
+# One per connection, emptied at each commit: the staging table of _points_copy.
+_STAGE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS metric_stage "
+    "(run_id bigint, name varchar(64), step integer, value double precision, "
+    "wall_time double precision) ON COMMIT DELETE ROWS"
+)
+
+
+def _points_copy(cursor, run_id: int, points: list[tuple]) -> None:
+    """COPY the rows straight into the points table, as fast as PostgreSQL takes them. A batch
+    with a point already stored (a retried write) makes that COPY fail as a whole: then, in its
+    place, the rows go through the connection's staging table and one INSERT ... SELECT that
+    skips the stored points (PostgreSQL only)."""
+    names = {name: _copy_text(name) for name in {point[0] for point in points}}
+    text = "".join(
+        [
+            f"{run_id}\t{names[name]}\t{step}\t{value!r}\t{wall!r}\n"
+            for name, step, value, wall in points
+        ]
+    )
+    table = connection.ops.quote_name(MetricPoint._meta.db_table)
+    columns = "(run_id, name, step, value, wall_time)"
+    try:
+        with transaction.atomic(), connection.wrap_database_errors:  # a savepoint
+            cursor.cursor.copy_expert(f"COPY {table} {columns} FROM STDIN", io.StringIO(text))
+        return
+    except IntegrityError:
+        pass
+    cursor.execute(_STAGE)
+    cursor.execute("DELETE FROM metric_stage")  # a second batch in one transaction
+    cursor.cursor.copy_expert(f"COPY metric_stage {columns} FROM STDIN", io.StringIO(text))
+    cursor.execute(
+        f"INSERT INTO {table} {columns} SELECT {columns[1:-1]} FROM metric_stage "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+def _copy_text(name: str) -> str:
+    """A name as COPY's text format reads it back unchanged."""
+    if not any(c in name for c in "\\\t\n\r"):
+        return name
+    return name.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _lock_run_metrics(run_id: int) -> None:
@@ -341,8 +396,8 @@ def _lock_run_metrics(run_id: int) -> None:
     list(Run.objects.select_for_update(no_key=True).filter(pk=run_id).values_list("pk"))
 
 
-def _blocks_refresh_touched(cursor, run_id: int, points: list[tuple[str, int]]) -> None:
-    """Recompute the blocks of the run that the (name, step) points fall in; a statement per
+def _blocks_refresh_touched(cursor, run_id: int, points: list[tuple]) -> None:
+    """Recompute the blocks of the run that the (name, step, ...) points fall in; a statement per
     up to 249 runs of consecutive blocks (SQLite's cap of 999 parameters)."""
     spans = _block_spans(points)
     per_statement = min(1000, (connection.features.max_query_params or 10_000) // 4)
@@ -357,12 +412,12 @@ def _blocks_refresh_touched(cursor, run_id: int, points: list[tuple[str, int]]) 
         metric_blocks_refresh(cursor, " OR ".join([term] * len(chunk)), params)
 
 
-def _block_spans(points: Iterable[tuple[str, int]]) -> list[tuple[str, int, int]]:
-    """(name, first block, last block) of each run of consecutive blocks that the (name, step)
-    points fall in; steps below 1 belong to no block."""
+def _block_spans(points: Iterable[tuple]) -> list[tuple[str, int, int]]:
+    """(name, first block, last block) of each run of consecutive blocks that the
+    (name, step, ...) points fall in; steps below 1 belong to no block."""
     spans: list[tuple[str, int, int]] = []
     for name, block in sorted(
-        {(name, (step - 1) // BLOCK_STEPS) for name, step in points if step >= 1}
+        {(point[0], (point[1] - 1) // BLOCK_STEPS) for point in points if point[1] >= 1}
     ):
         if spans and spans[-1][0] == name and spans[-1][2] == block - 1:
             spans[-1] = (name, spans[-1][1], block)
@@ -400,11 +455,33 @@ ON CONFLICT (run_id, name, block) DO UPDATE SET n = excluded.n,
 """  # "WHERE true": SQLite parses an upsert after INSERT ... SELECT only behind a WHERE
 
 
+# PostgreSQL: the same in one pass over the points. min/max over [value, step] arrays carry
+# the step of each extreme along (the earliest on a tie: [value, -step] for the highest);
+# steps are far below 2**53, exact as float8. ~2x the portable form under 4 writers.
+_BLOCKS_UPSERT_POSTGRESQL = f"""
+INSERT INTO runs_metricblock
+    (run_id, name, block, n, lo_step, lo_value, hi_step, hi_value, last_step, last_value)
+SELECT run_id, name, block, n, lo[2], lo[1], -hi[2], hi[1], last[1], last[2]
+FROM (
+    SELECT run_id, name, (step - 1) / {BLOCK_STEPS} AS block, COUNT(*) AS n,
+        MIN(ARRAY[value, step]) AS lo, MAX(ARRAY[value, -step]) AS hi,
+        MAX(ARRAY[step, value]) AS last
+    FROM runs_metricpoint WHERE step >= 1 AND ({{where}})
+    GROUP BY run_id, name, (step - 1) / {BLOCK_STEPS}
+) AS b
+ON CONFLICT (run_id, name, block) DO UPDATE SET n = excluded.n,
+    lo_step = excluded.lo_step, lo_value = excluded.lo_value,
+    hi_step = excluded.hi_step, hi_value = excluded.hi_value,
+    last_step = excluded.last_step, last_value = excluded.last_value
+"""
+
+
 def metric_blocks_refresh(cursor, where: str, params: list) -> None:
     """Recompute, from the points, the MetricBlock of every block with a point matching `where`
     (a condition on runs_metricpoint that matches all the points of each block it touches).
-    Migration runs.0004 holds a frozen copy of this SQL for its backfill."""
-    cursor.execute(_BLOCKS_UPSERT.format(where=where), params)
+    Migration runs.0004 holds a frozen copy of the portable SQL for its backfill."""
+    sql = _BLOCKS_UPSERT_POSTGRESQL if connection.vendor == "postgresql" else _BLOCKS_UPSERT
+    cursor.execute(sql.format(where=where), params)
 
 
 def run_events_record(run_id: int, events: Iterable[dict], wall_time: float) -> None:
