@@ -6,7 +6,7 @@
 Starts `make run`'s script (bench/chaos/stack.py) with --workers training workers (embedded: 2,
 SQLite + the filesystem broker; postgres: 4, on a PostgreSQL and a Redis of its own, started
 here, so restarting them disturbs nobody), creates --runs runs, and while they train, every
-3-8 s (a random draw, --seed) one fault:
+3-8 s (a random draw, --seed) one fault, each kind once per round in a random order:
 
 - `kill_worker`: SIGKILL to a training worker (one up for 10 s at least), which `make run`
   starts again (its restart limit is lifted here: this storm is no crash loop);
@@ -50,9 +50,9 @@ from stack import Stack, wait_until  # noqa: E402
 RESULTS = HERE / "results"
 PROFILES = {
     # stack: (training workers, runs, epochs, storm seconds, end timeout seconds)
-    ("embedded", False): (2, 40, 8, 300, 1200),
-    ("embedded", True): (2, 6, 3, 30, 150),
-    ("postgres", False): (4, 40, 8, 300, 1200),
+    ("embedded", False): (2, 40, 4, 180, 1200),
+    ("embedded", True): (2, 6, 3, 25, 150),
+    ("postgres", False): (4, 40, 4, 180, 1200),
     ("postgres", True): (4, 8, 4, 40, 150),
 }
 FAULTS = {
@@ -72,6 +72,7 @@ class Storm:
     def __init__(self, stack: Stack, servers, kinds: list[str], rng: random.Random):
         self.stack, self.servers, self.kinds, self.rng = stack, servers, kinds, rng
         self.faults: list[dict] = []
+        self.bag: list[str] = []
 
     def kill_worker(self) -> bool:
         old = [p for p in self.stack.processes("-Q training") if age_seconds(p) >= 10]
@@ -95,7 +96,9 @@ class Storm:
         return True
 
     def strike(self) -> None:
-        kind = self.rng.choice(self.kinds)
+        if not self.bag:  # each kind once per round, in a random order
+            self.bag = self.rng.sample(self.kinds, len(self.kinds))
+        kind = self.bag.pop()
         at = time.monotonic()
         if getattr(self, kind)():
             self.faults.append({"kind": kind, "at": at, "recovered_s": None})
@@ -117,32 +120,34 @@ class Watcher(threading.Thread):
         super().__init__(daemon=True)
         self.stack, self.storm, self.workers = stack, storm, workers
         self.stop = threading.Event()
-        self.history: list[dict[int, int]] = []
+        self.history: list[tuple[float, dict[int, int]]] = []
 
-    def training_at_capacity(self) -> bool:
+    def training_at_capacity(self, t: float) -> bool:
         runs = self.stack.get("/runs/")["results"]
         active = [r for r in runs if r["status"] in ("queued", "running")]
         now = {r["id"]: r["progress"]["step"] for r in runs}
-        self.history = [*self.history[-2:], now]
-        before = self.history[0]
+        self.history = [*self.history[-2:], (t, now)]
+        before = self.history[0][1]
         moving = sum(1 for i, s in now.items() if s > before.get(i, s))
         return moving >= min(self.workers, len(active))
 
-    def whole(self) -> bool:
+    def whole(self, t: float) -> bool:
         up = len(self.stack.processes("-Q training")) == self.workers and bool(
             self.stack.processes("workers.app beat")
         )
-        return up and self.stack.healthy() and self.training_at_capacity()
+        return self.training_at_capacity(t) and up and self.stack.healthy()
 
     def run(self) -> None:
         while not self.stop.is_set():
             t = time.monotonic()
             try:
-                ok = self.whole()
+                ok = self.whole(t)
             except Exception:  # the web is what is down: not recovered
                 ok = False
+            window_start = self.history[0][0] if self.history else t
             for fault in self.storm.faults:
-                if ok and fault["recovered_s"] is None and fault["at"] < t:
+                # Progress counts only when measured wholly after the fault.
+                if ok and fault["recovered_s"] is None and fault["at"] < window_start:
                     fault["recovered_s"] = round(t - fault["at"], 1)
             time.sleep(1)
 
@@ -254,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", choices=["embedded", "postgres"], default="embedded")
     parser.add_argument("--quick", action="store_true", help="the short version CI runs")
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--no-save", action="store_true", help="leave results/ as it is")
     args = parser.parse_args(argv)
     profile = PROFILES[(args.stack, args.quick)]
     servers = None
@@ -275,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         if servers:
             servers.stop()
     report(args.stack, result)
+    if args.no_save:
+        return 1 if result["problems"] else 0
     RESULTS.mkdir(exist_ok=True)
     name = f"{args.stack}{'-quick' if args.quick else ''}.json"
     (RESULTS / name).write_text(json.dumps(result, indent=2))
