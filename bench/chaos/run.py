@@ -51,7 +51,7 @@ RESULTS = HERE / "results"
 PROFILES = {
     # stack: (training workers, runs, epochs, storm seconds, end timeout seconds)
     ("embedded", False): (2, 40, 4, 180, 1200),
-    ("embedded", True): (2, 6, 3, 25, 150),
+    ("embedded", True): (2, 4, 3, 20, 150),
     ("postgres", False): (4, 40, 4, 180, 1200),
     ("postgres", True): (4, 8, 4, 40, 150),
 }

@@ -1,4 +1,4 @@
-"""CI's short chaos run (bench/chaos/run.py --quick, on the embedded defaults): 6 runs on 2
+"""CI's short chaos run (bench/chaos/run.py --quick, on the embedded defaults): 4 runs on 2
 training workers of `make run` while training workers are killed and beat is stopped; every run
 succeeds with one point per step and nothing is lost. About 2 minutes; the full benchmark and
 the PostgreSQL + Redis stack are `bench/chaos/run.py` (figures in BENCHMARKS.md)."""
