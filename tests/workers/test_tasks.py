@@ -169,3 +169,32 @@ def test_the_sweep_task_sends_the_runs_the_broker_never_took(queue_run, sent_tas
 
     assert [(t["name"], t["args"]) for t in sent_tasks] == [(TRAIN_RUN_TASK, [run_id])]
     assert Run.objects.get(pk=run_id).sent_at is not None
+
+
+def test_a_checkpoint_after_the_database_dropped_the_connection_reconnects(queue_run):
+    """A PostgreSQL restart leaves the training thread's connection closed underneath: every
+    later call raised InterfaceError (not a DatabaseError), which escaped, and the run failed
+    (bench/chaos). Now that checkpoint is skipped and the next one connects afresh."""
+    from django.db import connection
+
+    from downhill.runs.checkpoints import resume_checkpoints
+    from workers.attempt import RunAttempt
+    from workers.callbacks import CheckpointStore, StopWatch
+    from workers.engine import TrainState
+
+    run_id = queue_run()["run"]
+    Run.objects.filter(pk=run_id).update(status="running", lease="this-attempt")
+    attempt = RunAttempt(run_id, device="cpu")
+    attempt.lease, attempt.owned = "this-attempt", True  # as after its claim
+    state = TrainState(epochs=3, steps_per_epoch=4, total_steps=12, epoch=1, step=4)
+    StopWatch(attempt).on_train_begin(state)
+    store = CheckpointStore(attempt)
+    connection.ensure_connection()
+    connection.connection.close()  # what the server's restart leaves behind
+
+    store.on_checkpoint(state, {"step": 4})  # skipped, without raising
+    assert resume_checkpoints(run_id) == []
+    state.epoch, state.step = 2, 8
+    store.on_checkpoint(state, {"step": 8})
+    assert len(resume_checkpoints(run_id)) == 1
+    assert Run.objects.get(pk=run_id).step == 8
