@@ -198,3 +198,29 @@ def test_a_checkpoint_after_the_database_dropped_the_connection_reconnects(queue
     store.on_checkpoint(state, {"step": 8})
     assert len(resume_checkpoints(run_id)) == 1
     assert Run.objects.get(pk=run_id).step == 8
+
+
+def test_a_training_task_reconnects_before_it_claims_its_run(queue_run):
+    """A task that finds the worker's connection dropped (a PostgreSQL restart) connects afresh
+    and trains; it failed to claim the run before, and its message was gone."""
+    from django.db import connection
+
+    run_id = queue_run(epochs=1)["run"]
+    connection.ensure_connection()
+    connection.connection.close()
+    train_run(run_id)
+    assert Run.objects.get(pk=run_id).status == "succeeded"
+
+
+def test_the_database_wait_gives_up_when_it_never_answers(monkeypatch):
+    from django.db import OperationalError, connection
+
+    from workers import tasks
+
+    def refused(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", refused)
+    started = time.monotonic()
+    assert tasks.database_answers(1.5) is False
+    assert 1.5 <= time.monotonic() - started < 5
