@@ -250,7 +250,7 @@ def storm_and_check(stack: Stack, servers, args, profile) -> dict:
         "storm_s": storm_s, "total_s": round(time.monotonic() - started),
         "faults": storm.faults, "recovery": summarise_faults(storm.faults),
         "statuses": statuses, "resumed_runs": sum(1 for r in finished if r["attempt"] > 1),
-        "problems": problems, "host": host_facts(),
+        "problems": problems,
     }  # fmt: skip
 
 
@@ -262,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-save", action="store_true", help="leave results/ as it is")
     args = parser.parse_args(argv)
     profile = PROFILES[(args.stack, args.quick)]
+    host = host_facts()  # before the benchmark loads the machine
     servers = None
     if args.stack == "postgres":
         from servers import Servers
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(env=env, workers=profile[0], embedded=servers is None)
     try:
         stack.start()
-        result = storm_and_check(stack, servers, args, profile)
+        result = {**storm_and_check(stack, servers, args, profile), "host": host}
     except BaseException:
         print(stack.tail())
         raise

@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.users, args.seconds, args.baseline = 10, 20, 10
+    host = host_facts()  # before the benchmark loads the machine
     servers = None
     if args.stack == "postgres":
         from servers import Servers
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         result = {"stack": args.stack, "users": args.users, "workers": args.workers,
-                  **measure(stack, args), "host": host_facts()}  # fmt: skip
+                  **measure(stack, args), "host": host}  # fmt: skip
     except BaseException:
         print(stack.tail())
         raise
