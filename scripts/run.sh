@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: migrate, ensure the admin user, then the web server on $PORT, two Celery
 # workers: one training (queue `training`), one reading large uploads (queue `datasets`), so an
-# hour of training never holds up an upload, and Celery beat. Ctrl-C (or SIGTERM) stops
-# everything it started.
+# hour of training never holds up an upload, and Celery beat. One that dies is started again
+# (with a backoff and a limit); Ctrl-C (or SIGTERM) stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -62,20 +62,48 @@ trap stop EXIT
 # Every process runs in a session of its own (setsid), so Ctrl-C in the terminal reaches it
 # only as stop()'s SIGTERM, once: signalled twice (by the terminal, then by stop() or, for
 # gunicorn's workers, by their arbiter) a Celery worker or a gunicorn worker now and then hung.
-setsid $PY -m celery -A workers.app worker -Q training --pool solo --loglevel INFO \
-    --hostname "worker-$$@%h" &
-worker_pid=$!
-setsid $PY -m celery -A workers.app worker -Q datasets --pool solo --loglevel INFO \
-    --hostname "datasets-$$@%h" &
-datasets_pid=$!
-# The periodic sweep that requeues runs whose worker was lost (its own process rather than a
-# worker's --beat, which sometimes kept the worker from finishing its shutdown). Warnings
-# only: at INFO it logs every send (every 10 s) and buries the web server's address.
-setsid $PY -m celery -A workers.app beat --loglevel WARNING &
-beat_pid=$!
-setsid $PY -m gunicorn downhill.wsgi:application --chdir platform --bind "$BIND:$PORT" \
-    --workers 2 --threads 4 --access-logfile - --no-control-socket &
-pids=($! "$worker_pid" "$datasets_pid" "$beat_pid")
-names=("web server" "training worker" "datasets worker" "beat")
+# DOWNHILL_TRAINING_WORKERS (1) training workers, each one run at a time.
+TRAINING_WORKERS="${DOWNHILL_TRAINING_WORKERS:-1}"
+names=("web server" "datasets worker" "beat")
+for k in $(seq "$TRAINING_WORKERS"); do names+=("training worker $k"); done
+start_process() {
+    case "$1" in
+    0) setsid $PY -m gunicorn downhill.wsgi:application --chdir platform --bind "$BIND:$PORT" \
+        --workers 2 --threads 4 --access-logfile - --no-control-socket & ;;
+    1) setsid $PY -m celery -A workers.app worker -Q datasets --pool solo --loglevel INFO \
+        --hostname "datasets-$$@%h" & ;;
+    # The periodic sweep that requeues runs whose worker was lost (its own process rather than
+    # a worker's --beat, which sometimes kept the worker from finishing its shutdown). Warnings
+    # only: at INFO it logs every send (every 10 s) and buries the web server's address.
+    2) setsid $PY -m celery -A workers.app beat --loglevel WARNING & ;;
+    *) setsid $PY -m celery -A workers.app worker -Q training --pool solo --loglevel INFO \
+        --hostname "worker$(($1 - 2))-$$@%h" & ;;
+    esac
+    pids[$1]=$!
+    started_at[$1]=$SECONDS
+}
+for i in "${!names[@]}"; do start_process "$i"; restarts[$i]=0; done
 echo "Downhill is starting on http://$BIND:$PORT/ (API docs: /api/docs/). Ctrl-C stops it."
-wait -n
+
+# A process that dies (a worker killed for memory, say) is started again, after 1, 2, 4 ... 30 s
+# while it keeps dying within a minute of its start; the others stay up, and a run its worker
+# held resumes from its checkpoint once the sweep finds it lost. RESTART_LIMIT quick deaths in a
+# row stop everything.
+RESTART_LIMIT="${DOWNHILL_RESTART_LIMIT:-5}"
+while true; do
+    status=0
+    wait -n -p died "${pids[@]}" || status=$?
+    for i in "${!pids[@]}"; do [ "${pids[$i]}" = "${died:-}" ] && break; done
+    [ "${pids[$i]}" = "${died:-}" ] || continue
+    (( SECONDS - started_at[i] >= 60 )) && restarts[$i]=0
+    restarts[$i]=$(( restarts[i] + 1 ))
+    if (( restarts[i] > RESTART_LIMIT )); then
+        echo "The ${names[$i]} (pid $died) exited with status $status, its ${RESTART_LIMIT}th quick death in a row: stopping everything"
+        exit 1
+    fi
+    delay=$(( 1 << (restarts[i] - 1) )); (( delay > 30 )) && delay=30
+    echo "The ${names[$i]} (pid $died) exited with status $status: starting it again in $delay s (restart ${restarts[$i]} of at most $RESTART_LIMIT in a row)"
+    sleep "$delay" & wait $! || true
+    start_process "$i"
+    echo "The ${names[$i]} runs again (pid ${pids[$i]})"
+done

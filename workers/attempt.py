@@ -16,7 +16,7 @@ import threading
 import uuid
 from typing import Protocol
 
-from django.db import DatabaseError, connection
+from django.db import Error, connection
 
 from downhill.runs.services import (
     run_claim,
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 class Writer(Protocol):
     def write(self) -> None:
-        """Write what was buffered (raises DatabaseError, keeping it for the next beat)."""
+        """Write what was buffered (raises a database Error, keeping it for the next beat)."""
 
 
 class RunAttempt:
@@ -83,7 +83,7 @@ class RunAttempt:
             while not self._stop.wait(self.beat_seconds):
                 try:
                     self.beat()
-                except DatabaseError:  # keep training; the points stay buffered for the next try
+                except Error:  # keep training; the points stay buffered for the next try
                     log.warning(
                         "run %s: write failed; retrying in %.0f s", self.run_id, self.beat_seconds
                     )
@@ -100,7 +100,7 @@ class RunAttempt:
             self._thread = None
         try:
             self.beat()
-        except DatabaseError:
+        except Error:
             log.exception("could not write the last metric points of run %s", self.run_id)
 
     def finish(self, status: str, **fields) -> None:

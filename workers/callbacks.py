@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from django.db import DatabaseError
+from django.db import Error, connection
 
 from downhill.runs.services import metrics_record, run_events_record
 
@@ -62,7 +62,7 @@ class MetricsWriter(Callback):
         try:
             metrics_record(self.run_id, points)
             run_events_record(self.run_id, events, time.time())
-        except DatabaseError:
+        except Error:
             with self._lock:  # put them back, in front of anything newer
                 self._points[:0] = points
                 self._events[:0] = events
@@ -109,9 +109,12 @@ class CheckpointStore(Callback):
         attempt = self.attempt
         try:
             attempt.beat()
-        except DatabaseError:  # the database is away: keep training, checkpoint next time
+        except Error:  # the database is away: keep training, checkpoint next time
             log.warning("run %s: no checkpoint at step %s, the database is unreachable",
                         attempt.run_id, state.step)  # fmt: skip
+            # A connection the server dropped (a PostgreSQL restart) answers every later call
+            # with InterfaceError, no DatabaseError: drop it, to connect afresh next time.
+            connection.close()
             return
         if not attempt.owned:  # another attempt owns the run, and its files
             return

@@ -2,8 +2,11 @@
 
 import logging
 import threading
+import time
 
+from celery.exceptions import Reject
 from celery.signals import after_setup_logger, worker_ready, worker_shutting_down
+from django.db import Error, connection
 
 from downhill.celery import app
 from workers.contract.tasks import (
@@ -76,11 +79,34 @@ def _warm_up_training(sender, **kwargs) -> None:
         warm_up()
 
 
+# How long a training task waits for the database before it hands its message back.
+DATABASE_WAIT_SECONDS = 60
+
+
+def database_answers(seconds: float) -> bool:
+    """Whether the database answers within `seconds` (asked once a second, afresh each time)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            return True
+        except Error:
+            connection.close()
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(1)
+
+
 @app.task(name=TRAIN_RUN_TASK)
 def train_run(run_id: int) -> None:
-    """Train one queued run; its outcome is written on the run row."""
+    """Train one queued run; its outcome is written on the run row. With the database away,
+    it waits for it rather than fail to claim the run and drop the message (an idle worker
+    once emptied the whole queue that way during a PostgreSQL restart: bench/chaos)."""
     from .runner import execute_run  # torch loads in the worker only
 
+    if not database_answers(DATABASE_WAIT_SECONDS):
+        raise Reject("the database does not answer", requeue=True)
     execute_run(run_id, shutdown=SHUTTING_DOWN)
 
 

@@ -21,3 +21,13 @@ def send_by_name(task: str, *, args: list, queue: str) -> None:
         retry=True,
         retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
     )
+
+
+def queue_size(queue: str) -> int | None:
+    """Messages waiting in `queue` on the broker; None when the broker does not answer."""
+    try:
+        with app.connection_for_read() as conn:
+            # Not passive: Redis keeps no key for an empty queue, and a passive declaration of it fails.
+            return conn.default_channel.queue_declare(queue).message_count
+    except Exception:  # noqa: BLE001 (any transport error: the caller tries again later)
+        return None

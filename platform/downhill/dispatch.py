@@ -10,7 +10,9 @@ claimed, and only a `processing` dataset is read.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from workers.contract.tasks import (
@@ -20,7 +22,7 @@ from workers.contract.tasks import (
     TRAINING_QUEUE,
 )
 
-from .celery import send_by_name
+from .celery import queue_size, send_by_name
 from .datasets.models import Dataset
 from .runs.models import Run
 
@@ -71,6 +73,22 @@ def runs_send_unsent() -> list[int]:
     return ids
 
 
+def runs_resend_lost() -> list[int]:
+    """Send again the queued runs whose message the broker took but no worker will deliver:
+    with none waiting in the training queue, a run still queued a heartbeat timeout after it
+    was sent lost its message (a worker took it and failed to claim the run while the database
+    was down, or was killed holding it: bench/chaos). A duplicate is harmless, as only a queued
+    run can be claimed. Returns their ids."""
+    if queue_size(TRAINING_QUEUE) != 0:
+        return []
+    sent_before = timezone.now() - timedelta(seconds=settings.DOWNHILL_HEARTBEAT_TIMEOUT)
+    lost = Run.objects.filter(status=Run.Status.QUEUED, sent_at__lt=sent_before)
+    ids = list(lost.order_by("created_at", "id").values_list("id", flat=True))
+    for run_id in ids:
+        send_run(run_id)
+    return ids
+
+
 def datasets_send_unsent() -> list[int]:
     """Send the reading of every `processing` dataset whose message the broker never took (it
     was down at the upload). Returns the ids sent."""
@@ -93,5 +111,10 @@ def _send_processing(*, unsent_only: bool) -> list[int]:
 
 
 def send_unsent() -> dict[str, list[int]]:
-    """The sweep's share: every run and dataset the broker has not taken yet, sent."""
-    return {"runs": runs_send_unsent(), "datasets": datasets_send_unsent()}
+    """The sweep's share: every run and dataset the broker has not taken yet, sent, and the
+    runs whose message was lost after it did, sent again."""
+    return {
+        "runs": runs_send_unsent(),
+        "runs (message lost)": runs_resend_lost(),
+        "datasets": datasets_send_unsent(),
+    }

@@ -190,3 +190,25 @@ def test_a_run_that_loses_its_worker_on_every_attempt_fails_saying_so(run, setti
     assert runs_requeue_stale() == []
     run.refresh_from_db()
     assert run.status == S.FAILED and "every one of its 2 attempts" in run.error
+
+
+def test_the_sweep_waits_a_heartbeat_timeout_after_the_database_restarted(run, settings):
+    """PostgreSQL up for less than the timeout: the heartbeats could not be written while it
+    was down, so none counts as stale yet (bench/chaos: every running run was requeued after a
+    restart, and some spent all their attempts so). SQLite has no server to restart."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from downhill.runs.services import database_uptime, runs_requeue_stale
+
+    settings.DOWNHILL_HEARTBEAT_TIMEOUT = 10 * 365 * 24 * 3600  # longer than any uptime
+    run_transition(run.id, S.RUNNING, lease="w")
+    Run.objects.filter(pk=run.id).update(heartbeat_at=timezone.now() - timedelta(days=20 * 365))
+    if connection.vendor == "postgresql":
+        assert timedelta(0) < database_uptime() < timedelta(days=10 * 365)
+        assert runs_requeue_stale() == []
+    else:
+        assert database_uptime() is None
+        assert runs_requeue_stale() == [run.id]

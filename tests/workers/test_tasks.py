@@ -187,3 +187,58 @@ def test_the_worker_logs_no_info_lines_about_the_periodic_sweep():
     assert quiet.filter(record(logging.INFO, TRAIN_RUN_TASK))
     assert quiet.filter(record(logging.ERROR, REQUEUE_STALE_TASK))  # a failing sweep still shows
     assert any(isinstance(f, QuietSweep) for f in logging.getLogger("celery.app.trace").filters)
+
+
+def test_a_checkpoint_after_the_database_dropped_the_connection_reconnects(queue_run):
+    """A PostgreSQL restart leaves the training thread's connection closed underneath: every
+    later call raised InterfaceError (not a DatabaseError), which escaped, and the run failed
+    (bench/chaos). Now that checkpoint is skipped and the next one connects afresh."""
+    from django.db import connection
+
+    from downhill.runs.checkpoints import resume_checkpoints
+    from workers.attempt import RunAttempt
+    from workers.callbacks import CheckpointStore, StopWatch
+    from workers.engine import TrainState
+
+    run_id = queue_run()["run"]
+    Run.objects.filter(pk=run_id).update(status="running", lease="this-attempt")
+    attempt = RunAttempt(run_id, device="cpu")
+    attempt.lease, attempt.owned = "this-attempt", True  # as after its claim
+    state = TrainState(epochs=3, steps_per_epoch=4, total_steps=12, epoch=1, step=4)
+    StopWatch(attempt).on_train_begin(state)
+    store = CheckpointStore(attempt)
+    connection.ensure_connection()
+    connection.connection.close()  # what the server's restart leaves behind
+
+    store.on_checkpoint(state, {"step": 4})  # skipped, without raising
+    assert resume_checkpoints(run_id) == []
+    state.epoch, state.step = 2, 8
+    store.on_checkpoint(state, {"step": 8})
+    assert len(resume_checkpoints(run_id)) == 1
+    assert Run.objects.get(pk=run_id).step == 8
+
+
+def test_a_training_task_reconnects_before_it_claims_its_run(queue_run):
+    """A task that finds the worker's connection dropped (a PostgreSQL restart) connects afresh
+    and trains; it failed to claim the run before, and its message was gone."""
+    from django.db import connection
+
+    run_id = queue_run(epochs=1)["run"]
+    connection.ensure_connection()
+    connection.connection.close()
+    train_run(run_id)
+    assert Run.objects.get(pk=run_id).status == "succeeded"
+
+
+def test_the_database_wait_gives_up_when_it_never_answers(monkeypatch):
+    from django.db import OperationalError, connection
+
+    from workers import tasks
+
+    def refused(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", refused)
+    started = time.monotonic()
+    assert tasks.database_answers(1.5) is False
+    assert 1.5 <= time.monotonic() - started < 5

@@ -258,11 +258,25 @@ def run_discard_after(run_id: int, step: int) -> None:
         RunEvent.objects.filter(run_id=run_id, step=step, type__in=END_OF_RUN_EVENTS).delete()
 
 
+def database_uptime() -> timedelta | None:
+    """How long the database server has been up (PostgreSQL); None where unknown (SQLite,
+    which lives in the process). A restarted database leaves every heartbeat stale: the sweep
+    waits a heartbeat timeout after it is back, or it requeued every live run (bench/chaos)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now() - pg_postmaster_start_time()")
+        return cursor.fetchone()[0]
+
+
 def runs_requeue_stale() -> list[int]:
     """Requeue every running run whose heartbeat went stale (its worker is gone) as a new
     attempt, which resumes from its latest checkpoint; past DOWNHILL_MAX_ATTEMPTS it fails.
     Returns the ids of the runs requeued. Safe to run anywhere, any number of times at once:
     each change is one conditional UPDATE."""
+    uptime = database_uptime()
+    if uptime is not None and uptime < heartbeat_timeout():
+        return []  # no heartbeat could be written while it was down: give the workers time
     stale_before = timezone.now() - heartbeat_timeout()
     requeued = []
     for run in Run.objects.filter(status=S.RUNNING, heartbeat_at__lt=stale_before):

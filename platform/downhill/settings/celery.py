@@ -16,6 +16,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = Path(env_str("DOWNHILL_BROKER_DIR") or VAR_DIR / "broker").resolve()
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    # kombu's filesystem transport, writing each message under a temporary name first
+    # (downhill/embedded_broker.py): a reader never sees a half-written message.
+    CELERY_BROKER_TRANSPORT = "downhill.embedded_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
