@@ -42,9 +42,11 @@ def test_find_a_learning_rate_and_use_it(live_server, browser_page, django_user_
     assert page.locator("svg.lab-chart path.lab-chart__smooth").count() == 1
     assert page.locator("svg.lab-chart .lab-chart__rule").count() == 3
     assert page.get_by_text("learning rate (log scale)").count() == 1
+    assert page.locator("form[data-cancel]").count() == 0  # finished: nothing to cancel
     screenshot(page, "lab-range-test-1440")
     page.set_viewport_size({"width": 390, "height": 900})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.wait_for_function("document.querySelector('svg.lab-chart').viewBox.baseVal.width < 400")
     screenshot(page, "lab-range-test-390")
     page.set_viewport_size({"width": 1440, "height": 1000})
 

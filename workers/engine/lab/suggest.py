@@ -3,7 +3,8 @@
 Three rules, each a known heuristic with a known weakness (an early spike moves the steepest
 point; the seed moves all three), so the page shows them together and warns when they disagree
 by more than `DISAGREEMENT` (10x):
-- steepest: where the smoothed loss falls fastest against log(lr), before its minimum;
+- steepest: where the smoothed loss falls fastest against log(lr), before its minimum and
+  past the first tenth of the steps;
 - minimum / 10: a tenth of the lr at the smoothed loss's minimum;
 - valley: fastai's rule, two thirds down the longest run of falling loss.
 """
@@ -32,6 +33,10 @@ def suggest(lrs: list[float], smoothed: list[float]) -> dict:
 
 
 def _steepest(lr: np.ndarray, loss: np.ndarray) -> float | None:
+    """The first tenth of the points (at most 10, as Lightning's `skip_begin`) is left out: the
+    smoothed loss's debiasing makes its first steps the noisiest."""
+    skip = min(10, len(lr) // 10)
+    lr, loss = lr[skip:], loss[skip:]
     if len(lr) < 2:
         return None
     slope = np.gradient(loss, np.log(lr))

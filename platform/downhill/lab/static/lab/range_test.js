@@ -35,13 +35,14 @@
     return values.filter((v) => Number.isFinite(v));
   }
 
-  /** The loss range to draw: the smoothed curve's, with room for the raw loss up to 4x its best. */
+  /** The loss range to draw: up to 4.5x the best smoothed loss (where the test stops), so a
+   * diverging last step does not flatten the curve. */
   function lossRange(series) {
     const smooth = finite(series.smoothed);
     const lo = Math.min(...smooth, ...finite(series.loss));
-    const hi = Math.min(Math.max(...finite(series.loss)), 4.5 * Math.min(...smooth));
+    const hi = Math.min(Math.max(...smooth, ...finite(series.loss)), 4.5 * Math.min(...smooth));
     const pad = (hi - lo) * 0.05 || 1;
-    return [lo - pad, Math.max(hi, ...smooth) + pad];
+    return [lo >= 0 ? Math.max(0, lo - pad) : lo - pad, hi + pad];
   }
 
   function draw(svg, series, suggestions) {
@@ -81,7 +82,9 @@
       const lr = suggestions && suggestions[key];
       if (!lr) return;
       el("line", { x1: x(lr), x2: x(lr), y1: box.top, y2: box.bottom, class: `lab-chart__rule lab-chart__rule--${i}` }, svg);
-      text(svg, x(lr) + 4, box.top + 12 + 14 * i, `${label} ${fmt(lr)}`, `lab-chart__rule-label lab-chart__rule-label--${i}`, "start");
+      const right = x(lr) > box.right - 120; // a label near the right edge reads leftwards
+      const at = right ? x(lr) - 4 : x(lr) + 4;
+      text(svg, at, box.top + 12 + 14 * i, `${label} ${fmt(lr)}`, `lab-chart__rule-label lab-chart__rule-label--${i}`, right ? "end" : "start");
     });
   }
 
@@ -109,18 +112,27 @@
     warning.textContent = s.warning || "";
   }
 
+  let last = null; // the latest answer, drawn again when the width changes
+
   async function refresh(root, svg) {
     const test = await window.Downhill.getJson(root.dataset.detailUrl);
     draw(svg, test.series, test.suggestions);
     root.querySelector("[data-status]").textContent = test.status;
     root.querySelector("[data-stop]").textContent = test.error || test.stop_reason || "";
     showSuggestions(root, test);
-    return test.status === "queued" || test.status === "running";
+    const active = test.status === "queued" || test.status === "running";
+    const cancel = root.querySelector("[data-cancel]");
+    if (cancel && !active) cancel.remove(); // finished: nothing left to cancel
+    last = test;
+    return active;
   }
 
   const root = document.querySelector("[data-range-test]");
   if (!root) return;
   const svg = root.querySelector("svg");
+  window.addEventListener("resize", () => {
+    if (last) draw(svg, last.series, last.suggestions);
+  });
   async function loop() {
     try {
       if (await refresh(root, svg)) setTimeout(loop, 1000);
