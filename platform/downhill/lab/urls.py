@@ -9,5 +9,4 @@ urlpatterns = [
         views.range_test_cancel_page,
         name="range-test-cancel-page",
     ),
-    path("runs/<int:run_id>/range-test/", views.range_test_start, name="range-test-start"),
 ]
