@@ -94,3 +94,17 @@ def test_cancel_a_queued_test(api, regression, sent_tasks):
 
     execute_range_test(test_id)  # a message that arrives after the cancel starts nothing
     assert RangeTest.objects.get(pk=test_id).status == "cancelled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_test_stops_at_its_next_write_once_cancel_is_asked(api, regression, sent_tasks):
+    from workers.lab import execute_range_test
+
+    body = {"experiment": regression.id, "start_lr": 1e-7, "end_lr": 1e-6, "steps": 1000}
+    test_id = api.post(URL, body, format="json").json()["id"]
+    # Asked while running: the flag a cancel of a running test sets, seen at the first write.
+    RangeTest.objects.filter(pk=test_id).update(cancel_requested=True)
+    execute_range_test(test_id)
+    test = RangeTest.objects.get(pk=test_id)
+    assert test.status == "cancelled" and test.stop_reason == "cancelled"
+    assert 0 < len(test.series["lr"]) < 1000
