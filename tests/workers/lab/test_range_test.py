@@ -70,3 +70,11 @@ def test_rules_that_disagree_by_more_than_ten_times_warn():
     assert "disagree" in found["warning"]
     assert _disagreement({"steepest": 1e-3, "min_div_10": 5e-3, "valley": 9e-3}) is None
     assert "11x" in _disagreement({"steepest": 1e-3, "min_div_10": 5e-3, "valley": 1.1e-2})
+
+
+def test_a_minimum_at_the_first_steps_still_gets_every_suggestion():
+    lrs = list(np.logspace(-6, 0, 40))
+    for best in (0, 1, 5):
+        loss = [1.0 + abs(i - best) for i in range(40)]
+        found = suggest(lrs, loss)
+        assert all(found[k] is not None for k in ("steepest", "min_div_10", "valley")), best

@@ -35,10 +35,10 @@ def suggest(lrs: list[float], smoothed: list[float]) -> dict:
 def _steepest(lr: np.ndarray, loss: np.ndarray) -> float | None:
     """The first tenth of the points (at most 10, as Lightning's `skip_begin`) is left out: the
     smoothed loss's debiasing makes its first steps the noisiest."""
-    skip = min(10, len(lr) // 10)
+    skip = min(10, len(lr) // 10) if len(lr) >= 12 else 0  # a minimum that early: all of it
     lr, loss = lr[skip:], loss[skip:]
     if len(lr) < 2:
-        return None
+        return float(lr[0])  # the minimum is the first point: nothing falls before it
     slope = np.gradient(loss, np.log(lr))
     return float(lr[int(np.argmin(slope))])
 
