@@ -9,6 +9,7 @@ from celery.signals import after_setup_logger, worker_ready, worker_shutting_dow
 from django.db import Error, connection
 
 from downhill.celery import app
+from workers.contract.lab import RANGE_TEST_TASK
 from workers.contract.tasks import (
     DATASETS_QUEUE,
     PROCESS_DATASET_TASK,
@@ -124,6 +125,14 @@ def requeue_stale_runs() -> None:
     for kind, sent in send_unsent().items():
         if sent:
             log.warning("sent %s whose message had not reached the broker: %s", kind, sent)
+
+
+@app.task(name=RANGE_TEST_TASK)
+def lab_range_test(test_id: int) -> None:
+    """Run one queued LR range test (downhill.lab); its outcome is written on its row."""
+    from .lab import execute_range_test  # torch loads in the worker only
+
+    execute_range_test(test_id)
 
 
 @app.task(name=PROCESS_DATASET_TASK)

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from downhill.lab import views as lab_views
+
 urlpatterns = [
     path("api/v1/", include("downhill.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -15,4 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("downhill.accounts.urls")),
     path("", include("downhill.dashboard.urls")),
+    path("lab/", include("downhill.lab.urls")),
+    # On a run's page, "Find a learning rate": named by the run, so under runs/.
+    path("runs/<int:run_id>/range-test/", lab_views.range_test_start, name="range-test-start"),
 ]

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from downhill.lab.models import RangeTest
 from downhill.runs.models import MetricPoint, Run
 from downhill.runs.services import metrics_record
 
@@ -118,6 +119,7 @@ def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
     ids = {
         **{f"{k}s": v for k, v in adas.items()},
         "tokens": token_create(user=user, name="ci").token.id,
+        "lab": RangeTest.objects.create(owner=user, experiment_id=adas["experiment"], params={}).id,
     }
     routes = routes_with_an_id()
     paths = {path for _, path, _ in routes}

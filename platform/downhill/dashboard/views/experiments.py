@@ -52,6 +52,7 @@ def experiment_new(request):
         if clone_of is not None:
             values.update(form_values_from_config(clone_of.experiment.config))
             values["name"] = clone_of.experiment.name
+            values.update(_suggested_rate(request.GET))  # "Use this rate" of an LR range test
         elif request.GET.get("dataset"):
             values["dataset"] = request.GET["dataset"]
         elif datasets:  # the newest: most likely the one just uploaded
@@ -127,3 +128,12 @@ def _messages(exc: ValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return exc.message_dict
     return {"non_field_errors": exc.messages}
+
+
+def _suggested_rate(params) -> dict:
+    """{"learning_rate": the rate a link carries} when it is a positive finite number."""
+    try:
+        rate = float(params.get("learning_rate", ""))
+    except ValueError:
+        return {}
+    return {"learning_rate": repr(rate)} if 0 < rate < float("inf") else {}

@@ -1,0 +1,100 @@
+"""The landscape against a bare `torch.no_grad()` loop: forward passes per second, same cells.
+
+    .venv/bin/python bench/lab/run.py [--grid 21] [--rounds 5]
+
+The platform's default model (MLP, hidden [64, 64], relu) on 2,000 rows of 32 features, a
+21x21 grid of filter-normalized directions evaluated by workers.engine.lab.landscape.surface
+in one batch of 2,000 rows per cell, against a hand-written loop that sets the same weights
+and runs the same forward passes under torch.no_grad(). Rounds alternate the two sides; the
+gate is the median of the per-round ratios landscape / bare (at least 0.9). Prints the time
+to the whole landscape too. Exit status 1 below the gate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from workers.engine.lab.landscape import filter_normalized_direction, surface  # noqa: E402
+from workers.engine.losses import build_objective  # noqa: E402
+from workers.engine.models import build_model  # noqa: E402
+
+GATE = 0.9
+ROWS, FEATURES, CLASSES = 2_000, 32, 4
+
+
+def setup(grid: int):
+    torch.manual_seed(0)
+    model = build_model(
+        {"type": "mlp", "hidden": [64, 64], "activation": "relu"}, FEATURES, CLASSES
+    )
+    objective = build_objective("cross_entropy", "classification", CLASSES)
+    x = torch.randn(ROWS, FEATURES)
+    y = objective.encode_targets(torch.randint(0, CLASSES, (ROWS,)))
+    generator = torch.Generator().manual_seed(1)
+    origin = [p.detach().clone() for p in model.parameters()]
+    d1 = filter_normalized_direction(model, generator)
+    d2 = filter_normalized_direction(model, generator)
+    axis = np.linspace(-1, 1, grid)
+    return model, objective, x, y, origin, d1, d2, axis
+
+
+@torch.no_grad()
+def bare(model, objective, x, y, origin, d1, d2, axis) -> int:
+    passes = 0
+    model.eval()
+    for b in axis:
+        for a in axis:
+            for p, o, u, v in zip(model.parameters(), origin, d1, d2, strict=True):
+                p.copy_(o + a * u + b * v)
+            float(objective.loss_sum(model(x).float(), y))
+            passes += 1
+    return passes
+
+
+def ours(model, objective, x, y, origin, d1, d2, axis) -> int:
+    return surface(
+        model, objective, x, y, origin, d1, d2, axis, axis, batch_rows=ROWS
+    ).forward_passes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--grid", type=int, default=21)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    setup_args = setup(args.grid)
+    ratios, times = [], []
+    for round_ in range(args.rounds + 1):  # the first round warms up
+        rates = {}
+        for name, side in (("bare", bare), ("landscape", ours)):
+            start = time.perf_counter()
+            passes = side(*setup_args)
+            elapsed = time.perf_counter() - start
+            rates[name] = passes / elapsed
+            if name == "landscape":
+                times.append(elapsed)
+        if round_:
+            ratios.append(rates["landscape"] / rates["bare"])
+        print(f"round {round_}: bare {rates['bare']:.0f}/s, landscape {rates['landscape']:.0f}/s")
+    median = statistics.median(ratios)
+    print(
+        "\n| grid | rows | landscape time (median) | passes/s ratio landscape/bare (median) | min-max |"
+    )
+    print("|---|---|---|---|---|")
+    print(f"| {args.grid}x{args.grid} | {ROWS} | {statistics.median(times[1:]):.2f} s | "
+          f"{median:.3f} | {min(ratios):.3f}-{max(ratios):.3f} |")  # fmt: skip
+    return 0 if median >= GATE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
