@@ -1,6 +1,8 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
+from downhill.sweeps.api import SweepViewSet
+
 from . import views
 from .auth import ApiTokenViewSet, RegisterView, TokenView
 from .errors import NotFoundView
@@ -9,6 +11,7 @@ router = DefaultRouter()
 router.register("datasets", views.DatasetViewSet, basename="dataset")
 router.register("experiments", views.ExperimentViewSet, basename="experiment")
 router.register("runs", views.RunViewSet, basename="run")
+router.register("sweeps", SweepViewSet, basename="sweep")
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [

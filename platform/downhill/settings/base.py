@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "downhill.datasets",
     "downhill.experiments",
     "downhill.runs",
+    "downhill.sweeps",
     "downhill.dashboard",
     "downhill.api",
 ]
