@@ -153,6 +153,10 @@ def _decide(sweep: Sweep, trial: Trial, epoch: int, value: float) -> dict:
     return prune_reason(sweep, study, frozen, epoch) if pruned else {}
 
 
+def is_trial(run_id: int) -> bool:
+    return Trial.objects.filter(run_id=run_id).exists()
+
+
 def trial_run_ended(run_id: int) -> None:
     """The run-finish hook: advance the run's sweep, if it has one."""
     sweep_id = Trial.objects.filter(run_id=run_id).values_list("sweep_id", flat=True).first()
