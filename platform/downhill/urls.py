@@ -15,4 +15,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("downhill.accounts.urls")),
     path("", include("downhill.dashboard.urls")),
+    path("", include("downhill.sweeps.urls")),
 ]
