@@ -139,9 +139,19 @@ def _check_grid(errors: SpaceErrors, space: dict) -> None:
     for name, spec in space.items():
         if spec.get("when"):
             errors.add(f"space.{name}.when", "a grid cannot hold conditional settings.")
-        points *= len(grid_values(spec))
+        points *= _axis_length(spec)
     if points > MAX_GRID_POINTS:
         errors.add("space", f"the grid has {points} points; the limit is {MAX_GRID_POINTS}.")
+
+
+def _axis_length(spec: dict) -> int:
+    """A grid axis's length, counted without listing it (a range may be huge)."""
+    if spec["type"] == "categorical":
+        return len(spec["values"])
+    step = spec.get("step") or (1 if spec["type"] == "int" else None)
+    if step is None:
+        return MAX_GRID_POINTS + 1  # an unstepped float range is no grid
+    return int(math.floor((spec["high"] - spec["low"]) / step + 1e-9)) + 1
 
 
 def grid_values(spec: dict) -> list:
