@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -64,6 +64,17 @@ class SweepCreateSerializer(serializers.Serializer):
     pruner = serializers.DictField(required=False)
 
 
+IMPORTANCE = inline_serializer(
+    "SweepImportance",
+    {
+        "importance": serializers.DictField(child=serializers.FloatField()),
+        "evaluator": serializers.CharField(),
+        "message": serializers.CharField(),
+        "history": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
 class SweepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SweepSerializer
     parser_classes = [JSONParser]
@@ -92,7 +103,7 @@ class SweepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         trials = self.get_object().trials.select_related("run").order_by("number")
         return Response(TrialSerializer(trials, many=True).data)
 
-    @extend_schema(responses={200: serializers.DictField()})
+    @extend_schema(responses={200: IMPORTANCE})
     @action(detail=True, methods=["get"])
     def importance(self, request, pk=None):
         """Parameter importance (Optuna's fANOVA) and the best value so far per trial."""
