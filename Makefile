@@ -52,11 +52,14 @@ format: install
 
 # Benchmarks print a Markdown table, write bench/<name>/results/ and exit 1 below their gate
 # (BENCHMARKS.md). BENCH_ARGS=--quick for a short smoke run.
-.PHONY: bench bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-gpu
-bench: bench-engine bench-metrics-read bench-metrics-write bench-ingest
+.PHONY: bench bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-gpu bench-sweeps
+bench: bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-sweeps
 
 bench-engine: install
 	$(PY) bench/engine/run.py $(BENCH_ARGS)
+
+bench-sweeps: install
+	$(PY) bench/sweeps/run.py $(BENCH_ARGS)
 
 bench-metrics-read: install
 	$(PY) bench/metrics_read/run.py $(BENCH_ARGS)

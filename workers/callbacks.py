@@ -12,6 +12,7 @@ import time
 from django.db import Error, connection
 
 from downhill.runs.services import metrics_record, run_events_record
+from downhill.sweeps.services import trial_report
 
 from .attempt import RunAttempt
 from .checkpoints import prune_resume_checkpoints, store_resume_checkpoint
@@ -120,3 +121,24 @@ class CheckpointStore(Callback):
             return
         store_resume_checkpoint(attempt.run_id, checkpoint)
         prune_resume_checkpoints(attempt.run_id)
+
+
+PRUNED = "pruned by its sweep"
+
+
+class SweepReporter(Callback):
+    """A sweep's trial: reports the objective at every epoch end to the platform's pruner
+    (downhill.sweeps.services.trial_report, one short transaction) and stops the run there when
+    it says so; the run ends as trained so far (Stop.COMPLETE), its curve kept."""
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+
+    def on_epoch_end(self, state: TrainState, metrics: dict) -> None:
+        try:
+            pruned = trial_report(self.run_id, state.epoch, metrics)
+        except DatabaseError:  # the database is away: no decision this epoch, keep training
+            log.warning("run %s: epoch %s not reported to its sweep", self.run_id, state.epoch)
+            return
+        if pruned:
+            state.request_stop(Stop.COMPLETE, PRUNED)

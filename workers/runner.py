@@ -10,10 +10,11 @@ from django.conf import settings
 
 from downhill.runs.models import Run
 from downhill.runs.services import run_discard_after
+from downhill.sweeps.services import is_trial, trial_run_ended
 from workers.contract.transforms import OUTPUT_TRANSFORMS
 
 from .attempt import RunAttempt
-from .callbacks import CheckpointStore, MetricsWriter, StopWatch
+from .callbacks import CheckpointStore, MetricsWriter, StopWatch, SweepReporter
 from .checkpoints import CannotResume, save_artifacts, starting_point
 from .engine import DataError, Diverged, Stop, fit, pick_device, prepare
 from .engine.trainer import describe_device
@@ -58,6 +59,16 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
         _run_attempt(attempt, shutdown)
     except Exception as exc:  # every failure says why, in words the user can act on
         attempt.finish(S.FAILED, **_failure(run_id, exc))
+    _advance_sweep(run_id)
+
+
+def _advance_sweep(run_id: int) -> None:
+    """The run-finish hook: a trial's sweep tells the study and asks for the next trial now
+    (beat's periodic task catches up whatever this misses)."""
+    try:
+        trial_run_ended(run_id)
+    except Exception:
+        log.exception("run %s: its sweep could not be advanced; beat will", run_id)
 
 
 def _run_attempt(attempt: RunAttempt, shutdown: threading.Event | None) -> None:
@@ -66,6 +77,8 @@ def _run_attempt(attempt: RunAttempt, shutdown: threading.Event | None) -> None:
     writer = MetricsWriter(run.id)
     attempt.writers.append(writer)
     callbacks = [writer, StopWatch(attempt, shutdown), CheckpointStore(attempt)]
+    if is_trial(run.id):
+        callbacks.append(SweepReporter(run.id))
     result, data = _train(run, callbacks)
     stop = result.state.stop
     if not attempt.owned:  # another attempt owns the run now

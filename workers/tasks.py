@@ -125,6 +125,9 @@ def requeue_stale_runs() -> None:
     for kind, sent in send_unsent().items():
         if sent:
             log.warning("sent %s whose message had not reached the broker: %s", kind, sent)
+    from downhill.sweeps.services import sweeps_advance_all
+
+    sweeps_advance_all()  # trials asked for while the quota was full, a missed finish hook
 
 
 @app.task(name=RANGE_TEST_TASK)

@@ -20,4 +20,5 @@ urlpatterns = [
     path("lab/", include("downhill.lab.urls")),
     # On a run's page, "Find a learning rate": named by the run, so under runs/.
     path("runs/<int:run_id>/range-test/", lab_views.range_test_start, name="range-test-start"),
+    path("", include("downhill.sweeps.urls")),
 ]

@@ -10,6 +10,7 @@ import pytest
 from downhill.lab.models import RangeTest
 from downhill.runs.models import MetricPoint, Run
 from downhill.runs.services import metrics_record
+from downhill.sweeps.models import Sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,13 @@ pytestmark = pytest.mark.django_db
 def adas(experiment, run):
     """Ada's dataset, experiment and run, with a few metric points."""
     metrics_record(run.id, [("train_loss", step, 1.0 / step, 1.7e9) for step in range(1, 6)])
-    return {"dataset": experiment.dataset_id, "experiment": experiment.id, "run": run.id}
+    sweep = Sweep.objects.create(
+        owner=experiment.owner, dataset_id=experiment.dataset_id, name="s", base={}, space={},
+        method="random", seed=0, objective="val_loss", direction="minimize", max_trials=1,
+        max_concurrent=1, status=Sweep.Status.CANCELLED,
+    )  # fmt: skip
+    return {"dataset": experiment.dataset_id, "experiment": experiment.id, "run": run.id,
+            "sweep": sweep.id}  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "downhill.experiments",
     "downhill.runs",
     "downhill.lab",
+    "downhill.sweeps",
     "downhill.dashboard",
     "downhill.api",
 ]
