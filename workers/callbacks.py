@@ -137,7 +137,7 @@ class SweepReporter(Callback):
     def on_epoch_end(self, state: TrainState, metrics: dict) -> None:
         try:
             pruned = trial_report(self.run_id, state.epoch, metrics)
-        except DatabaseError:  # the database is away: no decision this epoch, keep training
+        except Error:  # the database is away: no decision this epoch, keep training
             log.warning("run %s: epoch %s not reported to its sweep", self.run_id, state.epoch)
             return
         if pruned:
