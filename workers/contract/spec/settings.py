@@ -176,7 +176,8 @@ SETTINGS: tuple[Setting, ...] = (
             MODEL, default=Derived(f"standardize for {', '.join(SCALABLE_TARGET_LOSSES)}, else none",
                                    lambda c: "standardize" if c.get("loss") in SCALABLE_TARGET_LOSSES else "none"),
             choices=TARGET_SCALINGS, when=(("task", ("regression",)),),
-            evidence="diabetes (442 rows, target mean 152, std 77), defaults: R² 0.17 raw; standardized see BENCHMARKS.md (bench/quality)"),
+            evidence="diabetes (442 rows, target mean 152, std 77), the default MLP, Adam and length, 3 seeds: validation R² 0.171 raw, "
+            "0.515 standardized, least squares 0.520 on the same splits (bench/quality/target_scaling.py)"),
     Setting("optimizer", "choice", "Optimizer", "the update rule", OPTIMIZER, default=DEFAULT_OPTIMIZER,
             choices=optimizer_names, evidence="Adam trains the bundled sets at its default rate with no tuning"),
     Setting("learning_rate", "number", "Learning rate", "step size, > 0", OPTIMIZER,
