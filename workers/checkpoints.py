@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 
 from downhill.runs.checkpoints import resume_checkpoint_path, resume_checkpoints
 
-from .engine.export import export_layers, layers_to_npz_dict
+from .engine.export import export_model, layers_to_npz_dict
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,8 @@ def save_artifacts(run_id: int, result) -> dict:
         torch.save(checkpoint, buffer)
         artifacts["checkpoints"][name] = _save(f"runs/{run_id}/{name}.pt", buffer.getvalue())
     buffer = io.BytesIO()
-    np.savez(buffer, **layers_to_npz_dict(export_layers(result.model.cpu())))
+    layers = export_model(result.model.cpu(), result.target_scale)
+    np.savez(buffer, **layers_to_npz_dict(layers))
     artifacts["model"] = _save(f"runs/{run_id}/model.npz", buffer.getvalue())
     return artifacts
 

@@ -95,7 +95,7 @@ def test_create_keeps_the_values_a_user_gave(api, diabetes):
         "dataset": diabetes,
         "model": {"type": "mlp", "hidden": [16], "activation": "tanh", "dropout": 0.1, "batch_norm": True},
         "init": {"type": "normal", "std": 0.05},
-        "loss": "huber", "optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9,
+        "loss": "huber", "target_scaling": "none", "optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9,
         "nesterov": True, "weight_decay": 1e-4, "gradient_clipping": {"max_norm": 5.0},
         "batch_size": 64, "batch_size_schedule": {"every_epochs": 2, "factor": 2.0, "max": 256},
         "epochs": 5, "validation_split": 0.25, "test_split": 0.1, "seed": 1234, "precision": "bf16",

@@ -62,7 +62,9 @@ def test_numpy_predictions_equal_the_torch_models(api, trained):
     model.load_state_dict(checkpoint["model"])
     table = {name: np.array([float(r[name]) for r in sample]) for name in header[:-1]}
     x = torch.from_numpy(transform(table, stored.inference["preprocessing"]))
-    expected = model.eval()(x).detach().numpy().ravel()
+    scale = checkpoint["preprocessing"]["target_scale"]  # the default: a standardized target
+    expected = model.eval()(x).detach().numpy().ravel() * scale["std"] + scale["mean"]
+    assert 50 < expected.mean() < 300  # diabetes progression's units, not standardized ones
     np.testing.assert_allclose(values, expected, rtol=1e-4, atol=1e-4)
 
 

@@ -9,6 +9,21 @@ LOSSES_BY_TASK = {
 }
 NON_NEGATIVE_TARGET_LOSSES = ("msle", "poisson")
 BINARY_ONLY_LOSSES = ("binary_cross_entropy",)
+# Losses whose minimizer moves with an affine change of the target: trained on the target
+# standardized on the training rows (target_scaling), their predictions scaled back exactly.
+# msle and poisson read the raw values (logs, counts) and stay unscaled.
+SCALABLE_TARGET_LOSSES = ("mse", "mae", "huber")
+TARGET_SCALINGS = ("standardize", "none")
+
+
+def target_scale_applies(config: dict) -> bool:
+    """Whether the run trains on a standardized target. A config without the key (made before
+    target_scaling existed, or a test's explicit one) trains on the raw target, as it did."""
+    return (
+        config.get("task") == "regression"
+        and config.get("target_scaling") == "standardize"
+        and config.get("loss") in SCALABLE_TARGET_LOSSES
+    )
 
 
 def loss_misfit(

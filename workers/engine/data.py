@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from workers.contract.losses import target_scale_applies
 from workers.contract.preprocessing import fit_features, transform
 from workers.contract.splits import split_indices
 
@@ -60,6 +61,14 @@ def _class_order(labels: np.ndarray) -> list[str]:
         return sorted(unique, key=float)
     except ValueError:
         return sorted(unique)
+
+
+def fit_target_scale(y_train: np.ndarray) -> dict[str, float]:
+    """The training rows' target mean and standard deviation (1 for a constant target): the
+    model learns (y - mean) / std and its outputs o are read as o * std + mean."""
+    values = y_train.astype(np.float64)
+    std = float(values.std())
+    return {"mean": float(values.mean()), "std": std if std > 0 else 1.0}
 
 
 def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> TrainingData:
@@ -108,6 +117,8 @@ def prepare(table: dict[str, np.ndarray], schema: list[dict], config: dict) -> T
     features = [c["name"] for c in schema if c["name"] != target]
     preprocessing = fit_features(table, schema, features, train)
     preprocessing.update(target=target, task=task, classes=classes)
+    if target_scale_applies(config):
+        preprocessing["target_scale"] = fit_target_scale(y[train])
     # Each split transformed on its own: no full-size copy of the features besides the splits.
     x_train = transform(table, preprocessing, train)
     if x_train.shape[1] == 0:

@@ -17,7 +17,7 @@ from workers.contract.inference import layers_from_npz, layers_to_npz_dict
 
 from .models import ACTIVATIONS
 
-__all__ = ["export_layers", "layers_from_npz", "layers_to_npz_dict"]
+__all__ = ["export_layers", "export_model", "layers_from_npz", "layers_to_npz_dict"]
 
 _ACTIVATIONS = {module: name for name, module in ACTIVATIONS.items()}
 _IDENTITY_AT_INFERENCE = (nn.Dropout, nn.Identity)
@@ -32,6 +32,17 @@ def export_layers(model: nn.Sequential) -> list[dict]:
             layers += export_layers(module)
         elif not isinstance(module, _IDENTITY_AT_INFERENCE):
             layers.append(_export_layer(module))
+    return layers
+
+
+def export_model(model: nn.Sequential, target_scale: dict | None = None) -> list[dict]:
+    """A run's final model for NumPy inference. A model trained on a standardized target
+    (data.fit_target_scale) ends with one more linear layer, o * std + mean, so the exported
+    file answers in the target's units by itself (only the identity-output losses are scaled)."""
+    layers = export_layers(model)
+    if target_scale is not None:
+        layers.append({"op": "linear", "weight": np.array([[target_scale["std"]]], dtype=np.float32),
+                       "bias": np.array([target_scale["mean"]], dtype=np.float32)})  # fmt: skip
     return layers
 
 

@@ -157,12 +157,16 @@ _PREDICTIONS: dict[str, Callable[[Tensor], Tensor]] = {
 
 
 class Regression(Objective):
+    """With `scale` ({"mean", "std"} of the training rows, see data.fit_target_scale) the loss
+    compares outputs with the standardized target and `predict` answers in the target's units."""
+
     task = "regression"
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, scale: dict | None = None):
         super().__init__(name, n_outputs=1)
         self._row_loss = _REGRESSION_ROW_LOSSES[name]
         self._predict = _PREDICTIONS[OUTPUT_TRANSFORMS[name]]
+        self.scale = scale
 
     def encode_targets(self, y: Tensor) -> Tensor:
         y = y.reshape(-1, 1).float()
@@ -176,13 +180,18 @@ class Regression(Objective):
                 f"{self.name} needs a target of counts or values >= 0 and this one has negative "
                 f"values; use one of: {', '.join(others)}."
             )
+        if self.scale is not None:
+            return (y - self.scale["mean"]) / self.scale["std"]
         return y
 
     def row_losses(self, output: Tensor, target: Tensor) -> Tensor:
         return self._row_loss(output, target)
 
     def predict(self, output: Tensor) -> Tensor:
-        return self._predict(output)
+        values = self._predict(output)
+        if self.scale is not None:
+            return values * self.scale["std"] + self.scale["mean"]
+        return values
 
 
 _CLASSIFICATION = {
@@ -193,7 +202,9 @@ _CLASSIFICATION = {
 }
 
 
-def build_objective(name: str, task: str, n_classes: int | None) -> Objective:
+def build_objective(
+    name: str, task: str, n_classes: int | None, target_scale: dict | None = None
+) -> Objective:
     """The objective for loss `name` on a `task` target with `n_classes` classes (None for
     regression). A loss that does not fit the task is a ValueError; one that does not fit the
     data's classes is a DataError (also a ValueError), whose message the run shows its user."""
@@ -207,7 +218,7 @@ def build_objective(name: str, task: str, n_classes: int | None) -> Objective:
     if task == "regression":
         if n_classes is not None:
             raise ValueError(f"a regression target has no classes; got n_classes={n_classes}.")
-        return Regression(name)
+        return Regression(name, target_scale)
     if n_classes is None or n_classes < 2:
         raise DataError(f"{name} needs a target with at least 2 classes; it has {n_classes}.")
     if name == "binary_cross_entropy":

@@ -49,6 +49,7 @@ class FitResult:
     state: TrainState
     summary: dict = field(default_factory=dict)
     checkpoints: dict[str, dict] = field(default_factory=dict)  # "best" and "last"
+    target_scale: dict | None = None  # {"mean", "std"}: the model's outputs are standardized
 
 
 def pick_device() -> torch.device:
@@ -83,7 +84,8 @@ class Trainer:
         torch.manual_seed(config["seed"])
         self.shuffle = torch.Generator().manual_seed(config["seed"])
         n_classes = len(data.classes) if data.classes else None
-        self.objective = build_objective(config["loss"], data.task, n_classes)
+        self.objective = build_objective(config["loss"], data.task, n_classes,
+                                         data.preprocessing.get("target_scale"))  # fmt: skip
         model = build_model(config["model"], data.n_features, self.objective.n_outputs)
         apply_init(model, config["init"])
         self.model = model.to(self.device)
@@ -152,7 +154,8 @@ class Trainer:
         final = self.features.final_model()  # SWA's average, the restored best, or the last
         callbacks.on_train_end(state)
         return FitResult(model=final.model, state=state, summary=run_summary(self, final),
-                         checkpoints=self.features.checkpoints())  # fmt: skip
+                         checkpoints=self.features.checkpoints(),
+                         target_scale=self.data.preprocessing.get("target_scale"))  # fmt: skip
 
     # --- the pieces of the loop ---
     def train_epoch(self, batch_size: int, skip: int) -> int:

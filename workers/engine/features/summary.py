@@ -41,6 +41,9 @@ def run_summary(trainer, final: Final) -> dict:
         summary["test_metrics"] = test_metrics(trainer, final.model)
     if state.stop_reason:
         summary["stop_reason"] = state.stop_reason
+    if data.preprocessing.get("target_scale"):  # the losses' units; the metrics are the target's
+        summary["target_scale"] = data.preprocessing["target_scale"]
+        summary["loss_units"] = "standardized target: (y - mean) / std of the training rows"
     if data.preprocessing.get("ignored_columns"):
         summary["ignored_columns"] = data.preprocessing["ignored_columns"]
     return summary

@@ -139,6 +139,11 @@ def _model(errors: ConfigErrors, raw: dict, config: dict, dataset, column: dict 
     config["model"] = model_section.model(errors, raw, images=images)
     config["init"] = model_section.init(errors, raw)
     config["loss"] = model_section.loss(errors, raw, config["task"], column)
+    config["target_scaling"] = None  # a classification target is never scaled
+    if applies(BY_KEY["target_scaling"], config):
+        config["target_scaling"] = read(errors, raw, BY_KEY["target_scaling"], config)
+    elif raw.get("target_scaling") is not None:
+        errors.add("target_scaling", "applies to a regression target only.")
 
 
 def _training(errors: ConfigErrors, raw: dict, config: dict) -> None:
