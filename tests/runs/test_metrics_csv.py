@@ -74,11 +74,11 @@ def test_compare_selection_in_one_csv_spans_the_same_epochs(api, two_runs):
     assert by_run[small["id"]][-1] == 3.0
 
 
-def test_time_axis_counts_seconds_from_the_first_point(api, two_runs):
+def test_time_axis_counts_seconds_from_the_runs_start(api, two_runs):
     small, _ = two_runs
     rows = read_csv(api.get(f"/api/v1/runs/{small['id']}/metrics/csv/?axis=time"))
     seconds = [float(r["time"]) for r in rows]
-    assert min(seconds) == 0.0 and all(s >= 0 for s in seconds)
+    assert all(s >= 0 for s in seconds) and min(seconds) < 5
 
 
 @pytest.mark.parametrize(

@@ -2,49 +2,23 @@
 
 Long: one row per point, `run,series,step[,<axis>],value`. Wide: one row per run and step,
 `run,step[,<axis>],<series>...` (empty where a series has no point at that step). The axis
-column is left out when the axis is "step". Axes: step; epoch (fractional) and samples seen,
-from the config's batch sizes per epoch on the run's training rows; time (seconds since the
-run's first point), from each point's wall time.
+column is left out when the axis is "step". Axes as the charts have them (runs.axes): step;
+epoch (fractional) and samples seen, from the run's epoch plan; time (seconds since the
+run's start), from each point's wall time.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from itertools import accumulate, groupby
+from itertools import groupby
 
-from workers.contract.splits import batch_sizes_per_epoch, train_rows
-
+from .axes import AXES, _start_time, run_epoch_plan
 from .models import MetricPoint, Run
 
-CSV_AXES = ("step", "epoch", "samples", "time")
+CSV_AXES = AXES
 CSV_FORMATS = ("long", "wide")
-
-
-class _Epochs:
-    """Where a run's steps fall in its epochs (the batch size may grow between epochs)."""
-
-    def __init__(self, run: Run):
-        config = run.experiment.config
-        rows = (run.summary.get("rows") or {}).get("train")
-        self.n_train = rows or train_rows(max(1, run.experiment.dataset.n_rows), config)
-        self.sizes = batch_sizes_per_epoch(self.n_train, config) or [self.n_train]
-        self.steps = [-(-self.n_train // size) for size in self.sizes]
-        self.ends = [0, *accumulate(self.steps)]
-
-    def _place(self, step: int) -> tuple[int, int]:
-        epoch = min(max(bisect_left(self.ends, step) - 1, 0), len(self.sizes) - 1)
-        return epoch, step - self.ends[epoch]
-
-    def epoch(self, step: int, _wall: float) -> float:
-        epoch, into = self._place(step)
-        return round(epoch + into / self.steps[epoch], 6)
-
-    def samples(self, step: int, _wall: float) -> int:
-        epoch, into = self._place(step)
-        return epoch * self.n_train + min(into * self.sizes[epoch], self.n_train)
 
 
 def _x_of(run: Run, axis: str):
@@ -52,10 +26,13 @@ def _x_of(run: Run, axis: str):
     if axis == "step":
         return None
     if axis == "time":
-        first = MetricPoint.objects.filter(run=run).order_by("wall_time").first()
-        start = first.wall_time if first else 0.0
+        start = _start_time(run) or 0.0
         return lambda step, wall: round(wall - start, 3)
-    return getattr(_Epochs(run), axis)
+    plan = run_epoch_plan(run)  # the same plan as the charts' axes (runs.axes)
+    if plan is None:  # no epochs planned: the step stands in
+        return lambda step, wall: step
+    to_x = plan.epoch if axis == "epoch" else plan.samples
+    return lambda step, wall: round(to_x(step), 6)
 
 
 def _points(run: Run) -> Iterator[tuple[str, int, float, float]]:
