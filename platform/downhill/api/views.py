@@ -418,6 +418,11 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return _csv_response([found[i] for i in ids], request.query_params, name)
 
     @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "what", str, OpenApiParameter.PATH, enum=DOWNLOAD_NAMES, description="which file"
+            )
+        ],
         responses={
             (200, "application/octet-stream"): bytes,
             404: error_response("No such file for this run (not finished, or none kept)."),
