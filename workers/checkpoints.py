@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from downhill.runs.checkpoints import resume_checkpoint_path, resume_checkpoints
 
 from .engine.export import export_model, layers_to_npz_dict
+from .engine.portable import export_onnx, export_torchscript, with_target_scale
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,9 @@ def starting_point(run, device) -> dict | None:
         ) from exc
 
 
-def save_artifacts(run_id: int, result) -> dict:
-    """Checkpoints (plain dicts, torch.save) and the final model exported for NumPy inference."""
+def save_artifacts(run_id: int, result, example) -> dict:
+    """Checkpoints (plain dicts, torch.save), the final model exported for NumPy inference,
+    and as ONNX and TorchScript (traced on `example`, a batch of preprocessed features)."""
     artifacts: dict = {"checkpoints": {}}
     for name, checkpoint in result.checkpoints.items():
         buffer = io.BytesIO()
@@ -72,7 +74,23 @@ def save_artifacts(run_id: int, result) -> dict:
     layers = export_model(result.model.cpu(), result.target_scale)
     np.savez(buffer, **layers_to_npz_dict(layers))
     artifacts["model"] = _save(f"runs/{run_id}/model.npz", buffer.getvalue())
+    portable = with_target_scale(result.model.cpu(), result.target_scale)
+    for name, export, filename in _PORTABLE:
+        try:
+            content = export(portable, example)
+        except Exception as exc:  # noqa: BLE001 (the run trained: a failed export does not fail it)
+            log.exception("run %s: the %s export failed", run_id, name)
+            artifacts.setdefault("export_errors", {})[name] = f"{exc.__class__.__name__}: {exc}"
+            continue
+        artifacts[name] = _save(f"runs/{run_id}/{filename}", content)
     return artifacts
+
+
+# (artifacts key, exporter, file name) of the model's portable formats
+_PORTABLE = (
+    ("onnx", export_onnx, "model.onnx"),
+    ("torchscript", export_torchscript, "model.torchscript.pt"),
+)
 
 
 def _load(path: str, device) -> dict:

@@ -111,7 +111,7 @@ def _outcome(run: Run, result, data) -> dict:
     config = run.experiment.config
     return {
         "summary": result.summary,
-        "artifacts": save_artifacts(run.id, result),
+        "artifacts": save_artifacts(run.id, result, data.x_train[:2]),
         "inference": {
             "preprocessing": data.preprocessing,
             "output_transform": OUTPUT_TRANSFORMS[config["loss"]],

@@ -26,3 +26,22 @@ def grace(other_user):
     client = APIClient()
     client.force_authenticate(other_user)
     return client
+
+
+@pytest.fixture
+def trained(api, upload, django_capture_on_commit_callbacks):
+    """Train a run on `rows` with the real worker code, in this process; its API JSON."""
+    from workers.runner import execute_run
+
+    def _train(rows, **config) -> dict:
+        dataset = upload(rows).json()["id"]
+        with django_capture_on_commit_callbacks(execute=False):
+            body = api.post(
+                "/api/v1/experiments/", {"dataset": dataset, **config}, format="json"
+            ).json()
+        execute_run(body["run"])
+        run = api.get(f"/api/v1/runs/{body['run']}/").json()
+        assert run["status"] == "succeeded", run["error"]
+        return run
+
+    return _train

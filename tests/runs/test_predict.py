@@ -11,26 +11,9 @@ import torch
 from django.core.files.storage import default_storage
 
 from tests.conftest import diabetes_rows, iris_rows
-from workers.runner import execute_run
 
 # The worker's metrics writer is a thread with its own connection: data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def trained(api, upload, django_capture_on_commit_callbacks):
-    def _train(rows, **config) -> dict:
-        dataset = upload(rows).json()["id"]
-        with django_capture_on_commit_callbacks(execute=False):
-            body = api.post(
-                "/api/v1/experiments/", {"dataset": dataset, **config}, format="json"
-            ).json()
-        execute_run(body["run"])
-        run = api.get(f"/api/v1/runs/{body['run']}/").json()
-        assert run["status"] == "succeeded", run["error"]
-        return run
-
-    return _train
 
 
 def predict(api, run_id, rows):

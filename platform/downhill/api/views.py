@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import (
@@ -29,7 +30,9 @@ from downhill.experiments.selectors import experiments_visible_to
 from downhill.experiments.services import experiment_create, experiment_preview
 from downhill.runs.axes import AXES, series_on_axis
 from downhill.runs.deletion import RunInUse, experiment_delete, run_delete
+from downhill.runs.downloads import DOWNLOAD_NAMES, NotDownloadable, run_download
 from downhill.runs.metadata import run_update_metadata, runs_matching
+from downhill.runs.metrics_csv import CSV_AXES, CSV_FORMATS, metrics_csv
 from downhill.runs.models import Run
 from downhill.runs.predict import MAX_PREDICT_ROWS, ModelNotReady, run_predict
 from downhill.runs.selectors import (
@@ -239,6 +242,46 @@ def _deleted(delete, **target) -> Response:
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+_CSV_PARAMETERS = [
+    OpenApiParameter("axis", str, enum=CSV_AXES, description="x axis column; default step"),
+    OpenApiParameter(
+        "layout",
+        str,
+        enum=CSV_FORMATS,
+        description="long: run,series,step,value rows; wide: a column per series",
+    ),
+]
+
+
+def _choice_param(params, name: str, choices: tuple[str, ...]) -> str:
+    value = params.get(name) or choices[0]
+    if value not in choices:
+        raise ValidationError({name: [f"must be one of {', '.join(choices)}, not {value!r:.40}."]})
+    return value
+
+
+def _ids_param(params) -> list[int]:
+    ids: list[int] = []
+    for part in ",".join(params.getlist("ids")).split(","):
+        part = part.strip()
+        if not (part.isdigit() and len(part) < 19):
+            raise ValidationError(
+                {"ids": [f"must be run ids separated by commas, not {part!r:.40}."]}
+            )
+        if int(part) not in ids:
+            ids.append(int(part))
+    return ids
+
+
+def _csv_response(runs: list[Run], params, filename: str) -> StreamingHttpResponse:
+    axis = _choice_param(params, "axis", CSV_AXES)
+    layout = _choice_param(params, "layout", CSV_FORMATS)
+    lines = metrics_csv(runs, axis=axis, layout=layout)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{layout}-{axis}.csv"'
+    return response
+
+
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = RunSerializer
 
@@ -349,6 +392,60 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         except ModelNotReady as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response({"run": run.id, "predictions": predictions})
+
+    @extend_schema(parameters=_CSV_PARAMETERS, responses={(200, "text/csv"): str})
+    @action(detail=True, methods=["get"], url_path="metrics/csv")
+    def metrics_download(self, request, pk=None):
+        """Every stored metric point of the run as CSV (long or wide, on any axis)."""
+        return _csv_response([self.get_object()], request.query_params, f"run-{pk}-metrics")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("ids", str, required=True, description="run ids, e.g. 3,5,8"),
+            *_CSV_PARAMETERS,
+        ],
+        responses={(200, "text/csv"): str},
+    )
+    @action(detail=False, methods=["get"], url_path="metrics/csv")
+    def compare_metrics_csv(self, request):
+        """The metric points of several runs (the compare page's selection) in one CSV."""
+        ids = _ids_param(request.query_params)
+        found = {run.id: run for run in self.get_queryset().filter(pk__in=ids)}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise ValidationError({"ids": [f"no run {missing[0]} of yours."]})
+        name = "runs-" + "-".join(map(str, ids)) + "-metrics"
+        return _csv_response([found[i] for i in ids], request.query_params, name)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "what", str, OpenApiParameter.PATH, enum=DOWNLOAD_NAMES, description="which file"
+            )
+        ],
+        responses={
+            (200, "application/octet-stream"): bytes,
+            404: error_response("No such file for this run (not finished, or none kept)."),
+        },
+        description="The run's files to take away, by name: `onnx` and `torchscript` (the "
+        'network on preprocessed features, raw outputs; README "Taking results away"), the '
+        "`best` and `last` checkpoints (torch.save dicts), `config` (JSON that POST "
+        "/experiments/ accepts).",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=rf"download/(?P<what>{'|'.join(DOWNLOAD_NAMES)})",
+    )
+    def download(self, request, pk=None, what=None):
+        run = self.get_object()
+        try:
+            filename, content, content_type = run_download(run, what)
+        except NotDownloadable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
 
     @extend_schema(
         parameters=[

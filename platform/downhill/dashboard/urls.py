@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import account, datasets, experiments, runs
+from .views import account, datasets, experiments, predict, runs
 
 urlpatterns = [
     path("login/", account.SignInView.as_view(), name="login"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("runs/<int:run_id>/cancel/", runs.run_cancel, name="cancel-run"),
     path("runs/<int:run_id>/again/", runs.run_rerun, name="rerun"),
     path("runs/<int:run_id>/about/", runs.run_about, name="run-about"),
+    path("runs/<int:run_id>/predict/", predict.run_predict_page, name="run-predict-page"),
     path("runs/<int:run_id>/resume/", runs.run_resume_view, name="resume-run"),
     path("datasets/", datasets.datasets_page, name="datasets"),
     path("datasets/<int:dataset_id>/", datasets.dataset_page, name="dataset"),

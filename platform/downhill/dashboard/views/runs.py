@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from downhill.datasets.selectors import datasets_visible_to
 from downhill.runs.checkpoints import resume_point
 from downhill.runs.metadata import run_update_metadata
+from downhill.runs.metrics_csv import CSV_AXES
 from downhill.runs.models import Run
 from downhill.runs.selectors import runs_visible_to
 from downhill.runs.services import (
@@ -27,6 +28,7 @@ from downhill.runs.services import (
 from workers.contract.spec import OPTIMIZERS
 
 from ..compare import MAX_COMPARED, compared_runs, default_axis, parse_ids, result_rows
+from ..predict_form import csv_header, is_image_run
 from ..runs_listing import ACTIVE_STATUSES, RunsQuery, runs_for_table
 from ..templatetags.run_display import eta_seconds
 
@@ -108,6 +110,9 @@ def run_page(request, run_id: int):
         "val_predictions": summary.get("val_predictions"),
         # A cancelled run with a checkpoint can go on (one storage listing, cancelled runs only).
         "resume_step": resume_point(run.id) if run.status == Run.Status.CANCELLED else None,
+        "csv_axes": CSV_AXES,
+        "is_image_run": is_image_run(run),
+        "placeholder": csv_header(run),
     }
     return render(request, "dashboard/run.html", context)
 
