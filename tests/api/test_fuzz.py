@@ -66,13 +66,14 @@ OWNED_PATH = re.compile(r"^/api/v1/(datasets|experiments|runs|auth/tokens)/\{id\
 
 
 @schema.hook
-def before_generate_path_parameters(context, strategy):
-    """Half the ids name the user's own object; the other half are whatever was generated."""
+def flatmap_path_parameters(context, path_parameters):
+    """Half the ids name the user's own object; the other half are whatever was generated.
+    Only `id` is swapped: other path parameters (a download's `what`) keep their values."""
     match = OWNED_PATH.match(context.operation.path)
-    if match is None:
-        return strategy
-    resource = match.group(1)
-    return st.one_of(strategy, st.builds(lambda: {"id": OWNED[resource]}))
+    if match is None or path_parameters is None:
+        return st.just(path_parameters)
+    owned = {**path_parameters, "id": OWNED[match.group(1)]}
+    return st.sampled_from([path_parameters, owned])
 
 
 @schema.hook
