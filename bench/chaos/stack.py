@@ -97,7 +97,12 @@ class Stack:
             **(env or {}),
         }
         if embedded:  # SQLite and the filesystem broker in var_dir, whatever this shell says
-            for name in ("DATABASE_URL", "CELERY_BROKER_URL", "DOWNHILL_CACHE_URL"):
+            for name in (
+                "DATABASE_URL",
+                "CELERY_BROKER_URL",
+                "DOWNHILL_CACHE_URL",
+                "DOWNHILL_BROKER_DIR",
+            ):
                 self.env.pop(name, None)
         self.log_path = self.var_dir / "make-run.log"
         self.proc: subprocess.Popen | None = None
