@@ -69,6 +69,16 @@ def test_login_upload_run_watch_metrics_predict(downhill, iris_csv, tmp_path, se
     }
     assert predicted[0]["label"] == "setosa"
 
+    saved = ok(downhill("model", "download", run_id, "--format", "onnx", "-o", "iris.onnx"))
+    assert saved.stdout.strip() == "iris.onnx"
+    import onnx  # the worker's export, parsed: a whole ONNX model came down
+
+    graph = onnx.load(str(tmp_path / "iris.onnx")).graph
+    assert [i.name for i in graph.input] == ["features"]
+    default_name = ok(downhill("model", "download", run_id, "--format", "config")).stdout.strip()
+    assert json.loads((tmp_path / default_name).read_text())["dataset"] == dataset_id
+    one_line_error(downhill("model", "download", "999999"), 2)
+
 
 def test_a_failed_run_exits_1_with_the_servers_reason(downhill, iris_csv, tmp_path):
     dataset_id = ok(downhill("datasets", "upload", iris_csv)).stdout.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from .errors import ApiError
 from .metrics import Metrics
@@ -11,6 +12,15 @@ from .models import Run
 from .transport import Transport
 from .watch import Snapshot, follow
 
+# What GET /runs/{id}/download/{what}/ offers, and the file name the CLI saves each under.
+DOWNLOADS = {
+    "onnx": "model.onnx",
+    "torchscript": "model.torchscript.pt",
+    "best": "best.pt",
+    "last": "last.pt",
+    "inference": "inference.json",
+    "config": "config.json",
+}
 MAX_POINTS = 100_000  # the server's bound per series: a metrics read is the whole series
 PREDICT_BATCH = 1000  # rows per predict request (the server's limit)
 
@@ -65,6 +75,16 @@ class Runs:
                 raise
             predictions.extend(answer["predictions"])
         return predictions
+
+    def download(self, run_id: int, what: str, destination=None) -> Path:
+        """Save one of the run's files (a key of DOWNLOADS: the model as ONNX or TorchScript,
+        a checkpoint, the preprocessing for inference, the config) to `destination` (default
+        run-<id>-<file name> in the current folder); returns where it was saved."""
+        if what not in DOWNLOADS:
+            raise ValueError(f"{what!r} is not one of: {', '.join(DOWNLOADS)}")
+        path = Path(destination or f"run-{run_id}-{DOWNLOADS[what]}")
+        self._t.download(f"/runs/{run_id}/download/{what}/", path)
+        return path
 
     def watch(
         self,

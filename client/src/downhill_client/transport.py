@@ -48,6 +48,22 @@ class Transport:
             items.extend(page["results"])
         return items
 
+    def download(self, path: str, destination) -> str:
+        """Stream the file at `path` into `destination` (a path), chunk by chunk; returns the
+        server's file name. An error answer raises ApiError and writes nothing."""
+        try:
+            with self.http.stream("GET", path) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._checked(response)
+                with open(destination, "wb") as out:
+                    for chunk in response.iter_bytes(1 << 20):
+                        out.write(chunk)
+                disposition = response.headers.get("content-disposition", "")
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self._unreachable("GET", exc)) from None
+        return disposition.partition('filename="')[2].rstrip('"')
+
     def post(self, path: str, **kwargs) -> dict:
         return self.request("POST", path, **kwargs)
 

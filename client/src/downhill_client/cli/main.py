@@ -21,6 +21,7 @@ from .. import __version__
 from ..client import Client
 from ..config import config_path
 from ..errors import DownhillError
+from ..runs import DOWNLOADS
 from ..transport import RETRY_DELAYS
 from .live import finished_message, watch_run
 from .output import print_json, print_table, read_rows, write_predictions
@@ -254,6 +255,23 @@ def runs_predict(ctx, run_id, rows_file, as_json):
     """Predict the rows of a CSV (header row; every feature column) with a run's model."""
     predictions = _client(ctx).runs.predict(run_id, read_rows(rows_file))
     return print_json(predictions) if as_json else write_predictions(predictions)
+
+
+@cli.group()
+def model():
+    """The trained model and the files around it."""
+
+
+@model.command("download")
+@click.argument("run_id", type=int)
+@click.option("--format", "what", type=click.Choice(list(DOWNLOADS)), default="onnx",
+              show_default=True, help="Which file: the model as ONNX or TorchScript, a "
+              "checkpoint (best, last), the preprocessing (inference) or the config.")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to save it.")
+@click.pass_context
+def model_download(ctx, run_id, what, output):
+    """Save a finished run's model (or another of its files); prints where."""
+    click.echo(_client(ctx).runs.download(run_id, what, output))
 
 
 def main(argv: list[str] | None = None) -> None:
