@@ -54,10 +54,10 @@ stop() {
     fi
     wait || true
 }
-# Ctrl-C, SIGTERM or a hangup is a clean stop: exit 0, so `make` prints no "Error 130/143".
-# A process that ends on its own (the web server failing) stops the rest and keeps its status.
-trap 'stop; exit 0' INT TERM HUP
+# Ctrl-C, SIGTERM or a hangup is a clean stop: exit 0 (stop() runs on the way out), so `make`
+# prints no "Error 130/143". Stopping everything after too many deaths keeps its status.
 trap stop EXIT
+trap 'exit 0' INT TERM HUP
 
 # Every process runs in a session of its own (setsid), so Ctrl-C in the terminal reaches it
 # only as stop()'s SIGTERM, once: signalled twice (by the terminal, then by stop() or, for
