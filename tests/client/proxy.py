@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
 
 
@@ -54,6 +55,9 @@ class Proxy:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
                 if limit is not None and sent + len(data) > limit:
+                    # Reset, not a polite close: a sender blocked on a full window gets an error
+                    # at once instead of waiting on a socket nobody reads.
+                    source.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     break
                 sink.sendall(data)
                 sent += len(data)

@@ -393,13 +393,18 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response({"run": run.id, "predictions": predictions})
 
-    @extend_schema(parameters=_CSV_PARAMETERS, responses={(200, "text/csv"): str})
+    @extend_schema(
+        operation_id="v1_runs_metrics_csv_one",
+        parameters=_CSV_PARAMETERS,
+        responses={(200, "text/csv"): str},
+    )
     @action(detail=True, methods=["get"], url_path="metrics/csv")
     def metrics_download(self, request, pk=None):
         """Every stored metric point of the run as CSV (long or wide, on any axis)."""
         return _csv_response([self.get_object()], request.query_params, f"run-{pk}-metrics")
 
     @extend_schema(
+        operation_id="v1_runs_metrics_csv_selection",
         parameters=[
             OpenApiParameter("ids", str, required=True, description="run ids, e.g. 3,5,8"),
             *_CSV_PARAMETERS,
@@ -425,6 +430,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         ],
         responses={
             (200, "application/octet-stream"): bytes,
+            (200, "application/json"): dict,  # `config` and `inference`
             404: error_response("No such file for this run (not finished, or none kept)."),
         },
         description="The run's files to take away, by name: `onnx` and `torchscript` (the "

@@ -38,4 +38,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Each set of status choices gets an enum of its own name (several fields are "status";
+    # a run and an LR range test share one set).
+    "ENUM_NAME_OVERRIDES": {
+        "DatasetStatusEnum": "downhill.datasets.models.Dataset.Status",
+        "RunStatusEnum": "downhill.runs.models.Run.Status",
+        "SweepStatusEnum": "downhill.sweeps.models.Sweep.Status",
+    },
 }
