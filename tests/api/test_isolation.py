@@ -99,8 +99,8 @@ def routes_with_an_id() -> list[tuple[str, str, tuple[str, ...]]]:
             if "format" in route or route.startswith("admin/"):
                 continue  # DRF's .json suffix twins; Django's admin (staff only)
             with_id = re.sub(r"\(\?P<pk>[^)]*\)|<int:\w+_id>", "{id}", route)
-            # Other named groups (a download's `what`) take their first choice.
-            with_id = re.sub(r"\(\?P<\w+>([^|)]*)[^)]*\)", r"\1", with_id)
+            # Other named groups take their last choice (a download's `config`: every run has it).
+            with_id = re.sub(r"\(\?P<\w+>(?:[^|)]*\|)*([^|)]*)\)", r"\1", with_id)
             if "{id}" not in with_id:
                 continue
             actions = getattr(pattern.callback, "actions", None)
