@@ -90,11 +90,12 @@
       var label = el("text", { x: x(i), y: 14, "text-anchor": "middle" }, pc);
       label.textContent = a;
       var s = scales[a];
-      var ends = s.cats ? [s.cats[0], s.cats[s.cats.length - 1]] : [s.log ? Math.exp(s.lo) : s.lo, s.log ? Math.exp(s.hi) : s.hi];
-      var lo = el("text", { x: x(i), y: height - 8, "text-anchor": "middle" }, pc);
-      lo.textContent = fmt(ends[0]);
-      var hi = el("text", { x: x(i) + 4, y: M.top + 10 }, pc);
-      hi.textContent = fmt(ends[1]);
+      if (!s.cats) {  // a categorical axis names each of its values below instead
+        var lo = el("text", { x: x(i), y: height - 8, "text-anchor": "middle" }, pc);
+        lo.textContent = fmt(s.log ? Math.exp(s.lo) : s.lo);
+        var hi = el("text", { x: x(i) + 4, y: M.top + 10 }, pc);
+        hi.textContent = fmt(s.log ? Math.exp(s.hi) : s.hi);
+      }
       if (s.cats) s.cats.forEach(function (c, k) {
         var ct = el("text", { x: x(i) + 4, y: y(s.at(c)) + 4 }, pc);
         ct.textContent = c;
