@@ -52,7 +52,7 @@ format: install
 
 # Benchmarks print a Markdown table, write bench/<name>/results/ and exit 1 below their gate
 # (BENCHMARKS.md). BENCH_ARGS=--quick for a short smoke run.
-.PHONY: bench bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-gpu bench-sweeps
+.PHONY: bench bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-gpu bench-sweeps bench-quality
 bench: bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-sweeps
 
 bench-engine: install
@@ -60,6 +60,10 @@ bench-engine: install
 
 bench-sweeps: install
 	$(PY) bench/sweeps/run.py $(BENCH_ARGS)
+
+# The defaults against scikit-learn on bundled and generated datasets (BENCH_ARGS=--quick).
+bench-quality: install
+	$(PY) bench/quality/run.py $(BENCH_ARGS)
 
 bench-metrics-read: install
 	$(PY) bench/metrics_read/run.py $(BENCH_ARGS)

@@ -10,6 +10,7 @@ from downhill.datasets.models import Dataset
 from downhill.experiments.models import Experiment
 from downhill.runs.models import Run
 from tests.conftest import csv_file, iris_rows
+from workers.contract.spec import length
 from workers.contract.tasks import TRAIN_RUN_TASK, TRAINING_QUEUE
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_create_echoes_the_full_config_with_defaults_and_the_run_id(api, iris):
     assert config["nesterov"] is False
     assert config["weight_decay"] == 0.0
     assert config["batch_size"] == 32
-    assert config["epochs"] == 20
+    assert config["epochs"] == length.default_epochs(120, 32)  # follows the rows: 150 − 30 held out
     assert config["validation_split"] == 0.2
     assert config["model"] == {
         "type": "mlp", "hidden": [64, 64], "activation": "relu", "dropout": 0.0, "batch_norm": False,
@@ -66,10 +67,10 @@ def test_create_echoes_the_full_config_with_defaults_and_the_run_id(api, iris):
         "gradient_clipping",
         "batch_size_schedule",
         "optimizer_switch",
-        "early_stopping",
         "swa",
     ):
         assert config[absent] is None
+    assert config["early_stopping"] == length.default_early_stopping(config)
     assert isinstance(config["seed"], int) and 0 <= config["seed"] < 2**31
     assert body["dataset"] == iris
     assert body["runs"] == [body["run"]]

@@ -126,7 +126,7 @@ def test_optional_sections_echo_their_defaults(api, iris):
         ),
         ({"early_stopping": {"monitor": "val_f1"}}, "early_stopping", "val_loss"),
         ({"early_stopping": {}, "validation_split": 0}, "early_stopping", "validation_split"),
-        ({"swa": {"start_epoch": 99}}, "swa", "at most 20"),
+        ({"epochs": 20, "swa": {"start_epoch": 99}}, "swa", "at most 20"),
         ({"swa": {}, "early_stopping": {}}, "swa", "restore_best"),
         ({"init": "lecun"}, "init", "xavier_uniform"),
         ({"init": {"type": "normal", "std": 0}}, "init", "std"),

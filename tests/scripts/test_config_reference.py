@@ -22,7 +22,7 @@ def test_a_stale_table_is_caught(monkeypatch):
     import config_reference
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    stale = readme.replace("| `epochs` | `20` |", "| `epochs` | `30` |")
+    stale = readme.replace("| `batch_size` | `32` |", "| `batch_size` | `30` |")
     assert stale != readme
     assert config_reference.render(stale) == readme
 

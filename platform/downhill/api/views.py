@@ -203,10 +203,12 @@ class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 "epoch_steps": serializers.ListField(child=serializers.IntegerField()),
                 "total_steps": serializers.IntegerField(),
                 "lr": serializers.DictField(),
+                "resolved": serializers.DictField(child=serializers.CharField()),
             },
         ),
         description="Validate a config and plot its learning rate per step (at most 2000 points), "
-        "creating nothing: what the experiment form shows before launch.",
+        "creating nothing: what the experiment form shows before launch. `resolved` says in words "
+        "what unset settings that follow the data resolved to (`epochs`).",
     )
     @action(detail=False, methods=["post"])
     def preview(self, request):

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from workers.contract import spec
+from workers.contract.spec import length
 from workers.contract.spec.types import Setting, describe
 
 # Kinds: text, int, float, choice, bool (a checkbox), section (a checkbox that switches an
@@ -33,6 +34,7 @@ class Field:
     when: tuple[tuple[str, tuple[str, ...]], ...] = ()
     initial: str = ""
     wide: bool = False
+    resolved: bool = False  # unset, it follows the data: the preview says what it resolved to
 
     @property
     def key(self) -> str:
@@ -114,6 +116,7 @@ def _field(setting: Setting, when=()) -> Field:
         choices=_choices(setting) if kind in ("choice", "variant") else (),
         help=_help(setting), placeholder="" if initial else _placeholder(setting),
         when=tuple(when) + setting.applicability(), initial=initial, wide=setting.form.wide,
+        resolved=setting.key in length.RESOLVED_FROM_DATA,
     )  # fmt: skip
 
 

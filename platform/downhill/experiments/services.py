@@ -8,6 +8,7 @@ from django.db import transaction
 from downhill.datasets.selectors import datasets_visible_to
 from downhill.runs.services import run_queue
 from workers.contract.schedules import run_lr_preview
+from workers.contract.spec import length
 from workers.contract.splits import steps_per_epoch, train_rows
 
 from .config import normalize_config
@@ -59,7 +60,8 @@ def experiment_preview(*, owner, data: dict) -> dict:
         return found[-1]
 
     config = normalize_config(data, dataset_lookup=lookup)
-    epoch_steps = steps_per_epoch(train_rows(found[-1].n_rows, config), config)
+    n_train = train_rows(found[-1].n_rows, config)
+    epoch_steps = steps_per_epoch(n_train, config)
     lrs = run_lr_preview(config, epoch_steps)
     stride = max(1, -(-len(lrs) // PREVIEW_MAX_POINTS))
     steps = list(range(1, len(lrs) + 1, stride))
@@ -70,4 +72,8 @@ def experiment_preview(*, owner, data: dict) -> dict:
         "epoch_steps": epoch_steps,
         "total_steps": len(lrs),
         "lr": {"steps": steps, "values": [lrs[s - 1] for s in steps]},
+        # What the unset settings resolved to, in words: the form shows it beside the field.
+        "resolved": {"epochs": length.describe_length(n_train, config)}
+        if data.get("epochs") is None
+        else {},
     }

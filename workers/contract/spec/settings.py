@@ -17,6 +17,7 @@ from workers.contract.losses import (
     TARGET_SCALINGS,
 )
 
+from . import length
 from .lr_schedules import EPOCHS, LR, LR_SCHEDULES, MAX_LR, WARMUP_EPOCHS, schedule_names
 from .optimizers import (
     DEFAULT_OPTIMIZER,
@@ -222,10 +223,11 @@ SETTINGS: tuple[Setting, ...] = (
                         default=Derived("the larger of batch_size and 1024", lambda c: max(c["batch_size"], 1024)),
                         minimum=1, maximum=MAX_BATCH_SIZE, form=Form(placeholder="1024")),
             )),
-    Setting("epochs", "integer", "Epochs", f"passes over the training split; all epochs' steps together at most {MAX_TOTAL_STEPS:,}",
-            TRAINING, default=20, minimum=1, maximum=MAX_EPOCHS,
-            evidence="every default optimizer reaches >= 90 % validation accuracy on the bundled sets within 20",
-            form=Form(prefill=True)),
+    Setting("epochs", "integer", "Epochs",
+            f"passes over the training split; all epochs' steps together at most {MAX_TOTAL_STEPS:,}. Unset, it follows "
+            "the data and early stopping (restore-best) is on where there is a validation split; set, it means exactly that",
+            TRAINING, default=Derived(length.DEFAULT_TEXT, lambda c: None), minimum=1, maximum=MAX_EPOCHS,
+            evidence=length.EVIDENCE, form=Form(placeholder="from the data")),
     Setting("lr_schedule", "typed", "Learning-rate schedule", "the rate of every optimizer update: a type and its parameters (see Learning-rate schedules)",
             SCHEDULE, default={"type": "constant", "warmup_epochs": 0}),  # settings: from LR_SCHEDULES
     Setting("optimizer_switch", "object", "Optimizer switch",
@@ -247,8 +249,8 @@ SETTINGS: tuple[Setting, ...] = (
             )),
     Setting("early_stopping", "object", "Early stopping",
             "stop after patience_epochs epochs without an improvement of at least min_delta; restore_best makes the best epoch's model the final one",
-            STOPPING, default=None, form=Form(short="early stop"),
-            settings=(
+            STOPPING, default=Derived(length.EARLY_STOPPING_TEXT, lambda c: None), evidence=length.EARLY_STOPPING_EVIDENCE,
+            form=Form(short="early stop"), settings=(
                 Setting("early_stopping.patience_epochs", "integer", "Patience (epochs)", "epochs without improvement",
                         default=5, minimum=1, maximum=EPOCHS, form=Form(prefill=True)),
                 Setting("early_stopping.min_delta", "number", "Min improvement", "the least change that counts",

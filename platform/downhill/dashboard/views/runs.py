@@ -94,6 +94,13 @@ def runs_page(request):
     return render(request, "dashboard/runs.html", context)
 
 
+# Under the loss chart where the losses are not in the target's units.
+LOSS_UNITS = {
+    "standardize": "Loss in standardized target units: (y − mean) / std of the training rows. "
+    "The metrics, plots and predictions are in the target's units."
+}
+
+
 @login_required
 def run_page(request, run_id: int):
     run = get_object_or_404(runs_visible_to(request.user), pk=run_id)
@@ -113,6 +120,7 @@ def run_page(request, run_id: int):
         "csv_axes": CSV_AXES,
         "is_image_run": is_image_run(run),
         "placeholder": csv_header(run),
+        "loss_units": LOSS_UNITS.get(run.experiment.config.get("target_scaling"), ""),
     }
     return render(request, "dashboard/run.html", context)
 

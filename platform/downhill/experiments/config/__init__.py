@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from workers.contract.spec import CONFIG_KEYS, applies
+from workers.contract.spec import CONFIG_KEYS, applies, length
 from workers.contract.spec.optimizers import momentum_optimizers, nesterov_optimizers
 from workers.contract.spec.settings import BY_KEY, MAX_HELD_OUT, MAX_TOTAL_STEPS
 from workers.contract.splits import steps_per_epoch, train_rows
@@ -119,8 +119,9 @@ def _target(errors: ConfigErrors, raw: dict, dataset, config: dict) -> dict | No
     return column
 
 
-def _run_length(errors: ConfigErrors, raw: dict, config: dict) -> None:
-    """The optimizer, the epochs, the held-out shares and the batch size."""
+def _run_length(errors: ConfigErrors, raw: dict, config: dict, dataset) -> bool:
+    """The optimizer, the epochs, the held-out shares and the batch size. An unset `epochs`
+    follows the training rows (workers.contract.spec.length); returns whether it did."""
     for key in ("optimizer", "epochs", "validation_split", "test_split"):
         config[key] = read(errors, raw, BY_KEY[key], config)
     validation_split, test_split = config["validation_split"], config["test_split"]
@@ -132,6 +133,11 @@ def _run_length(errors: ConfigErrors, raw: dict, config: dict) -> None:
             "training keeps a tenth.",
         )
     config["batch_size"] = _batch_size(errors, raw)
+    if config["epochs"] is not None:
+        return False
+    n_train = train_rows(dataset.n_rows, config) if dataset is not None else 1
+    config["epochs"] = length.default_epochs(n_train, config["batch_size"])
+    return True
 
 
 def _model(errors: ConfigErrors, raw: dict, config: dict, dataset, column: dict | None) -> None:
@@ -146,7 +152,7 @@ def _model(errors: ConfigErrors, raw: dict, config: dict, dataset, column: dict 
         errors.add("target_scaling", "applies to a regression target only.")
 
 
-def _training(errors: ConfigErrors, raw: dict, config: dict) -> None:
+def _training(errors: ConfigErrors, raw: dict, config: dict, length_resolved: bool) -> None:
     config.update(_optimizer_settings(errors, raw, config))
     config["gradient_clipping"] = training.gradient_clipping(errors, raw, config)
     config["batch_size_schedule"] = training.batch_size_schedule(errors, raw, config)
@@ -154,6 +160,8 @@ def _training(errors: ConfigErrors, raw: dict, config: dict) -> None:
         config[key] = read(errors, raw, BY_KEY[key], config)
     for key in ("lr_schedule", "optimizer_switch", "early_stopping", "swa"):
         config[key] = getattr(training, key)(errors, raw, config)
+    if length_resolved and "early_stopping" not in raw:  # an explicit null keeps it off
+        config["early_stopping"] = length.default_early_stopping(config)
     if config["swa"] and config["early_stopping"] and config["early_stopping"]["restore_best"]:
         errors.add(
             "swa",
@@ -175,9 +183,9 @@ def normalize_config(raw: Any, *, dataset_lookup) -> dict:
     dataset = _dataset(errors, raw, dataset_lookup)
     config: dict[str, Any] = {"dataset": raw.get("dataset")}
     column = _target(errors, raw, dataset, config)
-    _run_length(errors, raw, config)
+    length_resolved = _run_length(errors, raw, config, dataset)
     _model(errors, raw, config, dataset, column)
-    _training(errors, raw, config)
+    _training(errors, raw, config, length_resolved)
     if dataset is not None and not errors.errors:
         _check_total_steps(errors, dataset, config)
     errors.raise_if_any()

@@ -117,6 +117,15 @@
       `${varies ? " (the batch grows)" : ` of ${first.toLocaleString("en-US")}`}; learning rate ${range}.`;
   }
 
+  // What an empty field that follows the data (epochs) resolved to, beside that field.
+  function showResolved(resolved) {
+    for (const slot of form.querySelectorAll("[data-resolved-for]")) {
+      const text = resolved[slot.getAttribute("data-resolved-for")] || "";
+      slot.textContent = text;
+      slot.hidden = !text;
+    }
+  }
+
   let pending = null;
   let timer = 0;
   async function preview() {
@@ -127,6 +136,7 @@
       if (result.valid) {
         chart.replace("lr", result.lr.steps, result.lr.values);
         summary.textContent = describe(result);
+        showResolved(result.resolved || {});
         chartCard.classList.remove("is-stale");
         showErrors({});
       } else {
