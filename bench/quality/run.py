@@ -245,7 +245,7 @@ def main() -> int:
     print(f"\n{passed} of {len(rows)} within the gate (accuracy in %, R² for regression; "
           "scikit-learn: LogisticRegression / LinearRegression, MLPClassifier / MLPRegressor)")  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
-    name = args.label or ("quick" if args.quick else "full")
+    name = args.label or ("quick-defaults" if args.quick else "defaults")
     result = {"length": length, "seeds": len(seeds), "host": host, "datasets": rows}
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     return 0 if passed == len(rows) else 1

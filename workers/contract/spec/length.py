@@ -7,8 +7,7 @@ there is a validation split to watch, early stopping with restore-best ends the 
 validation loss stops improving and keeps the best epoch's model. An explicit `epochs` means
 exactly that: no early stopping is added to it.
 
-Evidence (bench/quality/run.py, BENCHMARKS.md "Quality of the defaults"): see STEP_BUDGET and
-PATIENCE_SHARE below.
+Evidence: bench/quality/run.py (`make bench-quality`), BENCHMARKS.md "Quality of the defaults".
 """
 
 from __future__ import annotations
@@ -17,9 +16,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-# Optimizer steps an unset `epochs` aims for. Measured with bench/quality/run.py (the defaults
-# on iris, wine, breast-cancer, digits, diabetes and two generated sets, 5 seeds): see
-# BENCHMARKS.md "Quality of the defaults".
+# Optimizer steps an unset `epochs` aims for. bench/quality/run.py, 5 seeds, scored on 20 % held
+# out from everything: a fixed 20 epochs (60 steps on iris) ended 8.7 points below scikit-learn's
+# MLP on iris; 3,000 steps with early stopping reach 96.0 % there (MLP 96.7 %) and are within
+# the issue-18 gate on every dataset measured, 150 to 20,000 rows. Early stopping ends most runs
+# well before the budget (breast-cancer: 35 of 250 epochs), so a larger budget costs little
+# where it is not needed. Only this value was measured (a shared 2-core machine).
 STEP_BUDGET = 3_000
 # Never fewer epochs than the platform's old fixed default: on 1,800+ rows 20 epochs were
 # already on par with scikit-learn (issue 18's table), and early stopping ends them sooner.
@@ -28,7 +30,7 @@ MIN_EPOCHS = 20
 MAX_EPOCHS = 1_000
 # Epochs without a better validation loss before the run stops: a share of the resolved epochs,
 # at least PATIENCE_FLOOR (the early_stopping default), so a long run on few rows is not ended
-# by the noise of a small validation split.
+# by the noise of a small validation split (iris validates on 24 rows). Measured at 0.1 only.
 PATIENCE_SHARE = 0.1
 PATIENCE_FLOOR = 5
 # The settings whose unset value follows the data; the form shows what they resolved to.
@@ -42,8 +44,15 @@ EARLY_STOPPING_TEXT = (
     f"on where epochs is unset and validation_split > 0 (patience {PATIENCE_SHARE:.0%} of the epochs, at least "
     f"{PATIENCE_FLOOR}; restore_best; not with swa or optimizer_switch), else off"
 )
-EVIDENCE = "TODO"
-EARLY_STOPPING_EVIDENCE = "TODO"
+EVIDENCE = (
+    "bench/quality/run.py, 5 seeds, 20 % held out: a fixed 20 epochs left iris 8.7 points of accuracy below "
+    "scikit-learn (88.0 % vs 96.7 %); the resolved length reaches 96.0 % there and is within 1 point / 0.02 R² "
+    "of the better of scikit-learn's linear model and MLP on every dataset of 500 rows or more (BENCHMARKS.md)"
+)
+EARLY_STOPPING_EVIDENCE = (
+    "the same runs: it ends most of them well before the resolved epochs (breast-cancer 35 of 250, "
+    "diabetes 51 of 334) with the best epoch's model"
+)
 
 
 def steps_per_epoch_at(n_train: int, batch_size: int | str) -> int:
