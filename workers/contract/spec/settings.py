@@ -88,7 +88,9 @@ def _model_settings() -> tuple[Setting, ...]:
                           offered=("mlp", "linear"))),
         Setting("model.hidden", "widths", "Hidden layers",
                 f"widths, first to last (128, 64): at most {MAX_HIDDEN_LAYERS} layers of 1..{MAX_HIDDEN_UNITS}",
-                default=[64, 64], when=(("model.type", ("mlp",)),), form=Form(short="hidden", prefill=True)),
+                default=[64, 64], when=(("model.type", ("mlp",)),), form=Form(short="hidden", prefill=True),
+                evidence="within the issue-18 gate with the resolved length on iris, wine, diabetes, breast-cancer, digits "
+                "and 2,000-row friedman1 (bench/quality/run.py, 5 seeds); other widths not measured, so kept"),
         Setting("model.channels", "widths", "Channels",
                 f"convolution channels, first to last: at most {MAX_HIDDEN_LAYERS} layers of 1..{MAX_HIDDEN_UNITS}",
                 default=[32, 64], when=(("model.type", ("cnn",)),), form=Form(hidden=True)),
@@ -185,7 +187,9 @@ SETTINGS: tuple[Setting, ...] = (
             default=Derived(_lr_text, lambda c: OPTIMIZERS[c["optimizer"]].default_lr),
             minimum=0, exclusive_min=True, maximum=MAX_LR,
             evidence="the libraries' conventions (PyTorch: sgd, adagrad, adadelta; Keras: adam, rmsprop); each reaches "
-            ">= 90 % validation accuracy on iris, wine and breast-cancer in 20 epochs at batch 32 (tests/workers/test_engine.py)",
+            ">= 90 % validation accuracy on iris, wine and breast-cancer in 20 epochs at batch 32 (tests/workers/test_engine.py). "
+            "Kept after bench/quality/run.py (5 seeds, the resolved length): adam at 0.001 is within the issue-18 gate on "
+            "every dataset measured; on diabetes adam at 0.003 gave R² 0.490 and sgd at 0.01 0.488 against 0.489",
             form=Form(short="lr", initial=f"{OPTIMIZERS[DEFAULT_OPTIMIZER].default_lr:g}")),
     Setting("momentum", "number", "Momentum", "heavy-ball momentum; null for the optimizers that keep their own moment estimates",
             OPTIMIZER, default=0.0, minimum=0, maximum=1, exclusive_max=True,
@@ -194,7 +198,9 @@ SETTINGS: tuple[Setting, ...] = (
             default=False, when=(("optimizer", nesterov_optimizers),), form=Form(label="Nesterov momentum")),
     Setting("weight_decay", "number", "Weight decay", "L2 penalty (decoupled for adamw)", OPTIMIZER,
             default=Derived(_weight_decay_text, lambda c: OPTIMIZERS[c["optimizer"]].default_weight_decay),
-            minimum=0, maximum=1e3, evidence="PyTorch's defaults (AdamW exists for its decoupled decay; at 0 it would be Adam)",
+            minimum=0, maximum=1e3, evidence="PyTorch's defaults (AdamW exists for its decoupled decay; at 0 it would be Adam). "
+            "At 0 the defaults are within the issue-18 gate on every dataset measured (bench/quality/run.py): early stopping's "
+            "restore-best is the regularizer, so kept",
             form=Form(short="wd", placeholder="0 (adamw: 0.01)")),
     Setting("gradient_clipping", "variant", "Gradient clipping",
             "exactly one of max_norm (rescale the gradients' total L2 norm to at most x) or max_value (clip each component to ±x)",
