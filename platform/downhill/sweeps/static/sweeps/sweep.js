@@ -18,6 +18,7 @@
     if (parent) parent.appendChild(e);
     return e;
   }
+  window.DownhillSweep = { data: data, el: el }; // for the other panels (sweep_panels.js)
   function valueOf(t, axis) {
     return axis === data.objective ? t.value : t.params[axis];
   }

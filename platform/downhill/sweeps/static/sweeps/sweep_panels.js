@@ -5,20 +5,12 @@
 // leaves out here too.
 (function () {
   "use strict";
-  var NS = "http://www.w3.org/2000/svg";
-  var node = document.getElementById("sweep-data");
-  if (!node) return;
-  var data = JSON.parse(node.textContent);
-  var trials = data.trials;
+  var shared = window.DownhillSweep; // the page's data and the SVG helper, from sweep.js
+  if (!shared) return;
+  var data = shared.data, el = shared.el, trials = data.trials;
   var kept = null; // trial numbers the brush keeps; null: all
   var importanceAnswer = null; // the API's answer, drawn again on resize
 
-  function el(name, attrs, parent) {
-    var e = document.createElementNS(NS, name);
-    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    if (parent) parent.appendChild(e);
-    return e;
-  }
   function text(parent, x, y, content, attrs) {
     var t = el("text", Object.assign({ x: x, y: y }, attrs || {}), parent);
     t.textContent = content;
