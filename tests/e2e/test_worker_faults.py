@@ -1,6 +1,7 @@
 """Runs survive lost workers: a worker killed with kill -9 mid-run (its machine gone) is
 noticed by its stale heartbeat, the run is requeued as a new attempt and resumes on another
-worker from its latest checkpoint, with exactly one metric point per step."""
+worker from its latest checkpoint, with exactly one metric point per step; a sweep whose trial's
+worker is killed so still ends with every trial of its budget."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from tests.conftest import SESSION_WORKERS, WorkerProcess
 from tests.e2e.conftest import PASSWORD, Api, finished
+from tests.e2e.test_sweeps import create, wait_sweep
 from tests.e2e.test_training_path import large_regression_rows
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker_faults, pytest.mark.django_db(transaction=True)]
@@ -88,8 +90,6 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_resumes_with_one_point_
 def test_a_worker_killed_mid_sweep_still_ends_with_every_trial_of_the_budget(
     workers, live_server, django_user_model
 ):
-    from tests.e2e.test_sweeps import create, wait_sweep
-
     django_user_model.objects.create_user("ada", password=PASSWORD)
     api = Api(live_server.url, "ada", PASSWORD)
     first = workers("first")
