@@ -109,6 +109,12 @@
     return parts.join("");
   }
 
+  /** A marker's label, to its right, or to its left near the right edge. */
+  function label(parent, box, at, y, content) {
+    const left = at > box.right - 90;
+    text(parent, left ? at - 10 : at + 10, y, content, "pg-marker-label", left ? "end" : "start");
+  }
+
   function kindClass(path, i, paths) {
     const repeat = paths.slice(0, i).some((p) => p.kind === path.kind);
     return `pg-kind--${path.kind}${repeat ? " pg-path--repeat" : ""}`;
@@ -136,11 +142,11 @@
     const ls = result.least_squares;
     const target = el("g", { class: "pg-target" }, inside);
     el("path", { d: `M${x(ls.w) - 7},${y(ls.b) - 7}l14,14M${x(ls.w) - 7},${y(ls.b) + 7}l14,-14` }, target);
-    text(target, x(ls.w) + 10, y(ls.b) - 8, "least squares", "pg-marker-label", "start");
+    label(target, box, x(ls.w), y(ls.b) - 8, "least squares");
     const paths = result.paths;
     if (paths.length) {
       el("circle", { cx: x(paths[0].w[0]), cy: y(paths[0].b[0]), r: 5, class: "pg-start" }, inside);
-      text(inside, x(paths[0].w[0]) + 9, y(paths[0].b[0]) + 4, "start", "pg-marker-label", "start");
+      label(inside, box, x(paths[0].w[0]), y(paths[0].b[0]) + 4, "start");
     }
     paths.forEach((path, i) => {
       const n = Math.min(step, path.w.length - 1);
