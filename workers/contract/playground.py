@@ -74,7 +74,11 @@ def _optimizers(entries, errors: dict) -> list[dict]:
     filled = []
     for i, entry in enumerate(entries):
         field = f"optimizers[{i}]"
-        if not isinstance(entry, dict) or entry.get("kind") not in OPTIMIZERS:
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("kind"), str)
+            or entry["kind"] not in OPTIMIZERS
+        ):
             errors[f"{field}.kind"] = [f"choose one of: {', '.join(OPTIMIZERS)}."]
             continue
         for key in sorted(set(entry) - OPTIMIZER_KEYS):

@@ -53,7 +53,7 @@ def _dataset(owner, value, errors: dict):
     """None (the generated line) or a ready one-feature regression dataset of the owner's."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         errors["dataset"] = ["the id of one of your datasets, or null for generated points."]
         return None
     dataset = datasets_visible_to(owner).filter(pk=value).first()
@@ -90,6 +90,8 @@ def _send(playground_id: int) -> None:
 
 def playground_wait(playground: Playground, seconds: float | None = None) -> Playground:
     """The playground once the worker has finished it, or as it is after `seconds`."""
+    if transaction.get_connection().in_atomic_block:
+        return playground  # the worker cannot see the row before this transaction commits
     deadline = time.monotonic() + (WAIT_SECONDS if seconds is None else seconds)
     while playground.active and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
