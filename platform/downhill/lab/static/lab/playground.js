@@ -7,7 +7,6 @@
 (function () {
   "use strict";
 
-  const SVG_NS = "http://www.w3.org/2000/svg";
   const M = { top: 12, right: 14, bottom: 44, left: 56 };
   const LEVELS = 14; // contour lines, geometric in the loss above the minimum
   const FRAMES = 120; // Play draws a path in about this many frames
@@ -25,18 +24,8 @@
   let step = 0;
   let timer = null;
 
-  function el(name, attributes, parent) {
-    const node = document.createElementNS(SVG_NS, name);
-    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
-    if (parent) parent.appendChild(node);
-    return node;
-  }
-
-  function text(parent, x, y, content, cls, anchor) {
-    const node = el("text", { x, y, class: cls, "text-anchor": anchor || "middle" }, parent);
-    node.textContent = content;
-    return node;
-  }
+  const el = window.Downhill.svgElement;
+  const text = window.Downhill.svgText;
 
   function fmt(v) {
     const a = Math.abs(v);
