@@ -128,10 +128,6 @@
       const level = low + (high - low) * 10 ** ((-3.5 * k) / LEVELS);
       el("path", { d: contourPath(s.loss, level, px, py), class: k % 3 === 0 ? "pg-contour__major" : "pg-contour__minor" }, lines);
     }
-    const ls = result.least_squares;
-    const target = el("g", { class: "pg-target" }, inside);
-    el("path", { d: `M${x(ls.w) - 7},${y(ls.b) - 7}l14,14M${x(ls.w) - 7},${y(ls.b) + 7}l14,-14` }, target);
-    label(target, box, x(ls.w), y(ls.b) - 8, "least squares");
     const paths = result.paths;
     if (paths.length) {
       el("circle", { cx: x(paths[0].w[0]), cy: y(paths[0].b[0]), r: 5, class: "pg-start" }, inside);
@@ -144,6 +140,10 @@
       el("path", { d, class: `pg-path ${cls}`, "data-kind": path.kind }, inside);
       el("circle", { cx: x(path.w[n]), cy: y(path.b[n]), r: 4, class: `pg-ball ${cls}` }, inside);
     });
+    const ls = result.least_squares; // the target, on top of the paths
+    const target = el("g", { class: "pg-target" }, inside);
+    el("path", { d: `M${x(ls.w) - 7},${y(ls.b) - 7}l14,14M${x(ls.w) - 7},${y(ls.b) + 7}l14,-14` }, target);
+    label(target, box, x(ls.w), y(ls.b) - 8, "least squares");
   }
 
   function drawLoss(result) {
