@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from downhill.lab.models import RangeTest
+from downhill.lab.models import Playground, RangeTest
 from downhill.runs.models import MetricPoint, Run
 from downhill.runs.services import metrics_record
 from downhill.sweeps.models import Sweep
@@ -117,6 +117,8 @@ def _route(pattern) -> str:
 
 def _kind(path: str) -> str:
     rest = path.removeprefix("api/v1/")
+    if rest.startswith("lab/"):  # the lab's kinds of job: lab/range-tests, lab/playground
+        return "/".join(rest.split("/", 2)[:2])
     return "tokens" if rest.startswith("auth/tokens/") else rest.split("/", 1)[0]
 
 
@@ -128,7 +130,10 @@ def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
     ids = {
         **{f"{k}s": v for k, v in adas.items()},
         "tokens": token_create(user=user, name="ci").token.id,
-        "lab": RangeTest.objects.create(owner=user, experiment_id=adas["experiment"], params={}).id,
+        "lab/range-tests": RangeTest.objects.create(
+            owner=user, experiment_id=adas["experiment"], params={}
+        ).id,
+        "lab/playground": Playground.objects.create(owner=user, params={}).id,
     }
     routes = routes_with_an_id()
     paths = {path for _, path, _ in routes}

@@ -76,5 +76,22 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
-  window.Downhill = { getJson, postForm, csrfToken, formatDuration, stored, HttpError };
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  /** An SVG element with its attributes, appended to `parent` when given. */
+  function svgElement(name, attributes, parent) {
+    const node = document.createElementNS(SVG_NS, name);
+    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  /** An SVG text at (x, y), centred unless `anchor` says otherwise. */
+  function svgText(parent, x, y, content, cls, anchor) {
+    const node = svgElement("text", { x, y, class: cls, "text-anchor": anchor || "middle" }, parent);
+    node.textContent = content;
+    return node;
+  }
+
+  window.Downhill = { getJson, postForm, csrfToken, formatDuration, stored, HttpError, svgElement, svgText };
 })();
