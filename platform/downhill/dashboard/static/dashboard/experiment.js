@@ -117,6 +117,13 @@
       `${varies ? " (the batch grows)" : ` of ${first.toLocaleString("en-US")}`}; learning rate ${range}.`;
   }
 
+  // A searched setting makes the launch a sweep (CSS swaps the button's words); its size is
+  // the server's answer, a grid's number of combinations capped by max trials.
+  function showTrials(sweep) {
+    const trialCount = form.querySelector("[data-trial-count]");
+    if (trialCount) trialCount.textContent = sweep ? ` · up to ${sweep.trials} trial${sweep.trials === 1 ? "" : "s"}` : "";
+  }
+
   let pending = null;
   let timer = 0;
   async function preview() {
@@ -125,6 +132,7 @@
     try {
       const result = await postForm(previewUrl, new FormData(form), pending.signal);
       if (result.valid) {
+        showTrials(result.sweep);
         chart.replace("lr", result.lr.steps, result.lr.values);
         summary.textContent = describe(result);
         chartCard.classList.remove("is-stale");
@@ -151,8 +159,10 @@
     applyConditions();
     schedulePreview();
   });
+  const launchButton = form.querySelector("[data-launch]");
+  const launchLabel = launchButton.innerHTML;
   form.addEventListener("submit", () => {
-    const button = form.querySelector("[data-launch]");
+    const button = launchButton;
     // Disabled after this event: a double click must not launch two runs.
     setTimeout(() => {
       button.disabled = true;
@@ -160,9 +170,8 @@
     });
   });
   window.addEventListener("pageshow", () => {
-    const button = form.querySelector("[data-launch]");
-    button.disabled = false;
-    button.textContent = "Launch run";
+    launchButton.disabled = false;
+    launchButton.innerHTML = launchLabel;
   });
 
   applyConditions();
