@@ -83,6 +83,17 @@ def test_momentum_applies_only_to_the_searched_optimizers_that_have_it():
     }  # fmt: skip
 
 
+def test_a_condition_on_a_searched_choice_holds_where_any_of_its_values_does():
+    # The optimizer's own select says adam, but sgd is searched: momentum applies to sgd trials.
+    body = form_to_sweep(form(
+        dataset="7", optimizer="adam", momentum="0.8",
+        search_optimizer="on", search_optimizer_values=["sgd", "adam"],
+    ))  # fmt: skip
+    assert body["space"]["momentum"] == {
+        "type": "categorical", "values": [0.8], "when": {"optimizer": ["sgd"]},
+    }  # fmt: skip
+
+
 def test_a_search_of_a_setting_that_does_not_apply_is_ignored():
     body = form_to_sweep(form(
         dataset="7", optimizer="adam", search_learning_rate="on", search_learning_rate_mode="list",

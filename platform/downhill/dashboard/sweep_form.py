@@ -52,6 +52,11 @@ def searchable_fields() -> tuple[Field, ...]:
     return tuple(f for f in fields() if searchable(f))
 
 
+def _getlist(form, name: str) -> list[str]:
+    """A multi-valued input's values (a QueryDict's list; a new form's dict has none)."""
+    return form.getlist(name) if hasattr(form, "getlist") else []
+
+
 def _raw(form, name: str) -> str:
     return (form.get(name) or "").strip()
 
@@ -60,10 +65,18 @@ def _values(form) -> dict[str, str]:
     return {f.name: _raw(form, f.name) for f in fields()}
 
 
+def searched_choices(form) -> dict[str, list[str]]:
+    """name -> the values a searched choice tries: where a condition on it holds."""
+    return {f.name: _list(f, form) for f in searchable_fields()
+            if f.kind == "choice" and not f.when and form.get(PREFIX + f.name)}  # fmt: skip
+
+
 def searched(form) -> tuple[Field, ...]:
-    """The searchable settings whose Search is on and that apply to the form's values."""
-    values = _values(form)
-    return tuple(f for f in searchable_fields() if form.get(PREFIX + f.name) and f.applies(values))
+    """The searchable settings whose Search is on and that apply to the form's values (a
+    condition on a searched choice holds where any of its values does)."""
+    values, choices = _values(form), searched_choices(form)
+    return tuple(f for f in searchable_fields()
+                 if form.get(PREFIX + f.name) and f.applies(values, choices))  # fmt: skip
 
 
 def is_sweep(form) -> bool:
@@ -74,7 +87,7 @@ def _list(f: Field, form) -> list:
     if f.kind == "bool":
         return [True, False]
     if f.kind == "choice":
-        return [v for v in form.getlist(f"{PREFIX}{f.name}_values") if v]
+        return [v for v in _getlist(form, f"{PREFIX}{f.name}_values") if v]
     text = _raw(form, f"{PREFIX}{f.name}_values")
     return [_value(f, part) for part in re.split(r"[\s,;]+", text) if part]
 
@@ -125,7 +138,7 @@ def _options(form) -> dict:
 def form_to_sweep(form) -> dict:
     """The body of POST /api/v1/sweeps/ from a submitted form (a QueryDict): the plain fields
     are the base config, the searched ones the space."""
-    base = form_to_request(form)
+    base = form_to_request(form, searched_choices(form))
     space = {f.name: _distribution(f, form) for f in searched(form)}
     for name in space:
         base.pop(name, None)
@@ -182,7 +195,7 @@ def bound_search(f: Field, form, errors: dict[str, list[str]]) -> Search | None:
     if not searchable(f):
         return None
     get = form.get
-    chosen = tuple(form.getlist(f"{PREFIX}{f.name}_values")) if hasattr(form, "getlist") else ()
+    chosen = tuple(_getlist(form, f"{PREFIX}{f.name}_values"))
     default_mode = "range" if f.kind == "float" else "list"
     return Search(
         on=bool(get(PREFIX + f.name)),

@@ -36,6 +36,7 @@ from ..sweep_form import (
     initial_search_values,
     is_sweep,
     searchable,
+    searched_choices,
 )
 
 
@@ -151,24 +152,28 @@ def bound_sections(form_sections, values, errors: dict[str, list[str]]) -> list[
     field ("lr_schedule: ..." under the schedule type)."""
     seen: set[str] = set()
     bound = []
+    choices = searched_choices(values)
     for section in form_sections:
         fields = []
         for f in section.fields:
             anchor = f.key not in seen
             seen.add(f.key)
             fields.append(
-                {**_bound(f, values, errors, anchor), "search": bound_search(f, values, errors)}
+                {
+                    **_bound(f, values, errors, anchor, choices),
+                    "search": bound_search(f, values, errors),
+                }  # fmt: skip
             )
         bound.append({"title": section.title, "fields": fields})
     return bound
 
 
-def _bound(f, values, errors: dict[str, list[str]], anchor: bool) -> dict:
+def _bound(f, values, errors: dict[str, list[str]], anchor: bool, choices=None) -> dict:
     return {
         "field": f,
         "value": values.get(f.name, ""),
         "anchor": anchor,
-        "applies": f.applies(values),
+        "applies": f.applies(values, choices),
         "errors": errors.get(f.key, []) if anchor else [],
     }
 

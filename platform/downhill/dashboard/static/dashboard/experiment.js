@@ -26,11 +26,22 @@
     return element.value.trim();
   }
 
+  /** A condition on a searched choice holds where any value it tries does (momentum shows
+   * while sgd is among the searched optimizers); otherwise on the field's own value. */
+  function holds(name, allowed) {
+    const toggle = control(`search_${name}`);
+    if (toggle && toggle.checked && !toggle.disabled) {
+      const tried = form.querySelectorAll(`input[name="search_${name}_values"]:checked`);
+      return Array.from(tried).some((input) => allowed.includes(input.value));
+    }
+    return allowed.includes(value(name));
+  }
+
   /** Show the fields whose conditions hold; the others are hidden and not submitted. */
   function applyConditions() {
     for (const field of form.querySelectorAll("[data-when]")) {
       const conditions = JSON.parse(field.dataset.when);
-      const applies = conditions.every(([name, allowed]) => allowed.includes(value(name)));
+      const applies = conditions.every(([name, allowed]) => holds(name, allowed));
       field.hidden = !applies;
       for (const element of field.querySelectorAll("input, select")) element.disabled = !applies;
     }
@@ -134,7 +145,8 @@
       if (result.valid) {
         showTrials(result.sweep);
         chart.replace("lr", result.lr.steps, result.lr.values);
-        summary.textContent = describe(result);
+        summary.textContent = describe(result) +
+          (result.sweep ? " That is the base config's; each trial applies its searched settings to it." : "");
         chartCard.classList.remove("is-stale");
         showErrors({});
       } else {
