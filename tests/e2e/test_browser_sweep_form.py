@@ -41,7 +41,9 @@ def test_search_in_the_form_launches_a_sweep_that_trains(client_api, live_server
     assert not page.is_visible("[data-search-panel=learning_rate]")
     page.fill("input[name=epochs]", "2")
     page.fill("input[name=batch_size]", "64")
+    assert not page.is_visible("input[name=momentum]")  # adam: no momentum
     search_optimizer_and_rate(page)
+    assert page.is_visible("input[name=momentum]")  # sgd is among the searched optimizers
     assert page.is_visible("[data-search-panel=learning_rate]")
     assert not page.is_visible("input[name=learning_rate]")  # the searched value is the range's
     assert page.is_visible("[data-sweep-options]")
