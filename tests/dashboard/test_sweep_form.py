@@ -161,6 +161,7 @@ class TestSweepFromTheForm:
             ({"search_learning_rate_low": "", "search_learning_rate_high": "1"},
              "space.learning_rate", "must be a finite number"),
             ({"sweep_max_trials": "0"}, "sweep_max_trials", "must be an integer from 1"),
+            ({"sweep_objective": "val_r2"}, "sweep_objective", "not val_r2"),
             ({"epochs": "0"}, "epochs", "at least 1"),
         ],
     )  # fmt: skip

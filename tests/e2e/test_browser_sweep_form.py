@@ -47,6 +47,10 @@ def test_search_in_the_form_launches_a_sweep_that_trains(client_api, live_server
     assert page.is_visible("[data-search-panel=learning_rate]")
     assert not page.is_visible("input[name=learning_rate]")  # the searched value is the range's
     assert page.is_visible("[data-sweep-options]")
+    page.select_option("select[name=sweep_objective]", "val_accuracy")
+    assert page.input_value("select[name=sweep_direction]") == "maximize"
+    page.select_option("select[name=sweep_objective]", "val_loss")
+    assert page.input_value("select[name=sweep_direction]") == "minimize"
     page.select_option("select[name=sweep_method]", "random")
     page.fill("input[name=sweep_max_trials]", "4")
     page.fill("input[name=sweep_seed]", "3")

@@ -20,7 +20,7 @@ PREFIX = "search_"  # search_<setting>: the toggle; search_<setting>_<part>: its
 # Settings that describe the data rather than how to train on it.
 NOT_SEARCHABLE = ("name", "dataset", "target", "task")
 SEARCHABLE_KINDS = ("float", "int", "batch", "choice", "bool")
-OBJECTIVES = ("val_loss", "val_accuracy", "val_mae", "val_rmse", "val_r2")
+OBJECTIVES = ("val_loss", "val_accuracy", "val_f1", "val_mae", "val_rmse", "val_r2")
 
 OPTIONS = (
     Field("sweep_method", "Search method", "choice",
@@ -30,7 +30,8 @@ OPTIONS = (
     Field("sweep_seed", "Sweep seed", "int", placeholder="random",
           help="The sampler's seed: the same seed asks for the same trials."),
     Field("sweep_objective", "Objective", "choice", choices=tuple((o, o) for o in OBJECTIVES),
-          help="The validation metric each trial is judged by.", initial="val_loss"),
+          help="The validation metric each trial is judged by: accuracy and F1 for classification, "
+               "MAE, RMSE and R² for regression.", initial="val_loss"),
     Field("sweep_direction", "Direction", "choice",
           choices=(("minimize", "Minimize"), ("maximize", "Maximize")), initial="minimize"),
     Field("sweep_max_trials", "Max trials", "int", initial="20",

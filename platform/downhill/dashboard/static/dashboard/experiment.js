@@ -83,6 +83,15 @@
     previousOptimizer = optimizerSelect.value;
   });
 
+  // ---- A sweep's objective: accuracy, F1 and R² are maximized, losses and errors minimized ----
+
+  const objectiveSelect = control("sweep_objective");
+  const directionSelect = control("sweep_direction");
+  objectiveSelect?.addEventListener("change", () => {
+    const higherIsBetter = ["val_accuracy", "val_f1", "val_r2"].includes(objectiveSelect.value);
+    directionSelect.value = higherIsBetter ? "maximize" : "minimize";
+  });
+
   // ---- Live validation and the schedule's preview ----
 
   const chart = new LineChart(document.getElementById("chart-schedule"), {
