@@ -120,8 +120,7 @@
     try {
       await update(active);
       for (const run of active) {
-        const badge = page.querySelector(`tr[data-run="${run.id}"] .badge`);
-        if (badge && badge.textContent.toLowerCase() !== run.status) {
+        for (const badge of page.querySelectorAll(`tr[data-run="${run.id}"] .badge`)) {
           badge.className = `badge badge--${run.status}`;
           badge.textContent = run.status.charAt(0).toUpperCase() + run.status.slice(1);
         }
