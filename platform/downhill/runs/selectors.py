@@ -102,11 +102,14 @@ def run_metrics_series(
         points = MetricPoint.objects.filter(
             run=run, name=name, step__gt=since_step, step__lte=until_step
         )
-        # The first max_points + 1 rows say whether the series is longer, without counting it
-        # (a count reads every row of a long series; these stop at the index's first rows).
-        rows = list(points.order_by("step").values_list("step", "value")[: max_points + 1])
-        if len(rows) > max_points:
-            first_step, buckets = rows[0][0], max(1, max_points // 3)
+        # Whether the series holds more than max_points points, without counting it (a count
+        # reads every row of a long series) or fetching the first max_points rows (for a long
+        # series that would be a quarter of its read): the index's (max_points + 1)-th step.
+        ordered = points.order_by("step").values_list("step", flat=True)
+        if not ordered[max_points : max_points + 1]:
+            rows = list(points.order_by("step").values_list("step", "value"))
+        else:
+            first_step, buckets = ordered.first(), max(1, max_points // 3)
             span = (since_step, until_step)
             rows = _downsample_blocks(run, name, span, first_step, buckets)
             if rows is None:

@@ -102,8 +102,15 @@
     element.textContent = message;
   }
 
+  /** Each run's new points: a run with none drawn yet is read in one request (every series,
+   *  downsampled), later polls per group from each group's last step. */
   async function update(targets) {
-    const statuses = await Promise.all(targets.map((run) => Promise.all(groups.map((names) => pull(run, names)))));
+    const statuses = await Promise.all(
+      targets.map((run) => {
+        const drawn = Object.values(charts).some((chart) => chart.count(String(run.id)));
+        return drawn ? Promise.all(groups.map((names) => pull(run, names))) : pull(run, groups.flat()).then((status) => [status]);
+      }),
+    );
     targets.forEach((run, i) => {
       run.status = statuses[i][0];
     });
