@@ -66,7 +66,44 @@ def pages(ada, dataset):  # noqa: F811 (the fixtures imported above)
     Run.objects.filter(pk=cancelled.id).update(status=Run.Status.RUNNING)
     run_transition(cancelled.id, Run.Status.CANCELLED)
     default_storage.save(resume_checkpoint_path(cancelled.id, 32640), ContentFile(b"not torch"))
-    return {"long": long, "short": short, "failed": failed, "cancelled": cancelled}
+    return {
+        "long": long,
+        "short": short,
+        "failed": failed,
+        "cancelled": cancelled,
+        "sweep": finished_sweep(ada, dataset),
+    }
+
+
+def finished_sweep(owner, dataset):
+    """A random search of 4 trials over optimizer and learning rate whose runs the test
+    finishes itself, each with a validation loss per epoch."""
+    from downhill.runs.services import metrics_record
+    from downhill.sweeps.services import sweep_advance, sweep_create
+
+    sweep = sweep_create(
+        owner=owner,
+        data={
+            "base": {"dataset": dataset.id, "epochs": 2, "seed": 1},
+            "space": {
+                "optimizer": {"type": "categorical", "values": ["sgd", "adam"]},
+                "learning_rate": {"type": "float", "low": 1e-4, "high": 0.5, "log": True},
+            },
+            "method": "random",
+            "max_trials": 4,
+            "max_concurrent": 4,
+            "seed": 2,
+        },
+    )
+    for i, trial in enumerate(sweep.trials.order_by("number")):
+        run_transition(trial.run_id, Run.Status.RUNNING)
+        metrics_record(
+            trial.run_id,
+            [("val_loss", 8, 1.0 - i / 10, 1.7e9), ("val_loss", 16, 0.9 - i / 10, 1.7e9)],
+        )
+        run_transition(trial.run_id, Run.Status.SUCCEEDED, summary={"best_val_loss": 0.9 - i / 10})
+    sweep_advance(sweep.id)
+    return sweep
 
 
 def test_every_page_fits_at_390_and_1440_px(live_server, browser_page, pages, dataset):  # noqa: F811
@@ -81,6 +118,7 @@ def test_every_page_fits_at_390_and_1440_px(live_server, browser_page, pages, da
         "datasets": "/datasets/",
         "dataset": f"/datasets/{dataset.id}/",
         "experiment-form": "/experiments/new/",
+        "sweep": f"/sweeps/{pages['sweep'].id}/",
     }
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
