@@ -75,7 +75,7 @@ def pages(ada, dataset):  # noqa: F811 (the fixtures imported above)
     }
 
 
-def finished_sweep(owner, dataset):
+def finished_sweep(owner, of_dataset):
     """A random search of 4 trials over optimizer and learning rate whose runs the test
     finishes itself, each with a validation loss per epoch."""
     from downhill.runs.services import metrics_record
@@ -84,7 +84,7 @@ def finished_sweep(owner, dataset):
     sweep = sweep_create(
         owner=owner,
         data={
-            "base": {"dataset": dataset.id, "epochs": 2, "seed": 1},
+            "base": {"dataset": of_dataset.id, "epochs": 2, "seed": 1},
             "space": {
                 "optimizer": {"type": "categorical", "values": ["sgd", "adam"]},
                 "learning_rate": {"type": "float", "low": 1e-4, "high": 0.5, "log": True},
