@@ -129,6 +129,11 @@ _BLOCK_FIELDS = (
     "last_value",
 )
 
+_BLOCKS_SQL = (
+    f"SELECT {', '.join(_BLOCK_FIELDS)} FROM {MetricBlock._meta.db_table}"
+    " WHERE run_id = %s AND name = %s AND block >= %s AND block <= %s ORDER BY block"
+)
+
 
 def _downsample_blocks(
     run: Run, name: str, span: tuple[int, int], first_step: int, buckets: int
@@ -143,13 +148,11 @@ def _downsample_blocks(
         return None
     first = (first_step - 1) // BLOCK_STEPS
     cut = since_step > first * BLOCK_STEPS  # the first block has points up to since_step
-    blocks = list(
-        MetricBlock.objects.filter(
-            run=run, name=name, block__gte=first + cut, block__lte=(until_step - 1) // BLOCK_STEPS
-        )
-        .order_by("block")
-        .values_list(*_BLOCK_FIELDS)
-    )
+    # Plain tuples in one fetch: a million steps are 3,907 rows, and through the ORM they took
+    # 50 ms where this takes 36 (10 runs at load 18, bench/metrics_read's compared runs).
+    with connection.cursor() as cursor:
+        cursor.execute(_BLOCKS_SQL, [run.pk, name, first + cut, (until_step - 1) // BLOCK_STEPS])
+        blocks = cursor.fetchall()
     count = (blocks[-1][0] if blocks else first) - first + 1
     if not blocks or (count < buckets and sum(b[1] for b in blocks) <= POINTS_READ_MAX):
         return None
