@@ -51,6 +51,11 @@
     return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
   }
 
+  /** A whole number the way every page writes it: 2,400 (the server's `count` filter). */
+  function count(value) {
+    return Number.isFinite(value) ? value.toLocaleString("en-US") : String(value);
+  }
+
   /** A value kept in localStorage (chart settings survive a reload); storage may be off. */
   const stored = {
     get(key, fallback) {
@@ -93,5 +98,5 @@
     return node;
   }
 
-  window.Downhill = { getJson, postForm, csrfToken, formatDuration, stored, HttpError, svgElement, svgText };
+  window.Downhill = { getJson, postForm, csrfToken, formatDuration, count, stored, HttpError, svgElement, svgText };
 })();
