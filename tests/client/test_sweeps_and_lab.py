@@ -4,11 +4,14 @@ Lab, against a live server with a real worker training every trial and range tes
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 
 import pytest
 
-from downhill_client import ApiError, Sweep
+from downhill_client import ApiError, Client, Sweep
 
+from .conftest import DOWNHILL
 from .test_cli import ok, one_line_error
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -70,7 +73,9 @@ def test_sweep_errors_are_one_line_naming_the_field(downhill, tmp_path):
     assert json.loads(ok(downhill("sweeps", "ls", "--json")).stdout) == []
 
 
-def test_lr_find_waits_and_prints_the_suggestions(downhill, iris_csv, tmp_path):
+def test_lr_find_waits_prints_the_suggestions_and_cancels_on_ctrl_c(
+    downhill, iris_csv, tmp_path, server
+):
     dataset = ok(downhill("datasets", "upload", iris_csv)).stdout.strip()
     (tmp_path / "iris.yaml").write_text(f"dataset: {dataset}\nepochs: 1\n")
     experiment = json.loads(ok(downhill("run", "-c", "iris.yaml", "--json")).stdout)["id"]
@@ -88,6 +93,22 @@ def test_lr_find_waits_and_prints_the_suggestions(downhill, iris_csv, tmp_path):
     )
     assert as_json["status"] == "succeeded" and as_json["params"]["steps"] == 10
     assert len(as_json["series"]["lr"]) <= 10
+
+    # Ctrl-C while waiting: nobody wants the answer any more, so the test is cancelled.
+    waiting = subprocess.Popen(
+        [DOWNHILL, "lab", "lr-find", "--experiment", str(experiment), "--steps", "1000",
+         "--start-lr", "1e-6", "--end-lr", "1e-4"],
+        env=downhill.environment(), cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    started = waiting.stderr.readline()
+    assert started.startswith("range test "), started
+    waiting.send_signal(signal.SIGINT)
+    _, rest = waiting.communicate(timeout=60)
+    assert waiting.returncode == 130, rest
+    with Client(*server) as client:
+        interrupted = client.lab.get(int(started.split()[2]))
+    assert interrupted.status == "cancelled" or interrupted.raw["cancel_requested"]
 
     one_line_error(downhill("lab", "lr-find", "--experiment", "999999"), 2, "experiment")
     one_line_error(downhill("lab", "lr-find", "--experiment", experiment, "--steps", "1"), 2,

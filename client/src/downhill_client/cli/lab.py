@@ -60,8 +60,13 @@ def lr_find(ctx, spec_file, experiment, run_id, start_lr, end_lr, steps, mode, a
     err.print(f"range test {test.id} of experiment {test.experiment}: {test.status}",
               highlight=False)  # fmt: skip
     waiting = err.status(f"range test {test.id}: training") if err.is_terminal else nullcontext()
-    with waiting:
-        test = client.lab.wait(test.id)
+    try:
+        with waiting:
+            test = client.lab.wait(test.id)
+    except KeyboardInterrupt:  # nobody is waiting for it any more: free the worker
+        client.lab.cancel(test.id)
+        err.print(f"range test {test.id} cancelled", highlight=False)
+        raise
     if as_json:
         print_json(test.raw)
     elif test.succeeded:
