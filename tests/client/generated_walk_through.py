@@ -130,7 +130,7 @@ def main(url: str) -> None:
         "health": health.status.value,
         "registered": registered.username,
         "dataset": {"id": dataset.id, "status": dataset.status.value, "n_rows": dataset.n_rows},
-        "run": {"id": run.id, "status": run.status.value, "progress": run.progress.to_dict()},
+        "run": {"id": run.id, "status": run.status.value, "steps": run.progress.steps},
         "series": sorted(metrics.series.to_dict()),
         "predictions": predictions.predictions,
         "named": [named.name, named.tags],

@@ -78,7 +78,7 @@ def test_a_generated_client_imports_and_walks_through_the_readme(
     assert walked.returncode == 0, walked.stdout + walked.stderr
     summary = json.loads(walked.stdout.splitlines()[-1])
     assert summary["modules"] > 20 and summary["dataset"]["n_rows"] == 150
-    assert summary["run"]["status"] == "succeeded" and summary["run"]["progress"]["epoch"] == 4
+    assert summary["run"]["status"] == "succeeded" and summary["run"]["steps"] > 0
     assert summary["predictions"][0]["label"] == "setosa"
     assert summary["series"] == ["train_loss", "val_loss"]
     assert summary["named"] == ["sgd baseline", ["keep"]]
