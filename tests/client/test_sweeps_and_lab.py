@@ -108,7 +108,8 @@ def test_lr_find_waits_prints_the_suggestions_and_cancels_on_ctrl_c(
     assert waiting.returncode == 130, rest
     with Client(*server) as client:
         interrupted = client.lab.get(int(started.split()[2]))
-    assert interrupted.status == "cancelled" or interrupted.raw["cancel_requested"]
+        assert interrupted.status == "cancelled" or interrupted.raw["cancel_requested"]
+        assert client.lab.wait(interrupted.id, interval=0.3, timeout=120).status == "cancelled"
 
     one_line_error(downhill("lab", "lr-find", "--experiment", "999999"), 2, "experiment")
     one_line_error(downhill("lab", "lr-find", "--experiment", experiment, "--steps", "1"), 2,

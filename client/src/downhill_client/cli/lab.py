@@ -57,10 +57,10 @@ def lr_find(ctx, spec_file, experiment, run_id, start_lr, end_lr, steps, mode, a
     test = client.lab.range_test(
         spec_file, experiment=experiment, start_lr=start_lr, end_lr=end_lr, steps=steps, mode=mode
     )
-    err.print(f"range test {test.id} of experiment {test.experiment}: {test.status}",
-              highlight=False)  # fmt: skip
     waiting = err.status(f"range test {test.id}: training") if err.is_terminal else nullcontext()
     try:
+        err.print(f"range test {test.id} of experiment {test.experiment}: {test.status}",
+                  highlight=False)  # fmt: skip
         with waiting:
             test = client.lab.wait(test.id)
     except KeyboardInterrupt:  # nobody is waiting for it any more: free the worker
