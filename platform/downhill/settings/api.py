@@ -36,9 +36,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Separate request and response components (`TokenRequest`, `Token`): fields the server
-    # fills are read-only and absent from requests, and a FileField is binary in a request
-    # (a URI in an answer), so clients generated from the schema can send what it asks for.
+    # Request components of their own (`SignInRequest`, `ExperimentConfigRequest`): fields the
+    # server fills are read-only and absent from requests, and a FileField is binary in a
+    # request (a URI in an answer), so clients generated from the schema send what it asks for.
     "COMPONENT_SPLIT_REQUEST": True,
     # Each set of status choices gets an enum of its own name (several fields are "status";
     # a run and an LR range test share one set).
