@@ -20,7 +20,6 @@ from downhill_api.api.v1 import (
     v1_auth_token_create,
     v1_datasets_create,
     v1_experiments_create,
-    v1_experiments_runs_create,
     v1_health_retrieve,
     v1_runs_cancel_create,
     v1_runs_metrics_retrieve,
@@ -121,9 +120,12 @@ def main(url: str) -> None:
     metadata = PatchedRunMetadataRequest(name="sgd baseline", tags=["keep"])
     named = expect(v1_runs_partial_update.sync(run.id, client=api, body=metadata), Run)
 
-    another = expect(v1_experiments_runs_create.sync(experiment.id, client=api), Run)
-    expect(v1_runs_cancel_create.sync(another.id, client=api), Run)
-    cancelled = wait_for_run(api, another.id)
+    # Long enough (about 36,000 steps) that the cancel always lands before the run could end.
+    long_config = ExperimentConfigRequest(dataset=dataset.id, epochs=300, batch_size=1, seed=1)
+    long_experiment = expect(v1_experiments_create.sync(client=api, body=long_config), Experiment)
+    another = long_experiment.runs[0]
+    expect(v1_runs_cancel_create.sync(another, client=api), Run)
+    cancelled = wait_for_run(api, another)
 
     summary = {
         "modules": modules,
