@@ -40,6 +40,9 @@ S = Run.Status
 
 # Seconds torchrun's ranks get to end on SIGTERM before the group is killed.
 STOP_GRACE_SECONDS = 10
+# Seconds the ranks get to end by themselves once there is a reason to stop them: rank 0
+# records the outcome (the lease then stops answering) a moment before the ranks exit.
+ENDING_SECONDS = 5
 # What torchrun prints when the rendezvous closed without every node (its RendezvousTimeoutError).
 RENDEZVOUS_TIMEOUT = "RendezvousTimeoutError"
 
@@ -130,9 +133,10 @@ def supervise(group: RankGroup, stop_reason: Callable[[], str | None]) -> tuple[
     rank. Returns torchrun's exit status and the reason, if one stopped it."""
     while (status := group.wait(1.0)) is None:
         reason = stop_reason()
-        if reason is not None:
-            log.warning("stopping the ranks: %s", reason)
-            group.stop()
+        if reason is not None:  # ranks ending anyway (rank 0 recorded the outcome) may go first
+            if group.wait(ENDING_SECONDS) is None:
+                log.warning("stopping the ranks: %s", reason)
+                group.stop()
             return group.process.returncode, reason
     return status, None
 
