@@ -155,3 +155,13 @@ def test_a_cancel_reaches_every_rank(workers, api):
     assert run["status"] == "cancelled", run
     wait_until(lambda: not rank_processes(run_id), 20, "every rank ending")
     assert run["progress"]["step"] < 50 * 200
+
+
+def test_the_ranks_of_a_worker_killed_with_kill_9_end_with_it(workers, api):
+    worker = workers("lost")
+    run_id = experiment(api, large_regression_rows(n=2000, d=4), batch_size=8, epochs=50,
+                        distributed=TWO_RANKS)  # fmt: skip
+    api.wait_for(run_id, lambda r: r["progress"]["step"] > 0, timeout=180)
+    ranks = wait_until(lambda: rank_processes(run_id), 10, "the ranks showing")
+    worker.kill()  # its process group: torchrun's session of its own is not in it
+    wait_until(lambda: not set(ranks) & set(rank_processes(run_id)), 10, "the ranks ending")
