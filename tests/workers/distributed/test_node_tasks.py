@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from downhill.runs.models import Run
-from tests.workers.test_tasks import queue_run  # noqa: F401  (the fixture)
 from workers.contract.tasks import TRAIN_NODE_TASK, TRAINING_QUEUE
 from workers.tasks import train_node, train_run
 
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_node_zero_sends_a_node_task_per_further_node_and_fails_when_none_joins(
     queue_run,
     sent_tasks,
-    settings,  # noqa: F811
+    settings,
 ):
     settings.DOWNHILL_RENDEZVOUS_SECONDS = 3
     settings.DOWNHILL_NODE_ADDRESS = "127.0.0.1"
@@ -37,7 +36,7 @@ def test_node_zero_sends_a_node_task_per_further_node_and_fails_when_none_joins(
 
 def test_a_node_task_for_a_run_no_longer_running_under_its_lease_starts_nothing(
     queue_run,
-    caplog,  # noqa: F811
+    caplog,
 ):
     run_id = queue_run(epochs=1, distributed={"nodes": 2, "procs_per_node": 1})["run"]
     with caplog.at_level("INFO", logger="workers.distributed"):
