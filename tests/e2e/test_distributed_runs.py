@@ -165,3 +165,18 @@ def test_the_ranks_of_a_worker_killed_with_kill_9_end_with_it(workers, api):
     ranks = wait_until(lambda: rank_processes(run_id), 10, "the ranks showing")
     worker.kill()  # its process group: torchrun's session of its own is not in it
     wait_until(lambda: not set(ranks) & set(rank_processes(run_id)), 10, "the ranks ending")
+
+
+def test_a_stopping_worker_stops_its_ranks_and_puts_the_run_back_in_the_queue(workers, api):
+    worker = workers("stopping")
+    run_id = experiment(api, large_regression_rows(n=2000, d=4), batch_size=8, epochs=50,
+                        distributed=TWO_RANKS)  # fmt: skip
+    api.wait_for(run_id, lambda r: r["progress"]["step"] > 0, timeout=180)
+    ranks = wait_until(lambda: rank_processes(run_id), 10, "the ranks showing")
+    worker.stop()  # SIGTERM: Celery's warm shutdown
+    run = api.get(f"/runs/{run_id}/").json()
+    assert (run["status"], run["attempt"]) == ("queued", 2), run
+    assert not set(ranks) & set(rank_processes(run_id))
+    events = api.get(f"/runs/{run_id}/events/").json()["events"]
+    (requeued,) = [e for e in events if e["type"] == "requeued"]
+    assert requeued["reason"] == "its worker was stopped"
