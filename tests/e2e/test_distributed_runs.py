@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from downhill.runs.checkpoints import resume_point
 from tests.conftest import SESSION_WORKERS, WorkerProcess
 from tests.e2e.conftest import PASSWORD, Api, finished
 from tests.e2e.test_training_path import large_regression_rows
@@ -155,6 +156,8 @@ def test_a_cancel_reaches_every_rank(workers, api):
     assert run["status"] == "cancelled", run
     wait_until(lambda: not rank_processes(run_id), 20, "every rank ending")
     assert run["progress"]["step"] < 50 * 200
+    # Rank 0 stored the checkpoint of the step every rank stopped at: the run can be resumed.
+    assert resume_point(run_id) == run["progress"]["step"]
 
 
 def test_the_ranks_of_a_worker_killed_with_kill_9_end_with_it(workers, api):

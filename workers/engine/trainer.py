@@ -5,7 +5,10 @@ losses stay on the device too and are read to the host in batches, about once a 
 every epoch's end: a `.item()` per step would stall a GPU on every step. The lr of every step
 is workers.contract.schedules.RunSchedule's, the one the web's preview plots. What a run may
 add to plain training (optimizer switch, SWA, best-model tracking, early stopping, the plateau
-stop, checkpoints) is a callback in features/ that keeps its own state for a resume.
+stop, checkpoints) is a callback in features/ that keeps its own state for a resume. With
+`ranks` the same loop is one rank of a distributed run: each step trains this rank's share of
+the global batch through DDP, and the losses and stop requests are agreed every SYNC_STEPS
+steps (distributed.py says how the batch is split).
 """
 
 from __future__ import annotations
