@@ -63,6 +63,14 @@ class Layout:
     def world(self) -> int:
         return self.nodes * self.procs_per_node
 
+    def describe(self, device: str) -> str:
+        """The run's device in words: "cpu", "cpu × 2 ranks", "cuda (...) × 8 ranks on 2 nodes"."""
+        if self.world == 1:
+            return device
+        return f"{device} × {self.world} ranks" + (
+            f" on {self.nodes} nodes" if self.nodes > 1 else ""
+        )
+
 
 @dataclass(frozen=True)
 class Rendezvous:

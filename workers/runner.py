@@ -51,14 +51,14 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
     """Train a queued run to its end. A later attempt (its worker was lost) resumes from the
     run's latest checkpoint. `shutdown` set (the worker is stopping) ends the run at its next
     metrics write, back in the queue."""
-    device = pick_device()
-    attempt = RunAttempt(run_id, device=describe_device(device))
+    run = Run.objects.select_related("experiment").filter(pk=run_id).first()
+    layout = Layout.of(run.experiment.config) if run is not None else Layout()
+    attempt = RunAttempt(run_id, device=layout.describe(describe_device(pick_device())))
     if not attempt.claim():
         log.info("run %s is not queued (cancelled, or taken by another worker); skipping", run_id)
         return
     try:
-        run = Run.objects.select_related("experiment").get(pk=run_id)
-        layout = Layout.of(run.experiment.config)
+        run.refresh_from_db()
         if layout.world > 1:  # torchrun's ranks train it; this process supervises them
             train_distributed(attempt, run, layout, shutdown)
         else:

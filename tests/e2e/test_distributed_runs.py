@@ -92,6 +92,7 @@ def test_two_ranks_on_one_worker_train_the_run_with_one_point_per_step(workers, 
     run_id = experiment(api, distributed=TWO_RANKS)
     run = api.wait_for(run_id, finished, timeout=180)
     assert run["status"] == "succeeded", run["error"]
+    assert run["device"] == "cpu × 2 ranks"
     assert steps_of(api, run_id) == list(range(1, 2 * 30 + 1))  # 480 training rows, batch 16
     predicted = api.post(
         f"/runs/{run_id}/predict/", json={"rows": [{"x0": 0, "x1": 0, "x2": 0, "x3": 0}]}
@@ -105,6 +106,7 @@ def test_two_nodes_on_localhost_rendezvous_and_train_the_run(workers, api):
     run_id = experiment(api, distributed={"nodes": 2, "procs_per_node": 1})
     run = api.wait_for(run_id, finished, timeout=240)
     assert run["status"] == "succeeded", run["error"]
+    assert run["device"] == "cpu × 2 ranks on 2 nodes"
     assert steps_of(api, run_id) == list(range(1, 2 * 30 + 1))
     wait_until(lambda: not rank_processes(run_id), 20, "every rank ending")
     logs = first.tail(100_000) + second.tail(100_000)
