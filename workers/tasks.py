@@ -10,6 +10,7 @@ from django.db import Error, connection
 
 from downhill.celery import app
 from workers.contract.lab import RANGE_TEST_TASK
+from workers.contract.playground import PLAYGROUND_TASK
 from workers.contract.tasks import (
     DATASETS_QUEUE,
     PROCESS_DATASET_TASK,
@@ -146,6 +147,14 @@ def lab_range_test(test_id: int) -> None:
     from .lab import execute_range_test  # torch loads in the worker only
 
     execute_range_test(test_id)
+
+
+@app.task(name=PLAYGROUND_TASK)
+def lab_playground(playground_id: int) -> None:
+    """Draw one queued playground (downhill.lab); its result or error is written on its row."""
+    from .lab_playground import execute_playground  # torch loads in the worker only
+
+    execute_playground(playground_id)
 
 
 @app.task(name=PROCESS_DATASET_TASK)
