@@ -15,6 +15,7 @@ from workers.contract.tasks import (
     DATASETS_QUEUE,
     PROCESS_DATASET_TASK,
     REQUEUE_STALE_TASK,
+    TRAIN_NODE_TASK,
     TRAIN_RUN_TASK,
     TRAINING_QUEUE,
 )
@@ -110,6 +111,15 @@ def train_run(run_id: int) -> None:
     if not database_answers(DATABASE_WAIT_SECONDS):
         raise Reject("the database does not answer", requeue=True)
     execute_run(run_id, shutdown=SHUTTING_DOWN)
+
+
+@app.task(name=TRAIN_NODE_TASK)
+def train_node(run_id: int, lease: str, endpoint: str, rendezvous_id: str) -> None:
+    """One further machine of a distributed run (workers/distributed.py): its ranks join the
+    rendezvous at `endpoint` and train while the run is running under `lease`."""
+    from .distributed import train_node as join  # torch loads in the worker only
+
+    join(run_id, lease, endpoint, rendezvous_id)
 
 
 @app.task(name=REQUEUE_STALE_TASK)

@@ -142,7 +142,8 @@ def sections() -> tuple[Section, ...]:
     by_section: dict[str, list[Field]] = {title: [] for title in spec.SECTIONS}
     by_section[spec.SECTIONS[0]].append(_NAME)
     for setting in spec.SETTINGS:
-        by_section[setting.section].extend(_fields_of(setting))
+        if not setting.form.hidden:  # an API-only setting (distributed)
+            by_section[setting.section].extend(_fields_of(setting))
     return tuple(Section(title, tuple(fields)) for title, fields in by_section.items())
 
 

@@ -152,7 +152,7 @@ def _training(errors: ConfigErrors, raw: dict, config: dict) -> None:
     config["batch_size_schedule"] = training.batch_size_schedule(errors, raw, config)
     for key in ("seed", "precision"):
         config[key] = read(errors, raw, BY_KEY[key], config)
-    for key in ("lr_schedule", "optimizer_switch", "early_stopping", "swa"):
+    for key in ("lr_schedule", "optimizer_switch", "early_stopping", "swa", "distributed"):
         config[key] = getattr(training, key)(errors, raw, config)
     if config["swa"] and config["early_stopping"] and config["early_stopping"]["restore_best"]:
         errors.add(
