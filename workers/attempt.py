@@ -56,11 +56,20 @@ class RunAttempt:
         self.owned = run_claim(self.run_id, lease=self.lease, device=self.device,
                                worker=socket.gethostname())  # fmt: skip
         if self.owned:
-            self._thread = threading.Thread(
-                target=self._beat_loop, name=f"run-{self.run_id}-heartbeat", daemon=True
-            )
-            self._thread.start()
+            self._start_beating()
         return self.owned
+
+    def adopt(self, lease: str) -> None:
+        """Hold the run another process claimed under `lease` and start beating: rank 0 of a
+        distributed run, whose supervisor (workers/distributed.py) made the claim."""
+        self.lease, self.owned = lease, True
+        self._start_beating()
+
+    def _start_beating(self) -> None:
+        self._thread = threading.Thread(
+            target=self._beat_loop, name=f"run-{self.run_id}-heartbeat", daemon=True
+        )
+        self._thread.start()
 
     def beat(self) -> None:
         """Heartbeat and progress, then the writers' points, if the run is still this attempt's.

@@ -16,6 +16,7 @@ from workers.contract.transforms import OUTPUT_TRANSFORMS
 from .attempt import RunAttempt
 from .callbacks import CheckpointStore, MetricsWriter, StopWatch, SweepReporter
 from .checkpoints import CannotResume, save_artifacts, starting_point
+from .distributed import Layout, train_distributed
 from .engine import DataError, Diverged, Stop, fit, pick_device, prepare
 from .engine.trainer import describe_device
 from .tables import read_table
@@ -50,13 +51,18 @@ def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None
     """Train a queued run to its end. A later attempt (its worker was lost) resumes from the
     run's latest checkpoint. `shutdown` set (the worker is stopping) ends the run at its next
     metrics write, back in the queue."""
-    device = pick_device()
-    attempt = RunAttempt(run_id, device=describe_device(device))
+    run = Run.objects.select_related("experiment").filter(pk=run_id).first()
+    layout = Layout.of(run.experiment.config) if run is not None else Layout()
+    attempt = RunAttempt(run_id, device=layout.describe(describe_device(pick_device())))
     if not attempt.claim():
         log.info("run %s is not queued (cancelled, or taken by another worker); skipping", run_id)
         return
     try:
-        _run_attempt(attempt, shutdown)
+        run.refresh_from_db()
+        if layout.world > 1:  # torchrun's ranks train it; this process supervises them
+            train_distributed(attempt, run, layout, shutdown)
+        else:
+            _run_attempt(attempt, shutdown)
     except Exception as exc:  # every failure says why, in words the user can act on
         attempt.finish(S.FAILED, **_failure(run_id, exc))
     _advance_sweep(run_id)
@@ -71,15 +77,17 @@ def _advance_sweep(run_id: int) -> None:
         log.exception("run %s: its sweep could not be advanced; beat will", run_id)
 
 
-def _run_attempt(attempt: RunAttempt, shutdown: threading.Event | None) -> None:
-    """Train the claimed run and record how it ended (a failure raises, for execute_run)."""
+def _run_attempt(attempt: RunAttempt, shutdown: threading.Event | None, *, ranks=None,
+                 device=None) -> None:  # fmt: skip
+    """Train the claimed run and record how it ended (a failure raises, for execute_run).
+    `ranks` and `device`: rank 0 of a distributed run (workers/rank.py)."""
     run = Run.objects.select_related("experiment__dataset").get(pk=attempt.run_id)
     writer = MetricsWriter(run.id)
     attempt.writers.append(writer)
     callbacks = [writer, StopWatch(attempt, shutdown), CheckpointStore(attempt)]
     if is_trial(run.id):
         callbacks.append(SweepReporter(run.id))
-    result, data = _train(run, callbacks)
+    result, data = _train(run, callbacks, ranks=ranks, device=device)
     stop = result.state.stop
     if not attempt.owned:  # another attempt owns the run now
         log.warning("run %s: lease lost; this attempt stops without a word", run.id)
@@ -93,17 +101,18 @@ def _run_attempt(attempt: RunAttempt, shutdown: threading.Event | None) -> None:
         attempt.finish(S.CANCELLED if cancelled else S.SUCCEEDED, **outcome)
 
 
-def _train(run: Run, callbacks):
+def _train(run: Run, callbacks, *, ranks=None, device=None):
     """The data read, the starting point found (what a lost attempt wrote past it dropped),
-    and the run trained."""
-    device = pick_device()
+    and the run trained. Of a distributed run's ranks, only rank 0 writes."""
+    device = device or pick_device()
     resume = starting_point(run, device)
-    if resume is not None or run.attempt > 1:
+    leader = ranks is None or ranks.leader
+    if leader and (resume is not None or run.attempt > 1):
         run_discard_after(run.id, resume["step"] if resume else 0)
     config = run.experiment.config
     data = prepare(read_table(run.experiment.dataset), run.experiment.dataset.columns, config)
     result = fit(config, data, callbacks, device=device, resume=resume,
-                 checkpoint_seconds=settings.DOWNHILL_CHECKPOINT_SECONDS)  # fmt: skip
+                 checkpoint_seconds=settings.DOWNHILL_CHECKPOINT_SECONDS, ranks=ranks)  # fmt: skip
     return result, data
 
 

@@ -10,10 +10,12 @@ from django.db import Error, connection
 
 from downhill.celery import app
 from workers.contract.lab import RANGE_TEST_TASK
+from workers.contract.playground import PLAYGROUND_TASK
 from workers.contract.tasks import (
     DATASETS_QUEUE,
     PROCESS_DATASET_TASK,
     REQUEUE_STALE_TASK,
+    TRAIN_NODE_TASK,
     TRAIN_RUN_TASK,
     TRAINING_QUEUE,
 )
@@ -111,6 +113,15 @@ def train_run(run_id: int) -> None:
     execute_run(run_id, shutdown=SHUTTING_DOWN)
 
 
+@app.task(name=TRAIN_NODE_TASK)
+def train_node(run_id: int, lease: str, endpoint: str, rendezvous_id: str) -> None:
+    """One further machine of a distributed run (workers/distributed.py): its ranks join the
+    rendezvous at `endpoint` and train while the run is running under `lease`."""
+    from .distributed import train_node as join  # torch loads in the worker only
+
+    join(run_id, lease, endpoint, rendezvous_id)
+
+
 @app.task(name=REQUEUE_STALE_TASK)
 def requeue_stale_runs() -> None:
     """Celery beat sends this every DOWNHILL_SWEEP_SECONDS: requeue runs whose worker is gone,
@@ -136,6 +147,14 @@ def lab_range_test(test_id: int) -> None:
     from .lab import execute_range_test  # torch loads in the worker only
 
     execute_range_test(test_id)
+
+
+@app.task(name=PLAYGROUND_TASK)
+def lab_playground(playground_id: int) -> None:
+    """Draw one queued playground (downhill.lab); its result or error is written on its row."""
+    from .lab_playground import execute_playground  # torch loads in the worker only
+
+    execute_playground(playground_id)
 
 
 @app.task(name=PROCESS_DATASET_TASK)

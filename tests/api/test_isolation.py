@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from downhill.lab.models import RangeTest
+from downhill.lab.models import Playground, RangeTest
 from downhill.runs.models import MetricPoint, Run
 from downhill.runs.services import metrics_record
-from downhill.sweeps.models import Sweep
+from downhill.sweeps.models import Comparison, Sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +24,12 @@ def adas(experiment, run):
         method="random", seed=0, objective="val_loss", direction="minimize", max_trials=1,
         max_concurrent=1, status=Sweep.Status.CANCELLED,
     )  # fmt: skip
+    comparison = Comparison.objects.create(
+        owner=experiment.owner, dataset_id=experiment.dataset_id, name="c", epochs=1,
+        learning_rates=[0.1, 1],
+    )  # fmt: skip
     return {"dataset": experiment.dataset_id, "experiment": experiment.id, "run": run.id,
-            "sweep": sweep.id}  # fmt: skip
+            "sweep": sweep.id, "comparison": comparison.id}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -117,6 +121,8 @@ def _route(pattern) -> str:
 
 def _kind(path: str) -> str:
     rest = path.removeprefix("api/v1/")
+    if rest.startswith("lab/"):  # the lab's kinds of job: lab/range-tests, lab/playground
+        return "/".join(rest.split("/", 2)[:2])
     return "tokens" if rest.startswith("auth/tokens/") else rest.split("/", 1)[0]
 
 
@@ -128,7 +134,11 @@ def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
     ids = {
         **{f"{k}s": v for k, v in adas.items()},
         "tokens": token_create(user=user, name="ci").token.id,
-        "lab": RangeTest.objects.create(owner=user, experiment_id=adas["experiment"], params={}).id,
+        "lab/range-tests": RangeTest.objects.create(
+            owner=user, experiment_id=adas["experiment"], params={}
+        ).id,
+        "lab/playground": Playground.objects.create(owner=user, params={}).id,
+        "optimizer-comparisons": adas["comparison"],
     }
     routes = routes_with_an_id()
     paths = {path for _, path, _ in routes}

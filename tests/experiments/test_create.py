@@ -103,7 +103,7 @@ def test_create_keeps_the_values_a_user_gave(api, diabetes):
         "lr_schedule": {"type": "cosine", "min_lr": 0.001, "warmup_epochs": 1},
         "optimizer_switch": {"at_epoch": 3, "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.5},
         "early_stopping": {"patience_epochs": 2, "min_delta": 0.01, "monitor": "val_loss", "restore_best": False},
-        "swa": {"start_epoch": 4, "lr": 0.02},
+        "swa": {"start_epoch": 4, "lr": 0.02}, "distributed": {"nodes": 2, "procs_per_node": 3},
     }  # fmt: skip
     body = create(api, {**config, "name": "sgd with nesterov"}).json()
 
@@ -436,3 +436,19 @@ def test_create_refuses_a_run_of_more_than_five_million_steps(api, upload):
     response = create(api, {"dataset": dataset, "batch_size": 1, "epochs": 10_000})
     assert_refused(response, "epochs", mentions="8,000,000")
     assert create(api, {"dataset": dataset, "batch_size": 2, "epochs": 10_000}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("distributed", "batch_size", "message"),
+    [
+        ({"nodes": 0}, 32, "nodes must be at least 1"),
+        ({"procs_per_node": 65}, 128, "procs_per_node must be at most 64"),
+        ({"gpus": 2}, 32, "unknown key(s) gpus"),
+        ({"nodes": 2, "procs_per_node": 4}, 6, "8 processes split each batch of 6 rows"),
+    ],
+)
+def test_a_distributed_layout_out_of_bounds_is_refused_naming_it(
+    api, iris, distributed, batch_size, message
+):
+    response = create(api, {"dataset": iris, "batch_size": batch_size, "distributed": distributed})
+    assert_refused(response, "distributed", mentions=message)

@@ -5,7 +5,10 @@ losses stay on the device too and are read to the host in batches, about once a 
 every epoch's end: a `.item()` per step would stall a GPU on every step. The lr of every step
 is workers.contract.schedules.RunSchedule's, the one the web's preview plots. What a run may
 add to plain training (optimizer switch, SWA, best-model tracking, early stopping, the plateau
-stop, checkpoints) is a callback in features/ that keeps its own state for a resume.
+stop, checkpoints) is a callback in features/ that keeps its own state for a resume. With
+`ranks` the same loop is one rank of a distributed run: each step trains this rank's share of
+the global batch through DDP, and the losses and stop requests are agreed every SYNC_STEPS
+steps (distributed.py says how the batch is split).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from workers.contract.splits import batch_sizes_per_epoch, steps_per_epoch
 from .callbacks import Callback, Callbacks, Stop, TrainState
 from .checkpoint import state_copy, upgrade_checkpoint
 from .data import TrainingData
+from .distributed import SYNC_STEPS, Ranks
 from .evaluate import evaluate
 from .features import build_features, run_summary
 from .init import apply_init
@@ -77,8 +81,9 @@ class Trainer:
     """
 
     def __init__(self, config: dict, data: TrainingData, callbacks=(), *, device=None,
-                 sync_seconds: float = 1.0, checkpoint_seconds: float | None = None):  # fmt: skip
-        self.config, self.data = config, data
+                 sync_seconds: float = 1.0, checkpoint_seconds: float | None = None,
+                 ranks: Ranks | None = None):  # fmt: skip
+        self.config, self.data, self.ranks = config, data, ranks
         self.device = device or pick_device()
         self.sync_seconds = sync_seconds
         torch.manual_seed(config["seed"])
@@ -89,6 +94,10 @@ class Trainer:
         model = build_model(config["model"], data.n_features, self.objective.n_outputs)
         apply_init(model, config["init"])
         self.model = model.to(self.device)
+        self.forward = self.model  # DDP's wrapper around it, with several ranks
+        if ranks is not None:
+            ids = [self.device] if self.device.type == "cuda" else None
+            self.forward = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.optimizer = build_optimizer(config, self.model.parameters())
         self.x = data.x_train.to(self.device)
         self.y = self.objective.encode_targets(data.y_train.to(self.device))
@@ -141,6 +150,8 @@ class Trainer:
                 metrics = self.validate()
                 state.completed_epochs = epoch
                 callbacks.on_epoch_end(state, metrics)  # features decide stops and checkpoints
+                if self.ranks is not None:  # rank 0's callbacks may have asked for a stop
+                    self.ranks.agree_stop(state, self.device)
                 if state.stop:
                     break
         except BaseException as error:
@@ -176,26 +187,52 @@ class Trainer:
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 self.lr = lr
-            if order is None:
-                xb, yb = self.x, self.y
+            if self.ranks is not None:  # this rank's share of the global batch
+                loss = self.train_shard(order, start, batch_size)
+            elif order is None:
+                loss = self.train_step(self.x, self.y)
             else:
                 batch = order[start : start + batch_size]
-                xb, yb = self.x[batch], self.y[batch]
-            loss = self.train_step(xb, yb)
+                loss = self.train_step(self.x[batch], self.y[batch])
             self._pending.append((loss.detach(), state.step, lr))
-            if time.monotonic() >= self._next_sync:  # host clock only: no device sync here
+            if self.sync_due():
                 self.sync()
                 self._next_sync = time.monotonic() + self.sync_seconds
                 if state.stop:
                     break
         return steps_done
 
-    def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        """One optimizer update; the loss stays on the device."""
+    def sync_due(self) -> bool:
+        """Time to read the losses: about every sync_seconds on one process (the host clock
+        only, no device sync); every SYNC_STEPS steps with several, the same step on all."""
+        if self.ranks is None:
+            return time.monotonic() >= self._next_sync
+        return self.state.step % SYNC_STEPS == 0
+
+    def train_shard(self, order: torch.Tensor | None, start: int, batch_size: int) -> torch.Tensor:
+        """One update of the global batch at `start` of `order`, this rank taking its rows
+        (workers/engine/distributed.py); returns this rank's scaled loss."""
+        batch = order[start : start + batch_size] if order is not None else None
+        if batch is None:  # full batch: the rows in their order
+            batch = torch.arange(self.n, device=self.device)
+        rows = self.ranks.shard(batch)
+        weight = self.ranks.loss_weight(len(rows), len(batch))
+        return self.train_step(self.x[rows], self.y[rows], weight)
+
+    def train_step(
+        self, xb: torch.Tensor, yb: torch.Tensor, weight: float | None = None
+    ) -> torch.Tensor:
+        """One optimizer update; the loss stays on the device. `weight` scales this rank's
+        mean loss to its share of the global batch's (several ranks)."""
         with (
             torch.autocast("cuda", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
         ):
-            loss = self.objective.loss(self.model(xb), yb)
+            if weight is None:
+                loss = self.objective.loss(self.model(xb), yb)
+            elif len(xb) == 0:  # the epoch's last batch left this rank no row: no gradient
+                loss = self.forward(xb).sum() * 0.0
+            else:
+                loss = self.objective.loss(self.forward(xb), yb) * weight
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self._clip is not None:
@@ -207,7 +244,10 @@ class Trainer:
         """Read pending step losses to the host at once, check them, hand them to callbacks."""
         if not self._pending:
             return
-        losses = torch.stack([loss for loss, _, _ in self._pending]).float().tolist()  # a sync
+        losses = torch.stack([loss for loss, _, _ in self._pending]).float()
+        if self.ranks is not None:  # every rank's share summed: the global batches' losses
+            losses = self.ranks.sum_losses(losses)
+        losses = losses.tolist()  # a sync
         points = [(s, v, lr) for (_, s, lr), v in zip(self._pending, losses, strict=True)]
         self._pending.clear()
         for s, v, lr in points:
@@ -217,6 +257,8 @@ class Trainer:
                 raise Diverged(message, s)
         self._epoch_losses.extend(v for _, v, _ in points)
         self.callbacks.on_steps(self.state, points)
+        if self.ranks is not None:
+            self.ranks.agree_stop(self.state, self.device)
 
     def begin_epoch(self, epoch: int, partial: dict | None) -> int:
         """An epoch's start: its batch size and the features' epoch start, or, re-entering the
@@ -303,10 +345,10 @@ def _clipper(clipping: dict) -> Callable | None:
 
 def fit(config: dict, data: TrainingData, callbacks: list[Callback] = (), *, device=None,
         sync_seconds: float = 1.0, checkpoint_seconds: float | None = None,
-        resume: dict | None = None) -> FitResult:  # fmt: skip
+        resume: dict | None = None, ranks: Ranks | None = None) -> FitResult:  # fmt: skip
     """Train `config`'s model on `data` (see Trainer.fit). With `checkpoint_seconds`, callbacks
     receive a resume checkpoint (on_checkpoint) at the first epoch end after that many seconds,
     and at the step where a cancel or a hand-on stops the run."""
     trainer = Trainer(config, data, callbacks, device=device, sync_seconds=sync_seconds,
-                      checkpoint_seconds=checkpoint_seconds)  # fmt: skip
+                      checkpoint_seconds=checkpoint_seconds, ranks=ranks)  # fmt: skip
     return trainer.fit(resume)

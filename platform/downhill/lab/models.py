@@ -39,3 +39,6 @@ class RangeTest(models.Model):
     @property
     def active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+from .playground_models import Playground  # noqa: E402, F401 (Django finds models here)

@@ -4,6 +4,7 @@ State lives in the database, so results are ignored; a training task is acknowle
 after it ran (acks_late) and a worker takes one task at a time (prefetch 1).
 """
 
+import socket
 from pathlib import Path
 
 from workers.contract.tasks import REQUEUE_STALE_TASK, TRAINING_QUEUE
@@ -50,6 +51,10 @@ DOWNHILL_HEARTBEAT_TIMEOUT = env_int("DOWNHILL_HEARTBEAT_TIMEOUT", 30)
 DOWNHILL_SWEEP_SECONDS = env_int("DOWNHILL_SWEEP_SECONDS", 10)
 DOWNHILL_CHECKPOINT_SECONDS = env_int("DOWNHILL_CHECKPOINT_SECONDS", 30)
 DOWNHILL_MAX_ATTEMPTS = env_int("DOWNHILL_MAX_ATTEMPTS", 3)
+# Distributed runs (workers/distributed.py): how long node 0 waits for the other nodes to join
+# the rendezvous before the attempt fails, and the address the other nodes reach node 0 at.
+DOWNHILL_RENDEZVOUS_SECONDS = env_int("DOWNHILL_RENDEZVOUS_SECONDS", 300)
+DOWNHILL_NODE_ADDRESS = env_str("DOWNHILL_NODE_ADDRESS") or socket.gethostname()
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-runs": {
         "task": REQUEUE_STALE_TASK,

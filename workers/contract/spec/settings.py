@@ -48,6 +48,9 @@ MAX_HELD_OUT = 0.9
 MAX_HIDDEN_LAYERS = 16
 MAX_HIDDEN_UNITS = 8192
 MAX_CLASSES = 1000
+# One run's processes: a node task per machine, procs_per_node ranks on each (workers/distributed).
+MAX_NODES = 64
+MAX_PROCS_PER_NODE = 64
 
 DATA, MODEL, OPTIMIZER, TRAINING = "Data", "Model", "Optimizer", "Training"
 SCHEDULE, STOPPING = "Learning-rate schedule", "Stopping and averaging"
@@ -292,6 +295,18 @@ SETTINGS: tuple[Setting, ...] = (
             form=Form(placeholder="random")),
     Setting("precision", "choice", "Precision", "bf16: bfloat16 autocast on a GPU; a CPU run stays fp32 and records an event",
             TRAINING, default="fp32", choices=PRECISIONS, form=Form(choice_labels={"bf16": "bf16 (GPU)"})),
+    Setting("distributed", "object", "Distributed training",
+            "train one run as nodes × procs_per_node processes (torch.distributed DDP: NCCL on GPUs, gloo on CPUs); "
+            "each takes its share of every global batch, so batch_size means what it means on one process; "
+            "null is one process",
+            TRAINING, default=None,
+            form=Form(hidden=True), settings=(
+                Setting("distributed.nodes", "integer", "Nodes", "machines, one node task each, rendezvoused on the first",
+                        default=1, minimum=1, maximum=MAX_NODES),
+                Setting("distributed.procs_per_node", "integer", "Processes per node",
+                        "processes (ranks) on each machine: one per GPU, or a few on CPUs",
+                        default=1, minimum=1, maximum=MAX_PROCS_PER_NODE),
+            )),
 )  # fmt: skip
 
 CONFIG_KEYS = tuple(s.key for s in SETTINGS)

@@ -158,7 +158,7 @@ def _training(errors: ConfigErrors, raw: dict, config: dict, length_resolved: bo
     config["batch_size_schedule"] = training.batch_size_schedule(errors, raw, config)
     for key in ("seed", "precision"):
         config[key] = read(errors, raw, BY_KEY[key], config)
-    for key in ("lr_schedule", "optimizer_switch", "early_stopping", "swa"):
+    for key in ("lr_schedule", "optimizer_switch", "early_stopping", "swa", "distributed"):
         config[key] = getattr(training, key)(errors, raw, config)
     if length_resolved and "early_stopping" not in raw:  # an explicit null keeps it off
         config["early_stopping"] = length.default_early_stopping(config)

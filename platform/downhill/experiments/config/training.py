@@ -116,3 +116,20 @@ def swa(errors: ConfigErrors, raw: dict, config: dict) -> dict | None:
     if value is None:
         return None
     return Reader(errors, value, "swa", config).read_all(BY_KEY["swa"].settings)
+
+
+def distributed(errors: ConfigErrors, raw: dict, config: dict) -> dict | None:
+    value = _object(errors, raw, config, "distributed")
+    if value is None:
+        return None
+    f = "distributed"
+    spec = Reader(errors, value, f, config).read_all(BY_KEY[f].settings)
+    world = spec["nodes"] * spec["procs_per_node"]
+    batch = config["batch_size"]
+    if isinstance(batch, int) and batch < world:
+        errors.add(
+            f,
+            f"{world} processes split each batch of {batch} rows: every process needs at least one, "
+            f"so use a batch_size of at least {world} or fewer processes.",
+        )
+    return spec

@@ -6,7 +6,6 @@
 (function () {
   "use strict";
 
-  const SVG_NS = "http://www.w3.org/2000/svg";
   const M = { top: 14, right: 16, bottom: 42, left: 62 };
   const RULES = [
     ["steepest", "steepest"],
@@ -14,18 +13,8 @@
     ["valley", "valley"],
   ];
 
-  function el(name, attributes, parent) {
-    const node = document.createElementNS(SVG_NS, name);
-    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
-    if (parent) parent.appendChild(node);
-    return node;
-  }
-
-  function text(parent, x, y, content, cls, anchor) {
-    const node = el("text", { x, y, class: cls, "text-anchor": anchor || "middle" }, parent);
-    node.textContent = content;
-    return node;
-  }
+  const el = window.Downhill.svgElement;
+  const text = window.Downhill.svgText;
 
   function fmt(v) {
     return v < 1e-3 || v >= 1e4 ? v.toExponential(1).replace("e+", "e") : String(Number(v.toPrecision(3)));
