@@ -63,7 +63,7 @@ def bare(model, objective, x, y, origin, d1, d2, axis) -> int:
 
 def ours(model, objective, x, y, origin, d1, d2, axis) -> int:
     return surface(
-        model, objective, x, y, origin, d1, d2, axis, axis, batch_rows=ROWS
+        model, objective, (x, y), origin, d1, d2, axis, axis, batch_rows=ROWS
     ).forward_passes
 
 
