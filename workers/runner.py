@@ -19,6 +19,7 @@ from .checkpoints import CannotResume, save_artifacts, starting_point
 from .engine import DataError, Diverged, Stop, fit, pick_device, prepare
 from .engine.trainer import describe_device
 from .tables import read_table
+from .weights import WeightStore, store_weights
 
 log = logging.getLogger(__name__)
 S = Run.Status
@@ -76,7 +77,12 @@ def _run_attempt(attempt: RunAttempt, shutdown: threading.Event | None) -> None:
     run = Run.objects.select_related("experiment__dataset").get(pk=attempt.run_id)
     writer = MetricsWriter(run.id)
     attempt.writers.append(writer)
-    callbacks = [writer, StopWatch(attempt, shutdown), CheckpointStore(attempt)]
+    callbacks = [
+        writer,
+        StopWatch(attempt, shutdown),
+        CheckpointStore(attempt),
+        WeightStore(attempt),
+    ]
     if is_trial(run.id):
         callbacks.append(SweepReporter(run.id))
     result, data = _train(run, callbacks)
@@ -109,6 +115,7 @@ def _train(run: Run, callbacks):
 
 def _outcome(run: Run, result, data) -> dict:
     config = run.experiment.config
+    store_weights(run.id, "final", result.model.state_dict())  # the landscape's origin
     return {
         "summary": result.summary,
         "artifacts": save_artifacts(run.id, result, data.x_train[:2]),
