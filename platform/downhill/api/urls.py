@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from downhill.lab.api import RangeTestViewSet
+from downhill.lab.landscape_api import LandscapeViewSet
 from downhill.sweeps.api import SweepViewSet
 
 from . import views
@@ -13,6 +14,7 @@ router.register("datasets", views.DatasetViewSet, basename="dataset")
 router.register("experiments", views.ExperimentViewSet, basename="experiment")
 router.register("runs", views.RunViewSet, basename="run")
 router.register("lab/range-tests", RangeTestViewSet, basename="range-test")
+router.register("lab/landscapes", LandscapeViewSet, basename="landscape")
 router.register("sweeps", SweepViewSet, basename="sweep")
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
 

@@ -39,3 +39,37 @@ class RangeTest(models.Model):
     @property
     def active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class Landscape(models.Model):
+    """A run's loss landscape (a line or a surface), computed on a training worker."""
+
+    Status = RangeTest.Status
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="landscapes"
+    )
+    run = models.ForeignKey("runs.Run", on_delete=models.CASCADE, related_name="landscapes")
+    kind = models.CharField(max_length=16)  # workers.contract.landscape.KINDS
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # grid, rows, range, directions, seed: workers.contract.landscape, defaults filled in
+    params = models.JSONField()
+    cost = models.JSONField()  # {"cells", "batches", "forward_passes", "rows"}
+    cells_done = models.PositiveIntegerField(default=0)
+    # {"alphas", "betas", "train", "validation", "trajectory", "forward_passes", ...}; a
+    # surface's rows grow while it runs
+    result = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"landscape {self.id} ({self.kind}) of run {self.run_id}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

@@ -50,3 +50,11 @@ def kept_weights(run_id: int) -> list[str]:
     except FileNotFoundError:
         return []
     return sorted(m.group(1) for f in files if (m := WEIGHTS_NAME.fullmatch(f)))
+
+
+def snapshot_names(kept: list[str]) -> list[str]:
+    """The trajectory's points among a run's kept weights, in training order: the initial
+    weights, then the epochs' snapshots."""
+    return [name for name in kept if name == "initial"] + [
+        n for n in kept if n.startswith("epoch-")
+    ]
