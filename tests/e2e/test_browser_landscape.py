@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import iris_rows
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.test_browser import screenshot
+from tests.e2e.test_browser import ARTIFACTS, screenshot
 from tests.e2e.test_browser_workflow import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -61,6 +61,9 @@ def test_draw_a_runs_landscape_with_its_trajectory_and_a_line(
 
     page.goto(f"{live_server.url}/runs/{run.id}/")
     assert page.locator(".landscape-list li").count() == 1
+    page.locator("[data-field=landscape]").screenshot(
+        path=str(ARTIFACTS / "lab-landscape-card-1440.png")
+    )
     page.select_option("[data-landscape-form] select[name=kind]", "line")
     expect(cost).to_contain_text("= 42 forward passes")
     page.click("[data-landscape-form] button[type=submit]")
@@ -72,5 +75,10 @@ def test_draw_a_runs_landscape_with_its_trajectory_and_a_line(
     page.set_viewport_size({"width": 390, "height": 900})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "lab-landscape-line-390")
+    page.goto(f"{live_server.url}/runs/{run.id}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator("[data-field=landscape]").screenshot(
+        path=str(ARTIFACTS / "lab-landscape-card-390.png")
+    )
     refused = [p for p in problems if "status of 400" in p]  # the estimate of grid 99, on purpose
     assert len(refused) == 1 and [p for p in problems if p not in refused] == []
