@@ -5,10 +5,11 @@
 The platform's default model (MLP, hidden [64, 64], relu) on 2,000 rows of 32 features, a
 21x21 grid of filter-normalized directions evaluated by workers.engine.lab.landscape.surface
 in one batch of 2,000 rows per cell, against a hand-written loop that sets the same weights
-and runs the same forward passes under torch.no_grad(). Rounds alternate the two sides (and which goes first); the
-gate is the median of the per-round ratios landscape / bare (at least 0.9). Prints the time
-to the whole landscape too. Exit status 1 below the gate. `--threads 1` keeps a loaded machine's
-scheduler from deciding the ratio (torch's own threads fight the other processes' for cores).
+and runs the same forward passes under torch.no_grad(). Rounds alternate the two sides (and
+which goes first); the gate is the median of the per-round ratios landscape / bare (at least
+0.9). Prints the time to the whole landscape too. Exit status 1 below the gate. `--threads 1`
+keeps a loaded machine's scheduler from deciding the ratio (torch's threads fight the other
+processes' for the cores).
 """
 
 from __future__ import annotations
