@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from downhill.lab.models import RangeTest
+from downhill.lab.models import Landscape, RangeTest
 from downhill.runs.models import MetricPoint, Run
 from downhill.runs.services import metrics_record
 from downhill.sweeps.models import Sweep
@@ -117,7 +117,10 @@ def _route(pattern) -> str:
 
 def _kind(path: str) -> str:
     rest = path.removeprefix("api/v1/")
-    return "tokens" if rest.startswith("auth/tokens/") else rest.split("/", 1)[0]
+    if rest.startswith("auth/tokens/"):
+        return "tokens"
+    first, _, more = rest.partition("/")
+    return f"lab/{more.split('/', 1)[0]}" if first == "lab" else first  # a lab job's own kind
 
 
 def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
@@ -128,7 +131,12 @@ def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
     ids = {
         **{f"{k}s": v for k, v in adas.items()},
         "tokens": token_create(user=user, name="ci").token.id,
-        "lab": RangeTest.objects.create(owner=user, experiment_id=adas["experiment"], params={}).id,
+        "lab/range-tests": RangeTest.objects.create(
+            owner=user, experiment_id=adas["experiment"], params={}
+        ).id,
+        "lab/landscapes": Landscape.objects.create(
+            owner=user, run_id=adas["run"], kind="surface", params={}, cost={}
+        ).id,
     }
     routes = routes_with_an_id()
     paths = {path for _, path, _ in routes}

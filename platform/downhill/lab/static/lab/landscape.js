@@ -3,28 +3,16 @@
  * (marching squares) and the trajectory drawn as the ball's path over them, a colour scale,
  * and a 1-D slice through the final weights (train and validation rows); for a line, the loss
  * from the initial weights (0) to the final ones (1). Polled while it runs, drawn as rows come.
- * No dependencies; the look lives in landscape.css.
+ * No libraries (SVG helpers: svg.js); the look lives in landscape.css.
  */
 (function () {
   "use strict";
 
-  const SVG_NS = "http://www.w3.org/2000/svg";
   // viridis-like stops, low loss dark
   const STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
   const LEVELS = 12;
 
-  function el(name, attributes, parent) {
-    const node = document.createElementNS(SVG_NS, name);
-    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
-    if (parent) parent.appendChild(node);
-    return node;
-  }
-
-  function text(parent, x, y, content, cls, anchor) {
-    const node = el("text", { x, y, class: cls, "text-anchor": anchor || "middle" }, parent);
-    node.textContent = content;
-    return node;
-  }
+  const { el, text } = window.LabSvg;
 
   function fmt(v) {
     const a = Math.abs(v);

@@ -1,12 +1,11 @@
 /*
  * The LR range test page: loss against learning rate on a log-x SVG chart (raw loss faint,
  * smoothed loss bold), each suggestion a labelled vertical line with its "Use this rate" link,
- * polled while the test runs. No dependencies; the look lives in lab.css.
+ * polled while the test runs. No libraries (SVG helpers: svg.js); the look lives in lab.css.
  */
 (function () {
   "use strict";
 
-  const SVG_NS = "http://www.w3.org/2000/svg";
   const M = { top: 14, right: 16, bottom: 42, left: 62 };
   const RULES = [
     ["steepest", "steepest"],
@@ -14,18 +13,7 @@
     ["valley", "valley"],
   ];
 
-  function el(name, attributes, parent) {
-    const node = document.createElementNS(SVG_NS, name);
-    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
-    if (parent) parent.appendChild(node);
-    return node;
-  }
-
-  function text(parent, x, y, content, cls, anchor) {
-    const node = el("text", { x, y, class: cls, "text-anchor": anchor || "middle" }, parent);
-    node.textContent = content;
-    return node;
-  }
+  const { el, text } = window.LabSvg;
 
   function fmt(v) {
     return v < 1e-3 || v >= 1e4 ? v.toExponential(1).replace("e+", "e") : String(Number(v.toPrecision(3)));
