@@ -52,7 +52,7 @@ format: install
 
 # Benchmarks print a Markdown table, write bench/<name>/results/ and exit 1 below their gate
 # (BENCHMARKS.md). BENCH_ARGS=--quick for a short smoke run.
-.PHONY: bench bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-gpu bench-sweeps
+.PHONY: bench bench-lab-playground bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-gpu bench-sweeps
 bench: bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-sweeps
 
 bench-engine: install
@@ -72,6 +72,10 @@ bench-metrics-write: install
 # On a machine with a CUDA device only (BENCHMARKS.md, "The GPU path").
 bench-gpu: install
 	$(PY) bench/gpu/run.py $(BENCH_ARGS)
+
+# The playground's request-to-drawn time in chromium, with a real worker (bench/lab/playground.py).
+bench-lab-playground: install
+	$(PY) bench/lab/playground.py $(BENCH_ARGS)
 
 # Compares with pandas.read_csv: installs the `bench` extra (pandas) when it is missing.
 bench-ingest: install

@@ -11,6 +11,7 @@ from django.db import Error, connection
 from downhill.celery import app
 from workers.contract.lab import RANGE_TEST_TASK
 from workers.contract.landscape import LANDSCAPE_TASK
+from workers.contract.playground import PLAYGROUND_TASK
 from workers.contract.tasks import (
     DATASETS_QUEUE,
     PROCESS_DATASET_TASK,
@@ -145,6 +146,14 @@ def lab_landscape(landscape_id: int) -> None:
     from .lab_landscape import execute_landscape  # torch loads in the worker only
 
     execute_landscape(landscape_id)
+
+
+@app.task(name=PLAYGROUND_TASK)
+def lab_playground(playground_id: int) -> None:
+    """Draw one queued playground (downhill.lab); its result or error is written on its row."""
+    from .lab_playground import execute_playground  # torch loads in the worker only
+
+    execute_playground(playground_id)
 
 
 @app.task(name=PROCESS_DATASET_TASK)

@@ -10,6 +10,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from downhill.accounts.models import ApiToken
+from downhill.datasets.models import Dataset
+from tests.datasets.builders import post_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +39,23 @@ def test_nul_characters_in_a_json_body_are_refused_naming_the_field(api, path, b
 
 
 def test_nul_characters_in_a_form_body_are_refused_naming_the_field(api, user):
-    response = api.post("/api/v1/auth/tokens/", {"name": "ci\x00"}, format="multipart")
+    """The upload is the one form (multipart) body the API reads."""
+    response = post_bytes(api, b"a,b\n1,2\n", name="iris\x00")
 
     assert response.status_code == 400
     assert response.json()["errors"] == {"name": ["must not contain NUL characters."]}
+    assert not Dataset.objects.exists()
+
+
+def test_a_json_operation_refuses_a_form_body_with_415(api, user):
+    """The schema offers these bodies as JSON only, and the API reads them as JSON only."""
+    multipart = api.post("/api/v1/auth/tokens/", {"name": "ci"}, format="multipart")
+    urlencoded = api.generic("POST", "/api/v1/auth/tokens/", "name=ci",
+                             content_type="application/x-www-form-urlencoded")  # fmt: skip
+
+    for response in (multipart, urlencoded):
+        assert response.status_code == 415
+        assert "Unsupported media type" in response.json()["detail"]
     assert not ApiToken.objects.filter(user=user).exists()
 
 

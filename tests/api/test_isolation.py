@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from downhill.lab.models import Landscape, RangeTest
+from downhill.lab.models import Landscape, Playground, RangeTest
 from downhill.runs.models import MetricPoint, Run
 from downhill.runs.services import metrics_record
-from downhill.sweeps.models import Sweep
+from downhill.sweeps.models import Comparison, Sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +24,12 @@ def adas(experiment, run):
         method="random", seed=0, objective="val_loss", direction="minimize", max_trials=1,
         max_concurrent=1, status=Sweep.Status.CANCELLED,
     )  # fmt: skip
+    comparison = Comparison.objects.create(
+        owner=experiment.owner, dataset_id=experiment.dataset_id, name="c", epochs=1,
+        learning_rates=[0.1, 1],
+    )  # fmt: skip
     return {"dataset": experiment.dataset_id, "experiment": experiment.id, "run": run.id,
-            "sweep": sweep.id}  # fmt: skip
+            "sweep": sweep.id, "comparison": comparison.id}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -117,10 +121,9 @@ def _route(pattern) -> str:
 
 def _kind(path: str) -> str:
     rest = path.removeprefix("api/v1/")
-    if rest.startswith("auth/tokens/"):
-        return "tokens"
-    first, _, more = rest.partition("/")
-    return f"lab/{more.split('/', 1)[0]}" if first == "lab" else first  # a lab job's own kind
+    if rest.startswith("lab/"):  # the lab's kinds of job: lab/range-tests, lab/playground
+        return "/".join(rest.split("/", 2)[:2])
+    return "tokens" if rest.startswith("auth/tokens/") else rest.split("/", 1)[0]
 
 
 def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
@@ -137,6 +140,8 @@ def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
         "lab/landscapes": Landscape.objects.create(
             owner=user, run_id=adas["run"], kind="surface", params={}, cost={}
         ).id,
+        "lab/playground": Playground.objects.create(owner=user, params={}).id,
+        "optimizer-comparisons": adas["comparison"],
     }
     routes = routes_with_an_id()
     paths = {path for _, path, _ in routes}

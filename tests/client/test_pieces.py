@@ -10,7 +10,7 @@ from email.policy import HTTP
 
 import pytest
 
-from downhill_client import ConfigError, Metrics
+from downhill_client import ConfigError, Metrics, RangeTest, Trial
 from downhill_client.cli.live import sparkline
 from downhill_client.config import read_config, resolve, write_config
 from downhill_client.upload import CHUNK_BYTES, MultipartUpload
@@ -66,3 +66,48 @@ def test_config_file_is_private_and_arguments_win(tmp_path, monkeypatch):
     path.write_text(json.dumps({"url": "x", "tokn": "y"}))
     with pytest.raises(ConfigError, match="unknown setting 'tokn'"):
         read_config(path)
+
+
+def test_a_pruned_trial_says_why_and_the_sweep_line_counts_by_state():
+    from downhill_client import Sweep
+    from downhill_client.cli.sweeps import progress_line, trial_row
+
+    message = "rung 0 (epoch 1): val_loss 1.09 is not in the top 1/3 of 4 trials"
+    sweep = Sweep.from_api(
+        {"id": 7, "name": "lr", "status": "running", "objective": "val_loss", "unknown": 1,
+         "progress": {"running": 1, "complete": 2, "pruned": 1, "failed": 0, "cancelled": 0,
+                      "asked": 4, "max_trials": 10, "eta_seconds": 65.0},
+         "best": {"number": 2, "state": "complete", "value": 0.2134, "params": {"lr": 0.01}}}
+    )  # fmt: skip
+    assert progress_line(sweep) == (
+        "sweep 7 running · 3/10 trials done (2 complete, 1 pruned, 0 failed, 1 running) · "
+        "best val_loss 0.2134 (trial 2) · ETA 0:01:05"
+    )
+    assert sweep.raw["unknown"] == 1 and not sweep.finished
+    pruned = Trial.from_api(
+        {"number": 3, "state": "pruned", "value": None, "params": {"learning_rate": 3.2e-05},
+         "prune": {"pruner": "asha", "rung": 0, "message": message}, "run": 9}
+    )  # fmt: skip
+    assert trial_row(pruned) == [3, "pruned", "", "learning_rate=3.2e-05", 9, message]
+
+
+def test_range_test_suggestions_end_with_the_disagreement_warning():
+    from downhill_client.cli.lab import suggestions_text
+
+    test = RangeTest.from_api(
+        {"id": 1, "experiment": 2, "status": "succeeded", "stop_reason": "",
+         "suggestions": {"steepest": 0.0123, "min_div_10": 0.2, "valley": None,
+                         "warning": "the suggestions disagree by 16x"}}
+    )  # fmt: skip
+    lines = suggestions_text(test)
+    assert [line.split()[:2] for line in lines[:2]] == [
+        ["steepest", "0.0123"],
+        ["min_div_10", "0.2"],
+    ]
+    assert lines[2] == "warning: the suggestions disagree by 16x" and len(lines) == 3
+    assert (
+        RangeTest.from_api(
+            {"id": 1, "experiment": 2, "status": "queued", "suggestions": None}
+        ).suggestions.steepest
+        is None
+    )

@@ -43,7 +43,16 @@ def test_readme_client_section_runs_as_written(server, iris_csv, tmp_path):
     assert "succeeded" in shell.stderr
     metrics = (iris_csv.parent / "metrics.csv").read_text().splitlines()
     assert metrics[0].startswith("step,") and len(metrics) > 15
-    assert shell.stdout.splitlines()[-4:][0].startswith("label,p_setosa")
+    out = shell.stdout.splitlines()
+    header = next(i for i, line in enumerate(out) if line.startswith("label,p_setosa"))
+    assert [line.split(",")[0] for line in out[header + 1 : header + 4]] == ["setosa"] * 3
+    assert [line.split()[0] for line in out[header + 5 : header + 8]] == [
+        "steepest",
+        "min_div_10",
+        "valley",
+    ]  # lr-find: after its first line (the range test's stop reason), the suggestions
+    assert "finished · 4/4 trials done (4 complete" in shell.stderr
+    assert "best: trial" in shell.stdout  # sweeps show
 
     python = subprocess.run(
         [sys.executable, "-c", blocks["python"]],

@@ -120,3 +120,17 @@ class TestComparePage:
     def test_needs_sign_in(self, client, user):
         run = make_run(user)
         assert client.get(f"/runs/compare/?ids={run.id}").status_code == 302
+
+    def test_each_axis_has_a_note_and_only_the_default_says_so(self, client, user):
+        one = make_run(user, batch_size=1)
+        full = make_run(user, dataset=one.experiment.dataset, batch_size="full")
+        client.force_login(user)
+        html = client.get(f"/runs/compare/?ids={one.id},{full.id}").content.decode()
+
+        notes = json.loads(
+            re.search(r'<script id="axis-notes" type="application/json">(.*?)</script>', html)[1]
+        )
+        assert set(notes) == {"step", "epoch", "samples", "time"}
+        assert [axis for axis, note in notes.items() if "by default" in note] == ["samples"]
+        assert f'data-field="axis-note">{notes["samples"]}<' in html.replace("&#x27;", "'")
+        assert "batch sizes differ" in notes["step"]

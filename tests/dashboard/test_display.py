@@ -58,3 +58,17 @@ def test_top_values_scale_to_the_most_frequent():
     shown = top_values({"top_values": [["a", 10], ["b", 5]], "distinct": 4}, limit=5)
     assert [v["width"] for v in shown["values"]] == [100.0, 50.0]
     assert shown["more"] == 2
+
+
+def test_counts_on_the_pages_have_thousands_separators():
+    from django.template import Context, Template
+
+    column = {"top_values": [["setosa", 12345], ["virginica", 2400]], "distinct": 2}
+    html = Template("{% load dataset_display %}{% top_values column %}").render(
+        Context({"column": column})
+    )
+    assert "12,345" in html and "2,400" in html
+    runs = Template('{% include "dashboard/_runs_count.html" %}').render(
+        Context({"page": {"paginator": {"count": 2400}}, "query": {}})
+    )
+    assert runs.strip() == "2,400 runs, newest first"

@@ -158,7 +158,7 @@ class TestFormPage:
         client.force_login(user)
         html = client.get("/experiments/new/").content.decode()
         momentum = re.search(
-            r'<div class="field field--float" data-field-name="momentum"[^>]*>', html
+            r'<div class="field field--float[^"]*" data-field-name="momentum"[^>]*>', html
         )
         assert " hidden" in momentum.group(0)  # adam is the default optimizer
         when = re.search(r'data-field-name="momentum" data-when="([^"]*)"', html).group(1)

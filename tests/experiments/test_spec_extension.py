@@ -102,7 +102,7 @@ def test_a_registered_schedule_is_validated_with_its_parameters(linear_decay, no
 @pytest.mark.django_db
 def test_both_appear_in_the_openapi_schema(lion, linear_decay, api):
     schema = json.loads(api.get("/api/schema/?format=json").content)
-    body = schema["components"]["schemas"]["ExperimentConfig"]["properties"]
+    body = schema["components"]["schemas"]["ExperimentConfigRequest"]["properties"]
     optimizers = schema["components"]["schemas"][
         body["optimizer"]["allOf"][0]["$ref"].rsplit("/", 1)[1]
     ]

@@ -89,6 +89,7 @@ BAD = [
     ({"method": "bayes"}, "method"),
     ({"max_trials": 0}, "max_trials"),
     ({"objective": "accuracy"}, "objective"),
+    ({"objective": "val_r2"}, "objective"),  # iris is classification: no val_r2
     ({"pruner": {"type": "asha", "reduction_factor": 1}}, "pruner.reduction_factor"),
     ({"base": {"dataset": 999999}}, "base.dataset"),
 ]  # fmt: skip

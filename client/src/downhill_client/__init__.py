@@ -4,7 +4,17 @@ from .client import Client
 from .errors import ApiError, BadInput, ConfigError, DatasetFailed, DownhillError, ServerUnreachable
 from .experiments import load_config
 from .metrics import Metrics
-from .models import Dataset, Experiment, Progress, Run
+from .models import (
+    Dataset,
+    Experiment,
+    Progress,
+    RangeTest,
+    Run,
+    Suggestions,
+    Sweep,
+    SweepProgress,
+    Trial,
+)
 from .watch import Snapshot
 
 __all__ = [
@@ -18,9 +28,14 @@ __all__ = [
     "Experiment",
     "Metrics",
     "Progress",
+    "RangeTest",
     "Run",
     "ServerUnreachable",
     "Snapshot",
+    "Suggestions",
+    "Sweep",
+    "SweepProgress",
+    "Trial",
     "load_config",
 ]
 __version__ = "0.1.0"

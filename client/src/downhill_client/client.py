@@ -9,7 +9,9 @@ from pathlib import Path
 from .config import config_path, resolve, write_config
 from .datasets import Datasets
 from .experiments import Experiments
+from .lab import Lab
 from .runs import Runs
+from .sweeps import Sweeps
 from .transport import Transport
 
 
@@ -36,6 +38,8 @@ class Client:
         self.datasets = Datasets(self._t)
         self.experiments = Experiments(self._t)
         self.runs = Runs(self._t)
+        self.sweeps = Sweeps(self._t)
+        self.lab = Lab(self._t)
 
     @classmethod
     def login(

@@ -88,3 +88,119 @@ class Run(_FromApi):
     @property
     def succeeded(self) -> bool:
         return self.status == "succeeded"
+
+
+SWEEP_FINISHED = ("finished", "cancelled")
+
+
+@dataclass
+class SweepProgress:
+    """Trials per state, how many were asked for of `max_trials`, and the server's ETA."""
+
+    running: int = 0
+    complete: int = 0
+    pruned: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    asked: int = 0
+    max_trials: int = 0
+    eta_seconds: float | None = None
+
+    @property
+    def done(self) -> int:
+        return self.complete + self.pruned + self.failed + self.cancelled
+
+
+@dataclass
+class Trial(_FromApi):
+    number: int
+    state: str
+    params: dict = field(default_factory=dict)
+    value: float | None = None
+    intermediate: dict = field(default_factory=dict)
+    prune: dict = field(default_factory=dict)
+    error: str = ""
+    run: int | None = None
+    run_status: str | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def why(self) -> str:
+        """Why it was pruned (the pruner's own words) or why it failed; "" otherwise."""
+        return (self.prune or {}).get("message") or self.error or ""
+
+
+@dataclass
+class Sweep(_FromApi):
+    id: int
+    name: str
+    status: str
+    dataset: int | None = None
+    method: str = ""
+    objective: str = ""
+    direction: str = ""
+    max_trials: int = 0
+    max_concurrent: int = 0
+    seed: int | None = None
+    base: dict = field(default_factory=dict)
+    space: dict = field(default_factory=dict)
+    pruner: dict = field(default_factory=dict)
+    progress: SweepProgress = field(default_factory=SweepProgress)
+    best: Trial | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        if isinstance(self.progress, dict):
+            known = vars(SweepProgress())
+            self.progress = SweepProgress(**{k: v for k, v in self.progress.items() if k in known})
+        if isinstance(self.best, dict):
+            self.best = Trial.from_api(self.best)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in SWEEP_FINISHED
+
+
+@dataclass
+class Suggestions:
+    """Learning rates a range test suggests; `warning` says when they disagree by over 10x."""
+
+    steepest: float | None = None
+    min_div_10: float | None = None
+    valley: float | None = None
+    warning: str | None = None
+
+
+@dataclass
+class RangeTest(_FromApi):
+    id: int
+    experiment: int
+    status: str
+    params: dict = field(default_factory=dict)
+    series: dict = field(default_factory=dict)  # lr, loss, smoothed: one value per step
+    suggestions: Suggestions = field(default_factory=Suggestions)
+    stop_reason: str = ""
+    error: str = ""
+    created_at: str | None = None
+    finished_at: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        if isinstance(self.suggestions, dict) or self.suggestions is None:
+            known = vars(Suggestions())
+            given = self.suggestions or {}
+            self.suggestions = Suggestions(**{k: v for k, v in given.items() if k in known})
+        self.error = self.error or ""
+        self.stop_reason = self.stop_reason or ""
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"

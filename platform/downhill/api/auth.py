@@ -23,7 +23,7 @@ from downhill.accounts.signin_limits import sign_in
 from .schema import error_response
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class SignInSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(write_only=True, trim_whitespace=False)
     name = serializers.CharField(
@@ -62,9 +62,9 @@ class TokenView(APIView):
     authentication_classes: list = []
     throttle_scope = "auth"
 
-    @extend_schema(request=TokenRequestSerializer, responses=ISSUED_TOKEN)
+    @extend_schema(request=SignInSerializer, responses=ISSUED_TOKEN)
     def post(self, request):
-        body = TokenRequestSerializer(data=request.data)
+        body = SignInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user = sign_in(request, body.validated_data["username"], body.validated_data["password"])
         issue = token_create(

@@ -41,9 +41,19 @@ class ExperimentSerializer(serializers.ModelSerializer):
         return sorted(run.id for run in experiment.runs.all())
 
 
+class RunProgressSerializer(serializers.Serializer):
+    """Where a run is: epochs and optimizer steps done, of how many (typed in the schema, so
+    generated clients read `progress.steps`)."""
+
+    epoch = serializers.IntegerField(read_only=True)
+    epochs = serializers.IntegerField(read_only=True)
+    step = serializers.IntegerField(read_only=True)
+    steps = serializers.IntegerField(read_only=True)
+
+
 class RunSerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="experiment.dataset_id", read_only=True)
-    progress = serializers.SerializerMethodField()
+    progress = RunProgressSerializer(source="*", read_only=True)
     config = serializers.JSONField(source="experiment.config", read_only=True)
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     has_model = serializers.SerializerMethodField(help_text="whether POST .../predict/ can answer")
@@ -60,9 +70,6 @@ class RunSerializer(serializers.ModelSerializer):
 
     def get_has_model(self, run) -> bool:
         return bool(run.artifacts.get("model"))
-
-    def get_progress(self, run) -> dict:
-        return {"epoch": run.epoch, "epochs": run.epochs, "step": run.step, "steps": run.steps}
 
 
 class RunMetadataSerializer(serializers.Serializer):

@@ -3,7 +3,9 @@ from rest_framework.routers import DefaultRouter
 
 from downhill.lab.api import RangeTestViewSet
 from downhill.lab.landscape_api import LandscapeViewSet
+from downhill.lab.playground_api import PlaygroundViewSet
 from downhill.sweeps.api import SweepViewSet
+from downhill.sweeps.comparison_api import ComparisonViewSet
 
 from . import views
 from .auth import ApiTokenViewSet, RegisterView, TokenView
@@ -15,7 +17,9 @@ router.register("experiments", views.ExperimentViewSet, basename="experiment")
 router.register("runs", views.RunViewSet, basename="run")
 router.register("lab/range-tests", RangeTestViewSet, basename="range-test")
 router.register("lab/landscapes", LandscapeViewSet, basename="landscape")
+router.register("lab/playground", PlaygroundViewSet, basename="playground")
 router.register("sweeps", SweepViewSet, basename="sweep")
+router.register("optimizer-comparisons", ComparisonViewSet, basename="optimizer-comparison")
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [

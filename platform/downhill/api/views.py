@@ -371,7 +371,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     @extend_schema(
         request=inline_serializer(
-            "PredictRequest", {"rows": serializers.ListField(child=serializers.DictField())}
+            "Predict", {"rows": serializers.ListField(child=serializers.DictField())}
         ),
         responses={
             200: inline_serializer("Predictions", {"predictions": serializers.ListField()}),

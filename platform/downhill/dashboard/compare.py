@@ -81,8 +81,9 @@ def compared_runs(runs: list[Run], dataset_names: dict[int, str]) -> dict:
     return {"keys": keys, "runs": labelled}
 
 
-def default_axis(runs: list[Run]) -> tuple[str, str]:
-    """The x axis a comparison opens on, and why: optimizer steps are unfair across batch sizes
+def axis_notes(runs: list[Run]) -> tuple[str, dict[str, str]]:
+    """The x axis a comparison opens on, and per axis a note saying what the charts are on;
+    only the default's note says "by default". Optimizer steps are unfair across batch sizes
     (batch 1 takes 32 times the steps of batch 32 per epoch), so epochs, or samples seen when
     the batch sizes (or their schedules) differ."""
     batches = {
@@ -92,12 +93,21 @@ def default_axis(runs: list[Run]) -> tuple[str, str]:
         )
         for run in runs
     }
-    if len(batches) > 1:
-        return (
-            "samples",
-            "On samples seen by default: the runs' batch sizes differ, so their steps do not line up.",
-        )
-    return "epoch", "On epochs by default, so runs line up by how much data they have seen."
+    differ = len(batches) > 1
+    default = "samples" if differ else "epoch"
+    steps_apart = ": the runs' batch sizes differ, so their steps do not line up."
+
+    def on(axis: str, title: str) -> str:
+        return f"On {title}{' by default' if axis == default else ''}"
+
+    notes = {
+        "step": on("step", "optimizer steps") + (steps_apart if differ else "."),
+        "epoch": on("epoch", "epochs") + ", so runs line up by their passes over the data.",
+        "samples": on("samples", "samples seen")
+        + (steps_apart if differ else ", so runs line up by how much data they have seen."),
+        "time": on("time", "seconds since each run started") + ": how long, not how far.",
+    }
+    return default, notes
 
 
 def parse_ids(params) -> list[int]:

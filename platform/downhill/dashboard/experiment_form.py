@@ -47,8 +47,16 @@ class Field:
     def when_json(self) -> str:
         return json.dumps([[name, list(values)] for name, values in self.when])
 
-    def applies(self, values) -> bool:
-        return all(values.get(name, "") in allowed for name, allowed in self.when)
+    def applies(self, values, searched=None) -> bool:
+        """Whether the conditions hold; a searched choice (`searched`: name -> the values it
+        tries) holds a condition when any of its values does (momentum for sgd or adam)."""
+        searched = searched or {}
+        return all(
+            any(v in allowed for v in searched[name])
+            if name in searched
+            else values.get(name, "") in allowed
+            for name, allowed in self.when
+        )
 
 
 @dataclass(frozen=True)
@@ -185,16 +193,17 @@ def _raw_values(form, every: tuple[Field, ...]) -> dict[str, str]:
     return {f.name: (form.get(f.name) or "").strip() for f in every}
 
 
-def form_to_request(form) -> dict:
+def form_to_request(form, searched=None) -> dict:
     """The request body for experiment_create / experiment_preview from submitted form data
     (a QueryDict). Empty fields are left out, so the config's defaults apply; fields that do
-    not apply (momentum for adam, a switched-off section's parameters) are ignored."""
+    not apply (momentum for adam, a switched-off section's parameters) are ignored.
+    `searched`: as Field.applies takes it (a sweep's base)."""
     every = fields()
     values = _raw_values(form, every)
     body: dict = {}
     for f in every:
         raw = values[f.name]
-        if not f.applies(values):
+        if not f.applies(values, searched):
             continue
         if f.kind == "section":
             if raw:

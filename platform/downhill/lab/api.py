@@ -22,7 +22,7 @@ class RangeTestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RangeTestRequestSerializer(serializers.Serializer):
+class RangeTestCreateSerializer(serializers.Serializer):
     """The body of POST /api/v1/lab/range-tests/ (for the docs; range_params validates)."""
 
     experiment = serializers.IntegerField(help_text="one of your experiments: its config is tested")
@@ -45,7 +45,7 @@ class RangeTestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return qs if user.is_staff else qs.filter(owner=user)
 
     @extend_schema(
-        request=RangeTestRequestSerializer,
+        request=RangeTestCreateSerializer,
         responses={201: RangeTestSerializer},
         description="Queue an LR range test of an experiment's config on a training worker: "
         "the lr grows from start_lr to end_lr (exponentially or linearly) one value per step, "

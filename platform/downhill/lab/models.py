@@ -67,3 +67,6 @@ class Landscape(LabJob):
 
     def __str__(self) -> str:
         return f"landscape {self.id} ({self.kind}) of run {self.run_id}"
+
+
+from .playground_models import Playground  # noqa: E402, F401 (Django finds models here)

@@ -1,8 +1,12 @@
 from django.urls import path
 
-from . import landscape_views, views
+from . import landscape_views, playground_views, views
 
 urlpatterns = [
+    path("playground/", playground_views.playground_page, name="playground"),
+    path(
+        "playground/<int:playground_id>/", playground_views.playground_page, name="playground-open"
+    ),
     path("range-tests/<int:test_id>/", views.range_test_page, name="range-test"),
     path(
         "range-tests/<int:test_id>/cancel/",

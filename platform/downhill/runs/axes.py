@@ -6,8 +6,10 @@ against the step total its worker reported), and each point's wall time."""
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate
 
 from workers.contract.splits import batch_sizes_per_epoch, steps_per_epoch, train_rows
@@ -56,12 +58,21 @@ def run_epoch_plan(run: Run) -> EpochPlan | None:
     config = run.experiment.config
     if not config.get("epochs"):
         return None
-    n_train = (run.summary.get("rows") or {}).get("train")
+    n_train = (run.summary.get("rows") or {}).get("train") or 0
+    n_rows = 0 if n_train else run.experiment.dataset.n_rows or 0
+    if not n_train and not n_rows:
+        return None
+    return _epoch_plan(n_train, n_rows, run.steps or 0, json.dumps(config, sort_keys=True))
+
+
+# A plan depends only on these arguments, and a batch-size-1 run of a million steps has
+# thousands of epochs: planned once per process, not on every read of its curves (it was
+# two thirds of a compare page's reads of ten such runs, bench/metrics_read).
+@lru_cache(maxsize=256)
+def _epoch_plan(n_train: int, n_rows: int, steps: int, config_json: str) -> EpochPlan:
+    config = json.loads(config_json)
     if not n_train:
-        n_rows = run.experiment.dataset.n_rows or 0
-        if not n_rows:
-            return None
-        n_train = _rows_matching_steps(train_rows(n_rows, config), config, run.steps)
+        n_train = _rows_matching_steps(train_rows(n_rows, config), config, steps)
     sizes = batch_sizes_per_epoch(n_train, config)
     return EpochPlan(n_train, sizes, steps_per_epoch(n_train, config))
 

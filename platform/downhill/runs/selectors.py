@@ -102,11 +102,14 @@ def run_metrics_series(
         points = MetricPoint.objects.filter(
             run=run, name=name, step__gt=since_step, step__lte=until_step
         )
-        # The first max_points + 1 rows say whether the series is longer, without counting it
-        # (a count reads every row of a long series; these stop at the index's first rows).
-        rows = list(points.order_by("step").values_list("step", "value")[: max_points + 1])
-        if len(rows) > max_points:
-            first_step, buckets = rows[0][0], max(1, max_points // 3)
+        # Whether the series holds more than max_points points, without counting it (a count
+        # reads every row of a long series) or fetching the first max_points rows (for a long
+        # series that would be a quarter of its read): the index's (max_points + 1)-th step.
+        ordered = points.order_by("step").values_list("step", flat=True)
+        if not ordered[max_points : max_points + 1]:
+            rows = list(points.order_by("step").values_list("step", "value"))
+        else:
+            first_step, buckets = ordered.first(), max(1, max_points // 3)
             span = (since_step, until_step)
             rows = _downsample_blocks(run, name, span, first_step, buckets)
             if rows is None:
@@ -126,6 +129,11 @@ _BLOCK_FIELDS = (
     "last_value",
 )
 
+_BLOCKS_SQL = (
+    f"SELECT {', '.join(_BLOCK_FIELDS)} FROM {MetricBlock._meta.db_table}"
+    " WHERE run_id = %s AND name = %s AND block >= %s AND block <= %s ORDER BY block"
+)
+
 
 def _downsample_blocks(
     run: Run, name: str, span: tuple[int, int], first_step: int, buckets: int
@@ -140,13 +148,11 @@ def _downsample_blocks(
         return None
     first = (first_step - 1) // BLOCK_STEPS
     cut = since_step > first * BLOCK_STEPS  # the first block has points up to since_step
-    blocks = list(
-        MetricBlock.objects.filter(
-            run=run, name=name, block__gte=first + cut, block__lte=(until_step - 1) // BLOCK_STEPS
-        )
-        .order_by("block")
-        .values_list(*_BLOCK_FIELDS)
-    )
+    # Plain tuples in one fetch: a million steps are 3,907 rows, and through the ORM they took
+    # 50 ms where this takes 36 (10 runs at load 18, bench/metrics_read's compared runs).
+    with connection.cursor() as cursor:
+        cursor.execute(_BLOCKS_SQL, [run.pk, name, first + cut, (until_step - 1) // BLOCK_STEPS])
+        blocks = cursor.fetchall()
     count = (blocks[-1][0] if blocks else first) - first + 1
     if not blocks or (count < buckets and sum(b[1] for b in blocks) <= POINTS_READ_MAX):
         return None

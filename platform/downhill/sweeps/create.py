@@ -19,6 +19,11 @@ PRUNERS = ("none", "median", "asha")
 MAX_TRIALS = 1000
 MAX_CONCURRENT = 50
 OBJECTIVE = re.compile(r"^val_[a-z0-9_]{1,58}$")
+# The validation metrics a run writes at every epoch end, by task (workers/engine/evaluate.py).
+OBJECTIVES = {
+    "classification": ("val_loss", "val_accuracy", "val_f1"),
+    "regression": ("val_loss", "val_mae", "val_rmse", "val_r2"),
+}
 FIELDS = ("name", "base", "space", "method", "seed", "objective", "direction",
           "max_trials", "max_concurrent", "pruner")  # fmt: skip
 
@@ -36,6 +41,11 @@ def sweep_fields(owner, data: Any) -> dict:
         errors.update(check_space(data.get("space"), settings=CONFIG_KEYS, method=fields["method"]))
     if base is not None and not errors:
         _check_values(owner, data["base"], data["space"], errors)
+    written = OBJECTIVES.get(base["task"], ()) if base is not None else ()
+    if written and "objective" not in errors and fields["objective"] not in written:
+        errors["objective"] = [
+            f"a {base['task']} run writes {', '.join(written)}; not {fields['objective']}."
+        ]
     if base is not None and not base.get("validation_split"):
         errors.setdefault("objective", []).append(
             "the base config has no validation split (validation_split 0), so there is no "

@@ -7,6 +7,27 @@ from django.conf import settings
 from django.db import models
 
 
+class Comparison(models.Model):
+    """ "Compare optimizers": one learning-rate sweep per optimizer on a dataset (comparisons.py)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comparisons"
+    )
+    dataset = models.ForeignKey(
+        "datasets.Dataset", on_delete=models.PROTECT, related_name="comparisons"
+    )
+    name = models.CharField(max_length=200)
+    epochs = models.PositiveIntegerField()
+    learning_rates = models.JSONField(help_text="the rates every optimizer is tried at")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"comparison {self.id}"
+
+
 class Sweep(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running"
@@ -32,6 +53,11 @@ class Sweep(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # One optimizer of a comparison: which one ("sgd_momentum"), in the comparison's order.
+    comparison = models.ForeignKey(
+        Comparison, null=True, blank=True, on_delete=models.CASCADE, related_name="sweeps"
+    )
+    variant = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

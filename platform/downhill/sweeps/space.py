@@ -139,6 +139,10 @@ def _check_grid(errors: SpaceErrors, space: dict) -> None:
     for name, spec in space.items():
         if spec.get("when"):
             errors.add(f"space.{name}.when", "a grid cannot hold conditional settings.")
+        if spec["type"] == "float" and spec.get("step") is None:
+            errors.add(f"space.{name}", "a grid needs a list of values or a step; "
+                       "use random or TPE to sample a range.")  # fmt: skip
+            continue
         points *= _axis_length(spec)
     if points > MAX_GRID_POINTS:
         errors.add("space", f"the grid has {points} points; the limit is {MAX_GRID_POINTS}.")

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -23,24 +22,13 @@ from ..config import config_path
 from ..errors import DownhillError
 from ..runs import DOWNLOADS
 from ..transport import RETRY_DELAYS
+from .common import EXIT_RUN_FAILED, err, make_client, out
+from .lab import lab
 from .live import finished_message, watch_run
 from .output import print_json, print_table, read_rows, write_predictions
+from .sweeps import sweeps
 
 RUN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"]
-EXIT_RUN_FAILED = 1
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _client(ctx: click.Context) -> Client:
-    options = ctx.find_root().params
-    return Client(
-        options["url"],
-        options["token"],
-        on_retry=lambda m: err.print(m, style="yellow", highlight=False, soft_wrap=True),
-        retry_delays=RETRY_DELAYS[: options["retries"]],
-    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -94,7 +82,7 @@ def datasets():
 @click.pass_context
 def datasets_upload(ctx, file, target, name, wait, as_json):
     """Upload FILE (CSV, NPZ or ZIP of images), streamed, with a progress bar."""
-    client = _client(ctx)
+    client = make_client(ctx)
     columns = [BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("upload", total=None)
@@ -120,7 +108,7 @@ def datasets_upload(ctx, file, target, name, wait, as_json):
 @click.pass_context
 def datasets_ls(ctx, as_json):
     """List your datasets."""
-    items = _client(ctx).datasets.list()
+    items = make_client(ctx).datasets.list()
     if as_json:
         return print_json([d.raw for d in items])
     rows = [[d.id, d.name, d.status, d.n_rows, d.target, d.task, d.size_bytes] for d in items]
@@ -142,7 +130,7 @@ def datasets_ls(ctx, as_json):
 @click.pass_context
 def run(ctx, config_file, dataset, watch, as_json):
     """Create an experiment from a config file; its first run is queued."""
-    client = _client(ctx)
+    client = make_client(ctx)
     experiment = client.experiments.create(config_file, dataset=dataset)
     if as_json:
         print_json(experiment.raw)
@@ -170,7 +158,7 @@ def runs():
 @click.pass_context
 def runs_ls(ctx, status, experiment, as_json):
     """List your runs, newest first."""
-    items = _client(ctx).runs.list(status=status, experiment=experiment)
+    items = make_client(ctx).runs.list(status=status, experiment=experiment)
     if as_json:
         return print_json([r.raw for r in items])
     rows = [
@@ -192,7 +180,7 @@ def runs_ls(ctx, status, experiment, as_json):
 @click.pass_context
 def runs_watch(ctx, run_id):
     """Follow a run until it ends (exit 1 when it failed or was cancelled)."""
-    return _watch(_client(ctx), run_id)
+    return _watch(make_client(ctx), run_id)
 
 
 @runs.command("cancel")
@@ -200,7 +188,7 @@ def runs_watch(ctx, run_id):
 @click.pass_context
 def runs_cancel(ctx, run_id):
     """Cancel a queued or running run."""
-    r = _client(ctx).runs.cancel(run_id)
+    r = make_client(ctx).runs.cancel(run_id)
     err.print(f"run {r.id}: {r.status}", highlight=False)
 
 
@@ -210,7 +198,7 @@ def runs_cancel(ctx, run_id):
 @click.pass_context
 def runs_resume(ctx, run_id, watch):
     """Go on with a cancelled run from its checkpoint (a new run)."""
-    client = _client(ctx)
+    client = make_client(ctx)
     r = client.runs.resume(run_id)
     err.print(f"run {r.id} queued, resuming run {run_id}", highlight=False)
     click.echo(r.id)
@@ -228,7 +216,7 @@ def runs_resume(ctx, run_id, watch):
 @click.pass_context
 def runs_metrics(ctx, run_id, names, as_csv, as_json, output):
     """A run's metric series."""
-    metrics = _client(ctx).runs.metrics(run_id, names)
+    metrics = make_client(ctx).runs.metrics(run_id, names)
     if as_csv:
         return metrics.write_csv(output)
     if as_json:
@@ -253,7 +241,7 @@ def runs_metrics(ctx, run_id, names, as_csv, as_json, output):
 @click.pass_context
 def runs_predict(ctx, run_id, rows_file, as_json):
     """Predict the rows of a CSV (header row; every feature column) with a run's model."""
-    predictions = _client(ctx).runs.predict(run_id, read_rows(rows_file))
+    predictions = make_client(ctx).runs.predict(run_id, read_rows(rows_file))
     return print_json(predictions) if as_json else write_predictions(predictions)
 
 
@@ -271,7 +259,11 @@ def model():
 @click.pass_context
 def model_download(ctx, run_id, what, output):
     """Save a finished run's model (or another of its files); prints where."""
-    click.echo(_client(ctx).runs.download(run_id, what, output))
+    click.echo(make_client(ctx).runs.download(run_id, what, output))
+
+
+cli.add_command(sweeps)
+cli.add_command(lab)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,12 +11,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from downhill.datasets.selectors import datasets_visible_to
 from downhill.experiments.services import experiment_create, experiment_preview
 from downhill.runs.selectors import runs_visible_to
 from downhill.runs.services import QuotaExceeded
+from downhill.sweeps.create import sweep_fields
+from downhill.sweeps.services import sweep_create
 from workers.contract.spec.optimizers import default_learning_rates
 
 from ..experiment_form import (
@@ -24,6 +27,16 @@ from ..experiment_form import (
     form_values_from_config,
     initial_values,
     sections,
+)
+from ..sweep_form import (
+    OPTIONS,
+    bound_search,
+    form_errors,
+    form_to_sweep,
+    initial_search_values,
+    is_sweep,
+    searchable,
+    searched_choices,
 )
 
 
@@ -37,15 +50,14 @@ def experiment_new(request):
     if request.method == "POST":
         values = request.POST
         try:
-            experiment = experiment_create(owner=request.user, data=form_to_request(request.POST))
+            return redirect(_launch(request))
         except ValidationError as exc:
             errors, status = _messages(exc), 400
+            errors = form_errors(errors, request.POST) if is_sweep(request.POST) else errors
         except QuotaExceeded as exc:
             errors, status = {"non_field_errors": [str(exc)]}, 429
-        else:
-            return redirect("run", run_id=experiment.runs.order_by("-id").first().id)
     else:
-        values = initial_values()
+        values = {**initial_search_values(), **initial_values()}
         clone_id = request.GET.get("clone", "")
         if clone_id.isdigit() and len(clone_id) < 19:
             clone_of = runs_visible_to(request.user).filter(pk=int(clone_id)).first()
@@ -59,6 +71,8 @@ def experiment_new(request):
             values["dataset"] = str(max(datasets, key=lambda d: (d.created_at, d.id)).id)
     form_sections = sections()
     field_keys = {f.key for section in form_sections for f in section.fields}
+    field_keys |= {f.key for f in OPTIONS} | {"space." + f.name for f in _searchable(form_sections)}
+    field_keys.add("space")
     selected = next((d for d in datasets if str(d.id) == str(values.get("dataset", ""))), None)
     context = {
         "sections": bound_sections(form_sections, values, errors),
@@ -77,8 +91,37 @@ def experiment_new(request):
         },
         "learning_rates_json": default_learning_rates(),  # an untouched rate follows the optimizer
         "clone_of": clone_of,
+        "sweep_options": [_bound(f, values, errors, True) for f in OPTIONS],
+        "space_errors": errors.get("space", []),
     }
     return render(request, "dashboard/experiment_form.html", context, status=status)
+
+
+def _launch(request) -> str:
+    """Launch what the form describes: a sweep when a setting is searched, else one run.
+    Returns the page to open; raises ValidationError or QuotaExceeded."""
+    if is_sweep(request.POST):
+        sweep = sweep_create(owner=request.user, data=form_to_sweep(request.POST))
+        return reverse("sweep", args=[sweep.id])
+    experiment = experiment_create(owner=request.user, data=form_to_request(request.POST))
+    return reverse("run", args=[experiment.runs.order_by("-id").first().id])
+
+
+def _searchable(form_sections):
+    return [f for section in form_sections for f in section.fields if searchable(f)]
+
+
+def _sweep_preview(request) -> dict:
+    """The sweep's check and its base config's schedule; raises ValidationError with the
+    form's keys."""
+    body = form_to_sweep(request.POST)
+    try:
+        checked = sweep_fields(request.user, body)
+    except ValidationError as exc:
+        raise ValidationError(form_errors(_messages(exc), request.POST)) from exc
+    preview = experiment_preview(owner=request.user, data=body["base"])
+    return {**preview, "sweep": {"trials": checked["max_trials"], "method": checked["method"],
+                                 "searched": list(checked["space"])}}  # fmt: skip
 
 
 @login_required
@@ -89,7 +132,10 @@ def experiment_form_preview(request):
     ({"valid": false, "detail", "errors"} as the API's 400). A config with problems is an
     answer here, not a failed request: 200 either way, so the browser logs no error per key."""
     try:
-        preview = experiment_preview(owner=request.user, data=form_to_request(request.POST))
+        if is_sweep(request.POST):
+            preview = _sweep_preview(request)
+        else:
+            preview = experiment_preview(owner=request.user, data=form_to_request(request.POST))
     except ValidationError as exc:
         errors = _messages(exc)
         detail = " ".join(
@@ -106,6 +152,7 @@ def bound_sections(form_sections, values, errors: dict[str, list[str]]) -> list[
     field ("lr_schedule: ..." under the schedule type)."""
     seen: set[str] = set()
     bound = []
+    choices = searched_choices(values)
     for section in form_sections:
         fields = []
         for f in section.fields:
@@ -113,15 +160,22 @@ def bound_sections(form_sections, values, errors: dict[str, list[str]]) -> list[
             seen.add(f.key)
             fields.append(
                 {
-                    "field": f,
-                    "value": values.get(f.name, ""),
-                    "anchor": anchor,
-                    "applies": f.applies(values),
-                    "errors": errors.get(f.key, []) if anchor else [],
-                }
+                    **_bound(f, values, errors, anchor, choices),
+                    "search": bound_search(f, values, errors),
+                }  # fmt: skip
             )
         bound.append({"title": section.title, "fields": fields})
     return bound
+
+
+def _bound(f, values, errors: dict[str, list[str]], anchor: bool, choices=None) -> dict:
+    return {
+        "field": f,
+        "value": values.get(f.name, ""),
+        "anchor": anchor,
+        "applies": f.applies(values, choices),
+        "errors": errors.get(f.key, []) if anchor else [],
+    }
 
 
 def _messages(exc: ValidationError) -> dict[str, list[str]]:

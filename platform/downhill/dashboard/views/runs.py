@@ -28,7 +28,7 @@ from downhill.runs.services import (
 )
 from workers.contract.spec import OPTIMIZERS
 
-from ..compare import MAX_COMPARED, compared_runs, default_axis, parse_ids, result_rows
+from ..compare import MAX_COMPARED, axis_notes, compared_runs, parse_ids, result_rows
 from ..predict_form import csv_header, is_image_run
 from ..runs_listing import ACTIVE_STATUSES, RunsQuery, runs_for_table
 from ..templatetags.run_display import eta_seconds
@@ -202,7 +202,7 @@ def runs_compare(request):
     dataset_names = {run.experiment.dataset_id: run.experiment.dataset.name for run in runs}
     comparison = compared_runs(runs, dataset_names)
     results = result_rows(runs)
-    axis, axis_note = default_axis(runs)
+    axis, notes = axis_notes(runs)
     for i, item in enumerate(comparison["runs"]):
         item["results"] = [row["cells"][i] for row in results]
     context = {
@@ -210,7 +210,8 @@ def runs_compare(request):
         "results": results,
         "runs": runs,
         "axis": axis,
-        "axis_note": axis_note,
+        "axis_note": notes[axis],
+        "axis_notes": notes,
         "axes": AXIS_CHOICES,
         "any_classification": any(
             r.experiment.config.get("task") == "classification" for r in runs

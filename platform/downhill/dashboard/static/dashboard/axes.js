@@ -26,6 +26,9 @@
   function bind(page, charts, { reload, reread }) {
     const select = page.querySelector('[data-control="x-axis"]');
     let axis = select && AXES[select.value] ? select.value : "step";
+    const noteField = page.querySelector('[data-field="axis-note"]');
+    const notesScript = document.getElementById("axis-notes");
+    const notes = notesScript ? JSON.parse(notesScript.textContent) : {};
     const list = Object.values(charts).filter((chart, i, all) => all.indexOf(chart) === i);
     const apply = () => list.forEach((chart) => chart.setAxis(AXES[axis]));
     for (const chart of list) {
@@ -43,6 +46,7 @@
     if (select) {
       select.addEventListener("change", () => {
         axis = AXES[select.value] ? select.value : "step";
+        if (noteField && notes[axis]) noteField.textContent = notes[axis]; // never a stale "by default"
         apply();
         page.dataset.zoomed = "false";
         reload(axis);

@@ -4,7 +4,9 @@
  *
  * LineChart: several series on shared axes, round ticks, a legend, a hover readout, an
  * optional log scale, an exponential moving average drawn over a series' raw line
- * (`smooth: true`), and events marked as vertical lines.
+ * (`smooth: true`), and events marked as vertical lines. A series with more points than the
+ * plot has pixel columns is drawn as a min/max band per column with a line through each
+ * column's last value, so a one-step spike stays visible at every zoom.
  *
  *   const chart = new DownhillChart.LineChart(element, {
  *     series: [
@@ -150,40 +152,54 @@
   }
 
   /**
-   * The SVG path through a series. With more points than pixel columns, each column keeps its
-   * first, lowest, highest and last point: the line looks the same and no spike is lost.
+   * A dense series (more points than pixel columns) summarised per column: each
+   * column's x pixel and its lowest, highest and last point (indexes). Null when the series is
+   * sparse enough to draw point by point.
    */
-  function linePath(steps, values, x, y, columns) {
-    const n = steps.length;
-    const kept = [];
-    if (n <= columns * 2) {
-      for (let i = 0; i < n; i++) kept.push(i);
-    } else {
-      let column = null;
-      let bucket = null;
-      const flush = () => {
-        if (bucket) kept.push(...[...new Set([bucket.first, bucket.lo, bucket.hi, bucket.last])].sort((a, b) => a - b));
-      };
-      for (let i = 0; i < n; i++) {
-        const c = Math.floor(x(steps[i]));
-        if (c !== column) {
-          flush();
-          column = c;
-          bucket = { first: i, lo: i, hi: i, last: i };
-        } else {
-          bucket.last = i;
-          if (values[i] < values[bucket.lo]) bucket.lo = i;
-          if (values[i] > values[bucket.hi]) bucket.hi = i;
-        }
+  function columnsOf(xs, values, x, columns) {
+    const n = xs.length;
+    if (n <= columns) return null;
+    const out = [];
+    let bucket = null;
+    for (let i = 0; i < n; i++) {
+      const c = Math.floor(x(xs[i]));
+      if (!bucket || c !== bucket.c) {
+        bucket = { c, lo: i, hi: i, last: i };
+        out.push(bucket);
+        continue;
       }
-      flush();
+      bucket.last = i;
+      if (values[i] < values[bucket.lo]) bucket.lo = i;
+      if (values[i] > values[bucket.hi]) bucket.hi = i;
     }
+    return out;
+  }
+
+  /** The SVG path through points (indexes `kept`, default all) of xs/values. */
+  function linePath(xs, values, x, y, kept) {
     let d = "";
-    for (let j = 0; j < kept.length; j++) {
-      const i = kept[j];
-      d += (j ? "L" : "M") + x(steps[i]).toFixed(1) + "," + y(values[i]).toFixed(1);
+    const n = kept ? kept.length : xs.length;
+    for (let j = 0; j < n; j++) {
+      const i = kept ? kept[j] : j;
+      d += (j ? "L" : "M") + x(xs[i]).toFixed(1) + "," + y(values[i]).toFixed(1);
     }
     return d;
+  }
+
+  /** The min/max band of a dense series: along every column's highest point, back along the
+   *  lowest. A one-step spike is its column's highest point, so it is never averaged away. */
+  function bandPath(columns, values, y) {
+    let top = "";
+    let bottom = "";
+    for (let j = 0; j < columns.length; j++) {
+      const { c, hi } = columns[j];
+      top += (j ? "L" : "M") + (c + 0.5) + "," + y(values[hi]).toFixed(1);
+    }
+    for (let j = columns.length - 1; j >= 0; j--) {
+      const { c, lo } = columns[j];
+      bottom += "L" + (c + 0.5) + "," + y(values[lo]).toFixed(1);
+    }
+    return top + bottom + "Z";
   }
 
   /** The y range of some series' values: [min, max] of the finite ones (positive on a log axis). */
@@ -528,10 +544,16 @@
         const s = p.s;
         const smooth = this.smoothValues(s);
         const dash = s.dashed ? " chart__line--dashed" : "";
-        if (smooth) {
-          svgElement("path", { class: `chart__line chart__line--raw series-${s.colour}`, d: linePath(p.xs, p.values, x, y, columns) }, lines);
+        // Dense (a long run, or a zoom's re-read): the min/max band of each pixel column and the
+        // line through each column's last value. Sparse: the raw line under the smoothed one.
+        const dense = columnsOf(p.xs, p.values, x, columns);
+        if (dense) {
+          svgElement("path", { class: `chart__band series-${s.colour}`, d: bandPath(dense, p.values, y) }, lines);
+        } else if (smooth) {
+          svgElement("path", { class: `chart__line chart__line--raw series-${s.colour}`, d: linePath(p.xs, p.values, x, y) }, lines);
         }
-        svgElement("path", { class: `chart__line series-${s.colour}${dash}`, d: linePath(p.xs, smooth || p.values, x, y, columns) }, lines);
+        const kept = dense ? dense.map((column) => column.last) : null;
+        svgElement("path", { class: `chart__line series-${s.colour}${dash}`, d: linePath(p.xs, smooth || p.values, x, y, kept) }, lines);
         if ((s.markers && p.xs.length <= MAX_MARKERS) || p.xs.length === 1) {
           for (let i = 0; i < p.xs.length; i++) {
             if (log && p.values[i] <= 0) continue;

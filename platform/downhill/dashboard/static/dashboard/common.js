@@ -51,6 +51,11 @@
     return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
   }
 
+  /** A whole number the way every page writes it: 2,400 (the server's `count` filter). */
+  function count(value) {
+    return Number.isFinite(value) ? value.toLocaleString("en-US") : String(value);
+  }
+
   /** A value kept in localStorage (chart settings survive a reload); storage may be off. */
   const stored = {
     get(key, fallback) {
@@ -76,5 +81,22 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
-  window.Downhill = { getJson, postForm, csrfToken, formatDuration, stored, HttpError };
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  /** An SVG element with its attributes, appended to `parent` when given. */
+  function svgElement(name, attributes, parent) {
+    const node = document.createElementNS(SVG_NS, name);
+    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, v);
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  /** An SVG text at (x, y), centred unless `anchor` says otherwise. */
+  function svgText(parent, x, y, content, cls, anchor) {
+    const node = svgElement("text", { x, y, class: cls, "text-anchor": anchor || "middle" }, parent);
+    node.textContent = content;
+    return node;
+  }
+
+  window.Downhill = { getJson, postForm, csrfToken, formatDuration, count, stored, HttpError, svgElement, svgText };
 })();

@@ -102,8 +102,15 @@
     element.textContent = message;
   }
 
+  /** Each run's new points: a run with none drawn yet is read in one request (every series,
+   *  downsampled), later polls per group from each group's last step. */
   async function update(targets) {
-    const statuses = await Promise.all(targets.map((run) => Promise.all(groups.map((names) => pull(run, names)))));
+    const statuses = await Promise.all(
+      targets.map((run) => {
+        const drawn = Object.values(charts).some((chart) => chart.count(String(run.id)));
+        return drawn ? Promise.all(groups.map((names) => pull(run, names))) : pull(run, groups.flat()).then((status) => [status]);
+      }),
+    );
     targets.forEach((run, i) => {
       run.status = statuses[i][0];
     });
@@ -120,8 +127,7 @@
     try {
       await update(active);
       for (const run of active) {
-        const badge = page.querySelector(`tr[data-run="${run.id}"] .badge`);
-        if (badge && badge.textContent.toLowerCase() !== run.status) {
+        for (const badge of page.querySelectorAll(`tr[data-run="${run.id}"] .badge`)) {
           badge.className = `badge badge--${run.status}`;
           badge.textContent = run.status.charAt(0).toUpperCase() + run.status.slice(1);
         }

@@ -26,11 +26,22 @@
     return element.value.trim();
   }
 
+  /** A condition on a searched choice holds where any value it tries does (momentum shows
+   * while sgd is among the searched optimizers); otherwise on the field's own value. */
+  function holds(name, allowed) {
+    const toggle = control(`search_${name}`);
+    if (toggle && toggle.checked && !toggle.disabled) {
+      const tried = form.querySelectorAll(`input[name="search_${name}_values"]:checked`);
+      return Array.from(tried).some((input) => allowed.includes(input.value));
+    }
+    return allowed.includes(value(name));
+  }
+
   /** Show the fields whose conditions hold; the others are hidden and not submitted. */
   function applyConditions() {
     for (const field of form.querySelectorAll("[data-when]")) {
       const conditions = JSON.parse(field.dataset.when);
-      const applies = conditions.every(([name, allowed]) => allowed.includes(value(name)));
+      const applies = conditions.every(([name, allowed]) => holds(name, allowed));
       field.hidden = !applies;
       for (const element of field.querySelectorAll("input, select")) element.disabled = !applies;
     }
@@ -70,6 +81,15 @@
       rateInput.value = String(learningRates[optimizerSelect.value]);
     }
     previousOptimizer = optimizerSelect.value;
+  });
+
+  // ---- A sweep's objective: accuracy, F1 and R² are maximized, losses and errors minimized ----
+
+  const objectiveSelect = control("sweep_objective");
+  const directionSelect = control("sweep_direction");
+  objectiveSelect?.addEventListener("change", () => {
+    const higherIsBetter = ["val_accuracy", "val_f1", "val_r2"].includes(objectiveSelect.value);
+    directionSelect.value = higherIsBetter ? "maximize" : "minimize";
   });
 
   // ---- Live validation and the schedule's preview ----
@@ -117,6 +137,13 @@
       `${varies ? " (the batch grows)" : ` of ${first.toLocaleString("en-US")}`}; learning rate ${range}.`;
   }
 
+  // A searched setting makes the launch a sweep (CSS swaps the button's words); its size is
+  // the server's answer, a grid's number of combinations capped by max trials.
+  function showTrials(sweep) {
+    const trialCount = form.querySelector("[data-trial-count]");
+    if (trialCount) trialCount.textContent = sweep ? ` · up to ${sweep.trials} trial${sweep.trials === 1 ? "" : "s"}` : "";
+  }
+
   let pending = null;
   let timer = 0;
   async function preview() {
@@ -125,8 +152,10 @@
     try {
       const result = await postForm(previewUrl, new FormData(form), pending.signal);
       if (result.valid) {
+        showTrials(result.sweep);
         chart.replace("lr", result.lr.steps, result.lr.values);
-        summary.textContent = describe(result);
+        summary.textContent = describe(result) +
+          (result.sweep ? " That is the base config's; each trial applies its searched settings to it." : "");
         chartCard.classList.remove("is-stale");
         showErrors({});
       } else {
@@ -151,8 +180,10 @@
     applyConditions();
     schedulePreview();
   });
+  const launchButton = form.querySelector("[data-launch]");
+  const launchLabel = launchButton.innerHTML;
   form.addEventListener("submit", () => {
-    const button = form.querySelector("[data-launch]");
+    const button = launchButton;
     // Disabled after this event: a double click must not launch two runs.
     setTimeout(() => {
       button.disabled = true;
@@ -160,9 +191,8 @@
     });
   });
   window.addEventListener("pageshow", () => {
-    const button = form.querySelector("[data-launch]");
-    button.disabled = false;
-    button.textContent = "Launch run";
+    launchButton.disabled = false;
+    launchButton.innerHTML = launchLabel;
   });
 
   applyConditions();

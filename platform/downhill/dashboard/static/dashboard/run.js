@@ -10,7 +10,7 @@
   if (!page || !window.DownhillAxes || !window.DownhillChart || !window.Downhill) return;
 
   const { LineChart, ScatterChart, formatValue, bindChartControls } = window.DownhillChart;
-  const { getJson, formatDuration } = window.Downhill;
+  const { getJson, formatDuration, count } = window.Downhill;
   const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
   const POLL_MS = 1000;
   const RETRY_MS = 5000;
@@ -258,7 +258,7 @@
         item.className = `events__item events__item--${e.kind || "info"}`;
         const where = document.createElement("span");
         where.className = "events__where";
-        where.textContent = `step ${e.step.toLocaleString("en-US")} · epoch ${e.epoch}`;
+        where.textContent = `step ${count(e.step)} · epoch ${count(e.epoch)}`;
         const what = document.createElement("strong");
         what.textContent = e.title;
         item.append(where, what, e.detail ? ` ${e.detail}` : "");
@@ -283,7 +283,7 @@
     if (steps) {
       bar.max = steps;
       bar.value = step;
-      field("progress-text").textContent = `Epoch ${epoch} of ${epochs} · step ${step.toLocaleString("en-US")} of ${steps.toLocaleString("en-US")}`;
+      field("progress-text").textContent = `Epoch ${count(epoch)} of ${count(epochs)} · step ${count(step)} of ${count(steps)}`;
     }
     // At the pace so far: what is left over the steps per second since the start.
     const eta = run.status === "running" && step && steps && run.duration_seconds ? ((steps - step) * run.duration_seconds) / step : null;

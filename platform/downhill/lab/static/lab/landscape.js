@@ -3,7 +3,7 @@
  * (marching squares) and the trajectory drawn as the ball's path over them, a colour scale,
  * and a 1-D slice through the final weights (train and validation rows); for a line, the loss
  * from the initial weights (0) to the final ones (1). Polled while it runs, drawn as rows come.
- * No libraries (SVG helpers: svg.js); the look lives in landscape.css.
+ * No libraries (SVG helpers: common.js); the look lives in landscape.css.
  */
 (function () {
   "use strict";
@@ -12,7 +12,8 @@
   const STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
   const LEVELS = 12;
 
-  const { el, text } = window.LabSvg;
+  const el = window.Downhill.svgElement;
+  const text = window.Downhill.svgText;
 
   function fmt(v) {
     const a = Math.abs(v);

@@ -1,7 +1,7 @@
 /*
  * The LR range test page: loss against learning rate on a log-x SVG chart (raw loss faint,
  * smoothed loss bold), each suggestion a labelled vertical line with its "Use this rate" link,
- * polled while the test runs. No libraries (SVG helpers: svg.js); the look lives in lab.css.
+ * polled while the test runs. No dependencies; the look lives in lab.css.
  */
 (function () {
   "use strict";
@@ -13,7 +13,8 @@
     ["valley", "valley"],
   ];
 
-  const { el, text } = window.LabSvg;
+  const el = window.Downhill.svgElement;
+  const text = window.Downhill.svgText;
 
   function fmt(v) {
     return v < 1e-3 || v >= 1e4 ? v.toExponential(1).replace("e+", "e") : String(Number(v.toPrecision(3)));

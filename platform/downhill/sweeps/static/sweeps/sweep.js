@@ -1,5 +1,6 @@
 // The sweep page: trials table (sortable), parallel coordinates with brushing that filters the
-// table, best value so far against trial number. Data from the page's JSON (#sweep-data).
+// table (and greys the other panels' trials: event "sweep:filter"), best value so far against
+// trial number. Data from the page's JSON (#sweep-data).
 (function () {
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
@@ -17,6 +18,7 @@
     if (parent) parent.appendChild(e);
     return e;
   }
+  window.DownhillSweep = { data: data, el: el }; // for the other panels (sweep_panels.js)
   function valueOf(t, axis) {
     return axis === data.objective ? t.value : t.params[axis];
   }
@@ -202,7 +204,12 @@
     var c = el("text", { x: width - 60, y: height - 6 }, svg); c.textContent = "trial " + n;
   }
 
-  function update() { drawPC(); drawTable(); }
+  // The other panels (sweep_panels.js) grey what the brush leaves out as well.
+  function announce() {
+    var kept = Object.keys(brushes).length ? trials.filter(passes).map(function (t) { return t.number; }) : null;
+    document.dispatchEvent(new CustomEvent("sweep:filter", { detail: { kept: kept } }));
+  }
+  function update() { drawPC(); drawTable(); announce(); }
   update();
   drawHistory();
   window.addEventListener("resize", function () { drawPC(); drawHistory(); });

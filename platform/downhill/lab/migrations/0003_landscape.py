@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("lab", "0001_initial"),
+        ("lab", "0002_playground"),
         ("runs", "0006_run_name_tags_notes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
