@@ -20,6 +20,7 @@ from .distributed import Layout, train_distributed
 from .engine import DataError, Diverged, Stop, fit, pick_device, prepare
 from .engine.trainer import describe_device
 from .tables import read_table
+from .weights import WeightStore, store_weights
 
 log = logging.getLogger(__name__)
 S = Run.Status
@@ -84,7 +85,12 @@ def _run_attempt(attempt: RunAttempt, shutdown: threading.Event | None, *, ranks
     run = Run.objects.select_related("experiment__dataset").get(pk=attempt.run_id)
     writer = MetricsWriter(run.id)
     attempt.writers.append(writer)
-    callbacks = [writer, StopWatch(attempt, shutdown), CheckpointStore(attempt)]
+    callbacks = [
+        writer,
+        StopWatch(attempt, shutdown),
+        CheckpointStore(attempt),
+        WeightStore(attempt),
+    ]
     if is_trial(run.id):
         callbacks.append(SweepReporter(run.id))
     result, data = _train(run, callbacks, ranks=ranks, device=device)
@@ -118,6 +124,7 @@ def _train(run: Run, callbacks, *, ranks=None, device=None):
 
 def _outcome(run: Run, result, data) -> dict:
     config = run.experiment.config
+    store_weights(run.id, "final", result.model.state_dict())  # the landscape's origin
     return {
         "summary": result.summary,
         "artifacts": save_artifacts(run.id, result, data.x_train[:2]),

@@ -10,6 +10,7 @@ from django.db import Error, connection
 
 from downhill.celery import app
 from workers.contract.lab import RANGE_TEST_TASK
+from workers.contract.landscape import LANDSCAPE_TASK
 from workers.contract.playground import PLAYGROUND_TASK
 from workers.contract.tasks import (
     DATASETS_QUEUE,
@@ -147,6 +148,14 @@ def lab_range_test(test_id: int) -> None:
     from .lab import execute_range_test  # torch loads in the worker only
 
     execute_range_test(test_id)
+
+
+@app.task(name=LANDSCAPE_TASK)
+def lab_landscape(landscape_id: int) -> None:
+    """Compute one queued loss landscape of a run (downhill.lab); its outcome is on its row."""
+    from .lab_landscape import execute_landscape  # torch loads in the worker only
+
+    execute_landscape(landscape_id)
 
 
 @app.task(name=PLAYGROUND_TASK)

@@ -1,13 +1,15 @@
 """The landscape against a bare `torch.no_grad()` loop: forward passes per second, same cells.
 
-    .venv/bin/python bench/lab/run.py [--grid 21] [--rounds 5]
+    .venv/bin/python bench/lab/run.py [--grid 21] [--rounds 5] [--threads N]
 
 The platform's default model (MLP, hidden [64, 64], relu) on 2,000 rows of 32 features, a
 21x21 grid of filter-normalized directions evaluated by workers.engine.lab.landscape.surface
 in one batch of 2,000 rows per cell, against a hand-written loop that sets the same weights
-and runs the same forward passes under torch.no_grad(). Rounds alternate the two sides; the
-gate is the median of the per-round ratios landscape / bare (at least 0.9). Prints the time
-to the whole landscape too. Exit status 1 below the gate.
+and runs the same forward passes under torch.no_grad(). Rounds alternate the two sides (and
+which goes first); the gate is the median of the per-round ratios landscape / bare (at least
+0.9). Prints the time to the whole landscape too. Exit status 1 below the gate. `--threads 1`
+keeps a loaded machine's scheduler from deciding the ratio (torch's threads fight the other
+processes' for the cores).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def bare(model, objective, x, y, origin, d1, d2, axis) -> int:
 
 def ours(model, objective, x, y, origin, d1, d2, axis) -> int:
     return surface(
-        model, objective, x, y, origin, d1, d2, axis, axis, batch_rows=ROWS
+        model, objective, (x, y), origin, d1, d2, axis, axis, batch_rows=ROWS
     ).forward_passes
 
 
@@ -71,12 +73,17 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--grid", type=int, default=21)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: its default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     setup_args = setup(args.grid)
     ratios, times = [], []
     for round_ in range(args.rounds + 1):  # the first round warms up
         rates = {}
-        for name, side in (("bare", bare), ("landscape", ours)):
+        sides = (("bare", bare), ("landscape", ours))
+        for name, side in sides if round_ % 2 else sides[::-1]:  # who goes first alternates
             start = time.perf_counter()
             passes = side(*setup_args)
             elapsed = time.perf_counter() - start

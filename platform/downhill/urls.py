@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from downhill.lab import landscape_views
 from downhill.lab import views as lab_views
 
 urlpatterns = [
@@ -20,5 +21,6 @@ urlpatterns = [
     path("lab/", include("downhill.lab.urls")),
     # On a run's page, "Find a learning rate": named by the run, so under runs/.
     path("runs/<int:run_id>/range-test/", lab_views.range_test_start, name="range-test-start"),
+    path("runs/<int:run_id>/landscape/", landscape_views.landscape_start, name="landscape-start"),
     path("", include("downhill.sweeps.urls")),
 ]

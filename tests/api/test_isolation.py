@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from downhill.lab.models import Playground, RangeTest
+from downhill.lab.models import Landscape, Playground, RangeTest
 from downhill.runs.models import MetricPoint, Run
 from downhill.runs.services import metrics_record
 from downhill.sweeps.models import Comparison, Sweep
@@ -136,6 +136,9 @@ def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
         "tokens": token_create(user=user, name="ci").token.id,
         "lab/range-tests": RangeTest.objects.create(
             owner=user, experiment_id=adas["experiment"], params={}
+        ).id,
+        "lab/landscapes": Landscape.objects.create(
+            owner=user, run_id=adas["run"], kind="surface", params={}, cost={}
         ).id,
         "lab/playground": Playground.objects.create(owner=user, params={}).id,
         "optimizer-comparisons": adas["comparison"],

@@ -94,6 +94,10 @@ class Callback:
     def on_checkpoint(self, state: TrainState, checkpoint: dict) -> None:
         """A resume checkpoint (a plain dict, on the device); keep it somewhere."""
 
+    def on_weights(self, state: TrainState, name: str, weights: dict) -> None:
+        """A copy of the model's weights worth keeping (a state dict on the device): "initial"
+        before the first step, "epoch-000012" at the end of a snapshot epoch."""
+
     def on_train_end(self, state: TrainState) -> None:
         """After the last step, whatever the outcome (not called when the run raised)."""
 

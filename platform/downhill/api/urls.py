@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from downhill.lab.api import RangeTestViewSet
+from downhill.lab.landscape_api import LandscapeViewSet
 from downhill.lab.playground_api import PlaygroundViewSet
 from downhill.sweeps.api import SweepViewSet
 from downhill.sweeps.comparison_api import ComparisonViewSet
@@ -15,6 +16,7 @@ router.register("datasets", views.DatasetViewSet, basename="dataset")
 router.register("experiments", views.ExperimentViewSet, basename="experiment")
 router.register("runs", views.RunViewSet, basename="run")
 router.register("lab/range-tests", RangeTestViewSet, basename="range-test")
+router.register("lab/landscapes", LandscapeViewSet, basename="landscape")
 router.register("lab/playground", PlaygroundViewSet, basename="playground")
 router.register("sweeps", SweepViewSet, basename="sweep")
 router.register("optimizer-comparisons", ComparisonViewSet, basename="optimizer-comparison")

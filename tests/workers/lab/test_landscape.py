@@ -51,12 +51,12 @@ def test_two_parameter_surface_is_the_analytic_mse_and_passes_are_cells_times_ba
     d1 = [torch.ones_like(origin[0]), torch.zeros_like(origin[1])]  # the axes are the parameters
     d2 = [torch.zeros_like(origin[0]), torch.ones_like(origin[1])]
     alphas, betas = np.linspace(-2, 2, 7), np.linspace(-1, 1, 5)
-    result = surface(model, objective, x, y, origin, d1, d2, alphas, betas, batch_rows=16)
+    result = surface(model, objective, (x, y), origin, d1, d2, alphas, betas, batch_rows=16)
     xs, ys = x.numpy()[:, 0], y.numpy()[:, 0]
     for i, b in enumerate(betas):
         for j, a in enumerate(alphas):
             exact = np.mean(((w0 + a) * xs + b0 + b - ys) ** 2)
-            assert result.losses[i, j] == pytest.approx(exact, abs=1e-6, rel=1e-6)
+            assert result.losses["train"][i, j] == pytest.approx(exact, abs=1e-6, rel=1e-6)
     assert result.forward_passes == forward_passes(35, 50, 16) == 35 * math.ceil(50 / 16)
     for p, o in zip(model.parameters(), origin, strict=True):
         assert torch.equal(p, o)  # the model's weights are put back
@@ -66,9 +66,10 @@ def test_line_from_initial_to_final_passes_both_ends():
     model, objective, x, y = two_parameters()
     start = [torch.zeros_like(p) for p in model.parameters()]
     end = [torch.full_like(p, v) for p, v in zip(model.parameters(), (3.0, 0.5), strict=True)]
-    result = line(model, objective, x, y, start, end, np.linspace(-0.5, 1.5, 9), batch_rows=50)
-    assert result.losses[2] == pytest.approx(float((y**2).mean()), rel=1e-9)  # a = 0: the start
-    assert np.argmin(result.losses) == 6  # a = 1: the final weights, near least squares
+    result = line(model, objective, (x, y), start, end, np.linspace(-0.5, 1.5, 9), batch_rows=50)
+    losses = result.losses["train"]
+    assert losses[2] == pytest.approx(float((y**2).mean()), rel=1e-9)  # a = 0: the start
+    assert np.argmin(losses) == 6  # a = 1: the final weights, near least squares
     assert result.forward_passes == 9
 
 
@@ -82,3 +83,51 @@ def test_a_straight_path_projects_onto_a_line():
     assert np.allclose(
         np.abs(path["x"]), [(1 - t / 20) ** 2 * np.linalg.norm(step) for t in range(21)]
     )
+
+
+class CountingModel(torch.nn.Module):
+    """A model that counts the batches it is called on: the passes really made."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.calls = inner, 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.inner(x)
+
+
+def test_forward_passes_are_exactly_cells_times_batches_of_every_set_of_rows():
+    model = CountingModel(mlp())
+    objective = build_objective("cross_entropy", "classification", 3)
+    generator = torch.Generator().manual_seed(0)
+    sets = {
+        "train": (torch.randn(130, 5, generator=generator),
+                  objective.encode_targets(torch.randint(0, 3, (130,), generator=generator))),
+        "validation": (torch.randn(41, 5, generator=generator),
+                       objective.encode_targets(torch.randint(0, 3, (41,), generator=generator))),
+    }  # fmt: skip
+    origin = [p.detach().clone() for p in model.parameters()]
+    d1 = filter_normalized_direction(model, generator)
+    d2 = filter_normalized_direction(model, generator)
+    alphas, betas = np.linspace(-1, 1, 6), np.linspace(-1, 1, 4)
+    result = surface(model, objective, sets, origin, d1, d2, alphas, betas, batch_rows=32)
+    expected = 24 * (math.ceil(130 / 32) + math.ceil(41 / 32))
+    assert result.forward_passes == model.calls == forward_passes(24, (130, 41), 32) == expected
+    assert set(result.losses) == {"train", "validation"}
+    assert result.losses["validation"].shape == (4, 6)
+    for p, o in zip(model.parameters(), origin, strict=True):
+        assert torch.equal(p, o)
+
+
+def test_the_surface_at_its_centre_is_the_models_own_loss():
+    model = mlp()
+    objective = build_objective("cross_entropy", "classification", 3)
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(2))
+    y = objective.encode_targets(torch.arange(64) % 3)
+    origin = [p.detach().clone() for p in model.parameters()]
+    d = filter_normalized_direction(model, torch.Generator().manual_seed(3))
+    result = surface(model, objective, (x, y), origin, d, d, [-1.0, 0.0, 1.0], [0.0], batch_rows=64)
+    with torch.no_grad():
+        expected = float(objective.loss(model.eval()(x).float(), y))
+    assert result.losses["train"][0, 1] == pytest.approx(expected, rel=1e-6)

@@ -15,6 +15,7 @@ from .early_stopping import EarlyStopping
 from .final import Final
 from .optimizer_switch import OptimizerSwitch
 from .plateau_stop import PlateauStop
+from .snapshots import WeightSnapshots
 from .summary import run_summary
 from .swa import StochasticWeightAveraging
 
@@ -59,6 +60,7 @@ def build_features(trainer, checkpoint_seconds: float | None) -> Features:
         features.swa = StochasticWeightAveraging(trainer, swa)
         features.before.append(features.swa)
     features.before.append(best)
+    features.before.append(WeightSnapshots(trainer))
     features.after.append(PlateauStop(trainer))
     if stopping:
         features.early_stopping = EarlyStopping(trainer, stopping, best)

@@ -6,28 +6,36 @@ optimization problems"; Li et al. 2018, "Visualizing the Loss Landscape of Neura
 - surface: the loss on a grid theta(a, b) = origin + a d1 + b d2 around the final weights.
   `filter_normalized_direction` draws d1 and d2 as Li et al. do: Gaussian, each filter (a row
   along a weight's first axis) scaled to the norm of the same filter of the weights, biases
-  and batch-norm parameters (every parameter of one axis) left at zero.
+  and batch-norm parameters (every parameter of one axis) left at zero. For the trajectory,
+  d1 and d2 are the first two principal directions of the path instead (`trajectory`).
 - trajectory: the weight snapshots of a run minus its final weights, projected on their first
   two principal components (PCA by SVD), with the share of variance each explains.
 
-Every cell is evaluated without gradients on a fixed set of rows, in batches of
-`batch_rows`: the cost is exactly cells x ceil(rows / batch_rows) forward passes, and the
-result reports the number counted.
+Every cell is evaluated without gradients on fixed sets of rows (train, validation), each in
+batches of `batch_rows`: the cost is exactly cells x sum of ceil(rows / batch_rows) forward
+passes, and the result reports the number counted. The weights of a cell are written into the
+model's own parameters in place (no per-cell copies), and the losses of a grid row stay on the
+device until the row ends: one host sync per row.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+Rows = tuple[torch.Tensor, torch.Tensor]  # (features, targets as the objective takes them)
+
 
 @dataclass
 class Surface:
-    losses: np.ndarray  # (len(betas), len(alphas)); a line: (len(alphas),)
+    # per set of rows: (len(betas), len(alphas)); a line: (len(alphas),)
+    losses: dict[str, np.ndarray]
     forward_passes: int
 
 
@@ -45,78 +53,136 @@ def filter_normalized_direction(model: nn.Module, generator: torch.Generator) ->
     return direction
 
 
-def forward_passes(cells: int, rows: int, batch_rows: int) -> int:
-    """The cost shown before a landscape starts."""
-    return cells * math.ceil(rows / batch_rows)
+def batches(rows: int, batch_rows: int) -> int:
+    return math.ceil(rows / batch_rows)
+
+
+def forward_passes(cells: int, rows: int | Sequence[int], batch_rows: int) -> int:
+    """The cost shown before a landscape starts: cells x the batches of every set of rows."""
+    sizes = [rows] if isinstance(rows, int) else rows
+    return cells * sum(batches(n, batch_rows) for n in sizes if n)
 
 
 class _Evaluator:
-    """The mean loss of `model` at given weights over fixed rows, counting forward passes."""
+    """The mean loss of `model` over fixed sets of rows at weights written in place, counting
+    forward passes. Losses stay on the device until `read` (a host sync)."""
 
-    def __init__(self, model, objective, x, targets, batch_rows: int):
-        self.model, self.objective = model, objective
-        self.x, self.targets, self.batch_rows = x, targets, batch_rows
+    def __init__(self, model, objective, sets: dict[str, Rows], batch_rows: int, bf16: bool):
+        self.model, self.objective, self.batch_rows = model, objective, batch_rows
+        self.sets = {name: rows for name, rows in sets.items() if len(rows[0])}
+        self.params = list(model.parameters())
+        self.autocast = bf16
         self.passes = 0
 
-    @torch.no_grad()
-    def loss_at(self, weights: list[torch.Tensor]) -> float:
-        for p, w in zip(self.model.parameters(), weights, strict=True):
-            p.copy_(w)
-        total = torch.zeros((), dtype=torch.float64, device=self.x.device)
-        for start in range(0, len(self.x), self.batch_rows):
-            out = self.model(self.x[start : start + self.batch_rows]).float()
-            total += self.objective.loss_sum(out, self.targets[start : start + self.batch_rows])
-            self.passes += 1
-        return float(total / len(self.x))
+    def set_weights(self, origin, d1, a: float, d2=None, b: float = 0.0) -> None:
+        """The model's parameters become origin + a d1 (+ b d2), written in place."""
+        torch._foreach_copy_(self.params, origin)
+        torch._foreach_add_(self.params, d1, alpha=a)
+        if d2 is not None:
+            torch._foreach_add_(self.params, d2, alpha=b)
+
+    def losses(self) -> torch.Tensor:
+        """The mean loss of each set (in `sets` order), on the device."""
+        means = []
+        bf16 = torch.autocast("cuda", dtype=torch.bfloat16) if self.autocast else None
+        with bf16 or contextlib.nullcontext():
+            for x, targets in self.sets.values():
+                total = None
+                for start in range(0, len(x), self.batch_rows):
+                    out = self.model(x[start : start + self.batch_rows]).float()
+                    part = self.objective.loss_sum(out, targets[start : start + self.batch_rows])
+                    total = part if total is None else total + part
+                    self.passes += 1
+                means.append(total.double() / len(x))
+        return torch.stack(means)
+
+    def read(self, rows: list[torch.Tensor]) -> np.ndarray:
+        """(cells, sets) on the host, one sync."""
+        return torch.stack(rows).cpu().numpy()
 
 
-def _evaluator(model, objective, x, targets, batch_rows):
+@contextlib.contextmanager
+def _evaluating(model, objective, sets, batch_rows, bf16):
+    """An evaluator whose model gets its own weights and mode back afterwards."""
+    keep = [p.detach().clone() for p in model.parameters()]
+    was_training = model.training
     model.eval()
-    return _Evaluator(model, objective, x, targets, batch_rows)
+    ev = _Evaluator(model, objective, sets, batch_rows, bf16)
+    try:
+        with torch.no_grad():
+            yield ev
+    finally:
+        with torch.no_grad():
+            torch._foreach_copy_(ev.params, keep)
+        model.train(was_training)
 
 
-def line(model, objective, x, targets, start, end, alphas, *, batch_rows=2000) -> Surface:
-    """The loss at start + a (end - start) for each a of `alphas` (lists of tensors, one per
-    parameter). The model's own weights are put back after."""
-    keep = [p.detach().clone() for p in model.parameters()]
-    ev = _evaluator(model, objective, x, targets, batch_rows)
-    losses = [
-        ev.loss_at([s + a * (e - s) for s, e in zip(start, end, strict=True)]) for a in alphas
-    ]
-    ev.loss_at(keep)
-    return Surface(np.array(losses), ev.passes - math.ceil(len(x) / batch_rows))
+def _as_sets(sets) -> dict[str, Rows]:
+    return sets if isinstance(sets, dict) else {"train": sets}
 
 
-def surface(model, objective, x, targets, origin, d1, d2, alphas, betas, *,
-            batch_rows=2000, on_row=None) -> Surface:  # fmt: skip
-    """The loss at origin + a d1 + b d2 over the grid (rows: betas, columns: alphas).
-    `on_row(i, losses)` hears each finished row (progress; it may raise to cancel)."""
-    keep = [p.detach().clone() for p in model.parameters()]
-    ev = _evaluator(model, objective, x, targets, batch_rows)
-    grid = np.empty((len(betas), len(alphas)))
-    for i, b in enumerate(betas):
-        for j, a in enumerate(alphas):
-            weights = [o + a * u + b * v for o, u, v in zip(origin, d1, d2, strict=True)]
-            grid[i, j] = ev.loss_at(weights)
-        if on_row is not None:
-            on_row(i, grid[i])
-    passes = ev.passes
-    ev.loss_at(keep)
-    return Surface(grid, passes)
+def line(model, objective, sets, start, end, alphas, *, batch_rows=2000, bf16=False) -> Surface:
+    """The loss at start + a (end - start) for each a of `alphas` (start, end: lists of
+    tensors, one per parameter), on each set of rows ({"train": (x, targets), ...}, or one
+    (x, targets) pair). The model's own weights are put back after."""
+    with _evaluating(model, objective, _as_sets(sets), batch_rows, bf16) as ev:
+        step = torch._foreach_sub(list(end), list(start))
+        cells = []
+        for a in alphas:
+            ev.set_weights(start, step, float(a))
+            cells.append(ev.losses())
+        values = ev.read(cells)
+    return Surface({name: values[:, k] for k, name in enumerate(ev.sets)}, ev.passes)
+
+
+def surface(model, objective, sets, origin, d1, d2, alphas, betas, *, batch_rows=2000,
+            bf16=False, on_row: Callable | None = None) -> Surface:  # fmt: skip
+    """The loss at origin + a d1 + b d2 over the grid (rows: betas, columns: alphas), on each
+    set of rows. `on_row(i, {set: losses of row i})` hears each finished row (progress; it
+    may raise to cancel). The model's own weights are put back after."""
+    with _evaluating(model, objective, _as_sets(sets), batch_rows, bf16) as ev:
+        grids = {name: np.empty((len(betas), len(alphas))) for name in ev.sets}
+        for i, b in enumerate(betas):
+            cells = []
+            for a in alphas:
+                ev.set_weights(origin, d1, float(a), d2, float(b))
+                cells.append(ev.losses())
+            values = ev.read(cells)  # one host sync per row of the grid
+            for k, name in enumerate(ev.sets):
+                grids[name][i] = values[:, k]
+            if on_row is not None:
+                on_row(i, {name: grid[i] for name, grid in grids.items()})
+    return Surface(grids, ev.passes)
 
 
 def flat(weights: list[torch.Tensor]) -> np.ndarray:
     return torch.cat([w.detach().reshape(-1).double().cpu() for w in weights]).numpy()
 
 
+def unflat(vector: np.ndarray, like: list[torch.Tensor]) -> list[torch.Tensor]:
+    """A flat vector cut back into tensors shaped (and typed, and placed) like `like`."""
+    out, at = [], 0
+    for t in like:
+        n = t.numel()
+        out.append(torch.from_numpy(vector[at : at + n].copy()).reshape(t.shape).to(t))
+        at += n
+    return out
+
+
 def trajectory(snapshots: list[np.ndarray], final: np.ndarray) -> dict:
     """PCA of the snapshots minus the final weights: the path's coordinates on the first two
-    components (x, y), the components themselves and the variance each explains."""
+    components (x, y), the components themselves (unit vectors) and the variance each explains."""
     centered = np.stack(snapshots) - final
     _, singular, vt = np.linalg.svd(centered, full_matrices=False)
     components = vt[:2]
+    if len(components) < 2:  # one snapshot: any second direction orthogonal to the first
+        extra = np.zeros_like(final)
+        extra[np.argmin(np.abs(components[0]))] = 1.0
+        extra -= components[0] * (components[0] @ extra)
+        components = np.vstack([components, extra / np.linalg.norm(extra)])
     coords = centered @ components.T
     variance = singular**2
-    explained = variance[:2] / variance.sum() if variance.sum() > 0 else np.zeros(2)
-    return {"x": coords[:, 0], "y": coords[:, 1] if coords.shape[1] > 1 else np.zeros(len(coords)),
-            "components": components, "explained": explained}  # fmt: skip
+    explained = np.zeros(2)
+    if variance.sum() > 0:
+        explained[: min(2, len(variance))] = (variance / variance.sum())[:2]
+    return {"x": coords[:, 0], "y": coords[:, 1], "components": components, "explained": explained}

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from downhill.datasets.selectors import datasets_visible_to
+from downhill.lab.landscape_views import landscape_card
 from downhill.runs.checkpoints import resume_point
 from downhill.runs.metadata import run_update_metadata
 from downhill.runs.metrics_csv import CSV_AXES
@@ -121,6 +122,7 @@ def run_page(request, run_id: int):
         "is_image_run": is_image_run(run),
         "placeholder": csv_header(run),
         "loss_units": LOSS_UNITS.get(run.experiment.config.get("target_scaling"), ""),
+        **landscape_card(request.user, run),
     }
     return render(request, "dashboard/run.html", context)
 
