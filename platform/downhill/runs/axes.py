@@ -90,7 +90,7 @@ def _rows_matching_steps(planned: int, config: dict, steps: int) -> int:
     return planned
 
 
-def _start_time(run: Run) -> float | None:
+def run_start_time(run: Run) -> float | None:
     """When the run's clock starts: its start, or its first point when that is earlier (a
     resumed run carries the points of the run it goes on from)."""
     first = (
@@ -124,7 +124,7 @@ def series_on_axis(run: Run, series: dict[str, dict[str, list]], axis: str) -> s
             data["x"] = [round(to_x(step), 6) for step in data["steps"]]
         return axis
     if axis == "time":
-        start = _start_time(run)
+        start = run_start_time(run)
         if start is None:
             return series_on_axis(run, series, "step")
         for name, data in series.items():

@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 
-from .axes import AXES, _start_time, run_epoch_plan
+from .axes import AXES, run_epoch_plan, run_start_time
 from .models import MetricPoint, Run
 
 CSV_AXES = AXES
@@ -26,7 +26,7 @@ def _x_of(run: Run, axis: str):
     if axis == "step":
         return None
     if axis == "time":
-        start = _start_time(run) or 0.0
+        start = run_start_time(run) or 0.0
         return lambda step, wall: round(wall - start, 3)
     plan = run_epoch_plan(run)  # the same plan as the charts' axes (runs.axes)
     if plan is None:  # no epochs planned: the step stands in
