@@ -102,11 +102,24 @@
     return ["direction 1 (filter-normalized)", "direction 2 (filter-normalized)"];
   }
 
-  /** A grid still being computed comes coarse sub-grid first (every other row and column):
-   * a cell not computed yet is drawn with its coarse cell's loss, so the coarse surface shows
-   * as soon as it is there and refines as the rest comes. */
+  /** A grid still being computed comes coarse sub-grid first (every other row and column),
+   * or in parts: a cell not computed yet is drawn with its nearest computed neighbour's loss
+   * (its coarse cell's, once the coarse grid is in), so the coarse surface shows as soon as it
+   * is there and refines as the rest comes. */
+  function nearest(grid, i, j) {
+    for (let r = 1; r <= 2; r++) {
+      for (let di = -r; di <= r; di++) {
+        for (let dj = -r; dj <= r; dj++) {
+          const v = grid[i + di] && grid[i + di][j + dj];
+          if (v !== undefined && v !== null) return v;
+        }
+      }
+    }
+    return null;
+  }
+
   function filled(grid) {
-    return grid.map((row, i) => row.map((v, j) => (v !== null ? v : grid[i - (i % 2)][j - (j % 2)])));
+    return grid.map((row, i) => row.map((v, j) => (v !== null ? v : nearest(grid, i, j))));
   }
 
   function gridOf(result, set) {
