@@ -88,7 +88,7 @@ def test_draw_a_runs_landscape_with_its_trajectory_and_a_line(
     split = landscape_create(owner=user, data={"run": run.id, "grid": 21, "parts": 2})
     execute_landscape(split.id, 0)
     page.goto(f"{live_server.url}/lab/landscapes/{split.id}/")
-    expect(page.locator("[data-progress]")).to_contain_text(" of 441 cells done")
+    expect(page.locator("[data-progress]")).to_contain_text(" of 441 cells done · 1 of 2 parts in")
     assert page.locator("svg[data-map] rect").count() == 21 * 21
     assert page.locator("svg[data-map] path.landscape-contour").count() >= 5
     assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -1,7 +1,8 @@
 """A run's loss landscape through the API: its cost before it starts, refused with a 400
 naming the field (nothing created), queued on the training queue, computed by the worker's
 task to stored grids of training and validation losses with the trajectory on the PCA plane,
-and cancelled."""
+and cancelled; a surface split into parts merges to the one-part surface, fails saying which
+part failed, and stops every part on a cancel."""
 
 from __future__ import annotations
 

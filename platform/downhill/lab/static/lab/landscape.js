@@ -258,8 +258,12 @@
     error.hidden = !landscape.error;
     error.textContent = landscape.error || "";
     const active = landscape.status === "queued" || landscape.status === "running";
+    const parts = landscape.parts || [];
+    const partsIn = parts.length > 1
+      ? ` · ${parts.filter((p) => p.status === "succeeded").length} of ${parts.length} parts in`
+      : "";
     root.querySelector("[data-progress]").textContent = active
-      ? `${landscape.cells_done} of ${landscape.cost.cells} cells done`
+      ? `${landscape.cells_done} of ${landscape.cost.cells} cells done${partsIn}`
       : landscape.status === "succeeded" ? `${landscape.result.forward_passes} forward passes made` : "";
     const cancel = root.querySelector("[data-cancel]");
     if (cancel && !active) cancel.remove();
