@@ -65,6 +65,9 @@ def test_draw_a_runs_landscape_with_its_trajectory_and_a_line(
     page.locator("[data-field=landscape]").screenshot(
         path=str(ARTIFACTS / "lab-landscape-card-1440.png")
     )
+    page.fill("[data-landscape-form] input[name=parts]", "22")
+    expect(cost).to_contain_text("parts: at most one part per grid row: from 1 to 21")
+    page.fill("[data-landscape-form] input[name=parts]", "1")
     page.select_option("[data-landscape-form] select[name=kind]", "line")
     expect(cost).to_contain_text("= 42 forward passes")
     page.click("[data-landscape-form] button[type=submit]")
@@ -96,5 +99,5 @@ def test_draw_a_runs_landscape_with_its_trajectory_and_a_line(
     page.set_viewport_size({"width": 1440, "height": 1000})
     page.wait_for_timeout(300)  # the redraw after the resize
     screenshot(page, "lab-landscape-part-1440")
-    refused = [p for p in problems if "status of 400" in p]  # the estimate of grid 99, on purpose
-    assert len(refused) == 1 and [p for p in problems if p not in refused] == []
+    refused = [p for p in problems if "status of 400" in p]  # grid 99 and parts 22, on purpose
+    assert len(refused) == 2 and [p for p in problems if p not in refused] == []
