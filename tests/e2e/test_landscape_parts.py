@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.worker_faults, pytest.mark.django_db(
 
 
 def test_two_parts_on_two_workers_merge_to_the_one_worker_surface(workers, api):  # noqa: F811
-    workers("landscape-a"), workers("landscape-b")
+    for name in ("landscape-a", "landscape-b"):
+        workers(name)
     dataset = api.upload(iris_rows(), name="iris.csv", target="species")
     run_id = api.experiment(dataset=dataset["id"], epochs=5, batch_size=16)["run"]
     assert api.wait_for(run_id, finished)["status"] == "succeeded"
