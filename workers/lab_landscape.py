@@ -16,7 +16,7 @@ from downhill.lab.landscape_services import (
 )
 from downhill.lab.models import Landscape
 from downhill.runs.checkpoints import kept_weights, snapshot_names
-from workers.contract.landscape import BATCH_ROWS, part_blocks
+from workers.contract.landscape import BATCH_ROWS, part_cells
 
 from .checkpoints import _load
 from .engine import DataError, pick_device, prepare
@@ -39,8 +39,7 @@ class CellWriter:
 
     def __init__(self, landscape: Landscape, part: int, every: float = 1.0):
         self.landscape, self.part, self.every, self.next_write = landscape, part, every, 0.0
-        blocks = part_blocks(landscape.params["grid"], part, _parts(landscape))
-        mine = [cell for block in blocks for cell in block]
+        mine = part_cells(landscape.params["grid"], part, _parts(landscape))
         self.cells, self.coarse = len(mine), sum(1 for i, j in mine if i % 2 == 0 == j % 2)
         self.done = 0
         self.pending: tuple[list, dict[str, list]] = ([], {})
@@ -78,7 +77,7 @@ def execute_landscape(landscape_id: int, part: int = 0, worker: str = "") -> Non
     except Exception as exc:  # noqa: BLE001 (the user sees a sentence; the log has the trace)
         landscape_part_finish(landscape_id, part, S.FAILED, error=_why(landscape_id, exc))
         return
-    cells = [cell for block in part_blocks(job.params["grid"], part, _parts(job)) for cell in block]
+    cells = part_cells(job.params["grid"], part, _parts(job))
     landscape_part_finish(landscape_id, part, S.SUCCEEDED, result=result, cells=cells)
 
 

@@ -10,6 +10,7 @@ from tests.conftest import iris_rows
 from tests.e2e.conftest import finished
 from tests.e2e.test_distributed_runs import api, workers  # noqa: F401 (fixtures)
 from tests.e2e.test_landscape_worker import wait_for
+from workers.contract.landscape import part_cells
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker_faults, pytest.mark.django_db(transaction=True)]
 
@@ -35,11 +36,5 @@ def test_two_parts_on_two_workers_merge_to_the_one_worker_surface(workers, api):
         assert split["result"][key] == whole["result"][key], key
     assert split["result"]["forward_passes"] == 21 * 21 * 2
     assert [part["forward_passes"] for part in split["parts"]] == [
-        sum(2 * len(b) for b in blocks) for blocks in _halves(21)
+        2 * len(part_cells(21, part, 2)) for part in range(2)
     ]
-
-
-def _halves(grid: int):
-    from workers.contract.landscape import part_blocks
-
-    return [part_blocks(grid, part, 2) for part in range(2)]

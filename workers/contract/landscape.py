@@ -41,6 +41,11 @@ def part_blocks(grid: int, part: int, parts: int) -> list[Block]:
     return coarse_first_blocks(grid, grid)[part::parts]
 
 
+def part_cells(grid: int, part: int, parts: int) -> list[tuple[int, int]]:
+    """The cells of part `part` of `parts`, in the order it computes them."""
+    return [cell for block in part_blocks(grid, part, parts) for cell in block]
+
+
 def landscape_params(data: dict) -> tuple[dict, dict[str, list[str]]]:
     """The settings with defaults filled in (directions stays None: it depends on the run),
     and the errors per field (empty when valid)."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from workers.contract.landscape import coarse_first_blocks, part_blocks
+from workers.contract.landscape import coarse_first_blocks, part_cells
 from workers.engine.lab.landscape import (
     filter_normalized_direction,
     forward_passes,
@@ -158,9 +158,7 @@ def test_coarse_first_computes_the_coarse_sub_grid_first_and_every_cell_once():
 
 @pytest.mark.parametrize(("grid", "parts"), [(21, 1), (21, 2), (21, 5), (8, 8), (3, 3)])
 def test_parts_share_every_cell_once_each_part_coarse_cells_first(grid, parts):
-    shares = [
-        [cell for block in part_blocks(grid, p, parts) for cell in block] for p in range(parts)
-    ]
+    shares = [part_cells(grid, p, parts) for p in range(parts)]
     assert sorted(cell for share in shares for cell in share) == [
         (i, j) for i in range(grid) for j in range(grid)
     ]
