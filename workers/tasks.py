@@ -150,12 +150,13 @@ def lab_range_test(test_id: int) -> None:
     execute_range_test(test_id)
 
 
-@app.task(name=LANDSCAPE_TASK)
-def lab_landscape(landscape_id: int) -> None:
-    """Compute one queued loss landscape of a run (downhill.lab); its outcome is on its row."""
+@app.task(name=LANDSCAPE_TASK, bind=True)
+def lab_landscape(self, landscape_id: int, part: int = 0) -> None:
+    """Compute one part of a queued loss landscape of a run (downhill.lab); its outcome is on
+    its row, with this worker's name."""
     from .lab_landscape import execute_landscape  # torch loads in the worker only
 
-    execute_landscape(landscape_id)
+    execute_landscape(landscape_id, part, worker=self.request.hostname or "")
 
 
 @app.task(name=PLAYGROUND_TASK)

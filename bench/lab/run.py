@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from workers.contract.landscape import coarse_first_blocks  # noqa: E402
 from workers.engine.lab.landscape import filter_normalized_direction, surface  # noqa: E402
 from workers.engine.losses import build_objective  # noqa: E402
 from workers.engine.models import build_model  # noqa: E402
@@ -64,8 +65,9 @@ def bare(model, objective, x, y, origin, d1, d2, axis) -> int:
 
 
 def ours(model, objective, x, y, origin, d1, d2, axis) -> int:
+    blocks = coarse_first_blocks(len(axis), len(axis))  # the worker's order: coarse grid first
     return surface(
-        model, objective, (x, y), origin, d1, d2, axis, axis, batch_rows=ROWS
+        model, objective, (x, y), origin, d1, d2, axis, axis, batch_rows=ROWS, blocks=blocks
     ).forward_passes
 
 

@@ -1,7 +1,8 @@
 """A run's loss landscape in a browser: the run page's "Landscape" card shows the cost before
 it starts, "Draw the landscape" opens its page, which draws the contours with the trajectory
 as the ball's path and a 1-D slice, axes labelled; a line draws from the initial weights to the
-final. Screenshots at 1440 and 390 px, with no overflow."""
+final; a surface of which one part of two is in is drawn whole from the cells there are.
+Screenshots at 1440 and 390 px, with no overflow."""
 
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def test_draw_a_runs_landscape_with_its_trajectory_and_a_line(
     page.locator("[data-field=landscape]").screenshot(
         path=str(ARTIFACTS / "lab-landscape-card-1440.png")
     )
+    page.fill("[data-landscape-form] input[name=parts]", "22")
+    expect(cost).to_contain_text("parts: at most one part per grid row: from 1 to 21")
+    page.fill("[data-landscape-form] input[name=parts]", "1")
     page.select_option("[data-landscape-form] select[name=kind]", "line")
     expect(cost).to_contain_text("= 42 forward passes")
     page.click("[data-landscape-form] button[type=submit]")
@@ -80,5 +84,20 @@ def test_draw_a_runs_landscape_with_its_trajectory_and_a_line(
     page.locator("[data-field=landscape]").screenshot(
         path=str(ARTIFACTS / "lab-landscape-card-390.png")
     )
-    refused = [p for p in problems if "status of 400" in p]  # the estimate of grid 99, on purpose
-    assert len(refused) == 1 and [p for p in problems if p not in refused] == []
+
+    # A surface in two parts, one of them computed: drawn whole from the cells there are.
+    from downhill.lab.landscape_services import landscape_create
+
+    split = landscape_create(owner=user, data={"run": run.id, "grid": 21, "parts": 2})
+    execute_landscape(split.id, 0)
+    page.goto(f"{live_server.url}/lab/landscapes/{split.id}/")
+    expect(page.locator("[data-progress]")).to_contain_text(" of 441 cells done · 1 of 2 parts in")
+    assert page.locator("svg[data-map] rect").count() == 21 * 21
+    assert page.locator("svg[data-map] path.landscape-contour").count() >= 5
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "lab-landscape-part-390")
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.wait_for_timeout(300)  # the redraw after the resize
+    screenshot(page, "lab-landscape-part-1440")
+    refused = [p for p in problems if "status of 400" in p]  # grid 99 and parts 22, on purpose
+    assert len(refused) == 2 and [p for p in problems if p not in refused] == []

@@ -1,7 +1,8 @@
 """A run's loss landscape through the API: its cost before it starts, refused with a 400
 naming the field (nothing created), queued on the training queue, computed by the worker's
 task to stored grids of training and validation losses with the trajectory on the PCA plane,
-and cancelled."""
+and cancelled; a surface split into parts merges to the one-part surface, fails saying which
+part failed, and stops every part on a cancel."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_the_cost_is_shown_before_and_the_worker_computes_the_surface_with_its_t
     body = created.json()
     assert body["status"] == "queued" and body["cost"]["forward_passes"] == 11 * 11 * 2
     jobs = [t for t in sent_tasks if t["name"] == LANDSCAPE_TASK]
-    assert jobs and jobs[0]["args"] == [body["id"]] and jobs[0]["queue"] == "training"
+    assert jobs and jobs[0]["args"] == [body["id"], 0] and jobs[0]["queue"] == "training"
 
     lab_landscape(body["id"])
     done = api.get(f"{URL}{body['id']}/").json()
@@ -88,6 +89,65 @@ def test_the_line_runs_from_the_initial_weights_down_to_the_final(api, trained, 
     assert done["result"]["forward_passes"] == 21 * 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_surface_split_into_parts_merges_to_the_one_part_surface_exactly(
+    api, trained, sent_tasks, django_capture_on_commit_callbacks
+):
+    from workers.tasks import lab_landscape
+
+    body = {"run": trained.id, "grid": 9}
+    whole = api.post(URL, body, format="json").json()["id"]
+    lab_landscape(whole)
+    with django_capture_on_commit_callbacks(execute=True):
+        split = api.post(URL, {**body, "parts": 3}, format="json").json()
+    jobs = [t["args"] for t in sent_tasks if t["name"] == LANDSCAPE_TASK]
+    assert jobs[-3:] == [[split["id"], 0], [split["id"], 1], [split["id"], 2]]
+    lab_landscape(split["id"], 0)
+    half = api.get(f"{URL}{split['id']}/").json()
+    assert half["status"] == "running" and half["cells_done"] == half["parts"][0]["cells_done"]
+    coarse = half["result"]["partial"]["train"]
+    assert all(coarse[0][j] is not None for j in (0, 2, 4, 6, 8))  # part 0's coarse row first
+    assert [p["status"] for p in half["parts"]] == ["succeeded", "queued", "queued"]
+    lab_landscape(split["id"], 2)
+    lab_landscape(split["id"], 1)
+    done, one = (api.get(f"{URL}{i}/").json() for i in (split["id"], whole))
+    assert done["status"] == "succeeded", done["error"]
+    for key in ("train", "validation", "alphas", "betas", "trajectory", "forward_passes", "rows"):
+        assert done["result"][key] == one["result"][key], key
+    assert done["cells_done"] == 81 and "partial" not in done["result"]
+    assert sum(p["forward_passes"] for p in done["parts"]) == 81 * 2
+    assert all(p["worker"] for p in done["parts"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_part_that_fails_fails_the_job_saying_which_and_a_cancel_stops_every_part(
+    api, trained, sent_tasks
+):
+    from django.core.files.storage import default_storage
+
+    from downhill.runs.checkpoints import weights_path
+    from workers.tasks import lab_landscape
+
+    cancelled = api.post(URL, {"run": trained.id, "grid": 5, "parts": 2}, format="json").json()
+    lab_landscape(cancelled["id"], 0)
+    assert api.post(f"{URL}{cancelled['id']}/cancel/").json()["status"] == "running"
+    lab_landscape(cancelled["id"], 1)  # stops at its first write
+    stopped = api.get(f"{URL}{cancelled['id']}/").json()
+    assert stopped["status"] == "cancelled"
+    assert [p["status"] for p in stopped["parts"]] == ["succeeded", "cancelled"]
+
+    failing = api.post(URL, {"run": trained.id, "grid": 5, "parts": 2}, format="json").json()
+    lab_landscape(failing["id"], 0)
+    trained.refresh_from_db()
+    for gone in (weights_path(trained.id, "final"), trained.artifacts["checkpoints"]["last"]):
+        default_storage.delete(gone)  # the final model, in both places it is kept
+    lab_landscape(failing["id"], 1)
+    failed = api.get(f"{URL}{failing['id']}/").json()
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("Part 2 of 2 failed: The run's kept weights are gone")
+    assert failed["parts"][1]["error"] and failed["parts"][1]["status"] == "failed"
+
+
 @pytest.fixture
 def finished(api, user):
     """A run marked succeeded with a stored model (no training: the checks come first)."""
@@ -116,6 +176,9 @@ def finished(api, user):
         ({"run": 10**9}, "run"),
         ({"run": "one"}, "run"),
         ({"zoom": 3}, "zoom"),
+        ({"parts": 0}, "parts"),
+        ({"grid": 5, "parts": 6}, "parts"),  # more parts than grid rows
+        ({"kind": "line", "parts": 2}, "parts"),
         ({"kind": "line"}, "run"),  # a run without its initial weights
         ({"directions": "pca"}, "directions"),  # a run without snapshots
     ],

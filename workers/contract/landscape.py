@@ -13,13 +13,37 @@ DIRECTIONS = ("pca", "random")
 MIN_GRID, MAX_GRID = 3, 51
 MAX_ROWS = 10_000
 BATCH_ROWS = 2_000  # rows per forward pass: the default subset is one batch per set of rows
+# parts: a surface's cells split across that many tasks on the training queue (one worker
+# each when enough are free); up to one part per grid row.
 DEFAULTS = {"kind": "surface", "grid": 21, "rows": 2_000, "range": None, "directions": None,
-            "seed": 0}  # fmt: skip
+            "seed": 0, "parts": 1}  # fmt: skip
 # The range of a line is in units of the way from the initial weights (0) to the final (1);
 # a random surface's in units of its filter-normalized directions; a PCA surface's, in weight
 # space distance, covers the trajectory when it is not given (None).
 DEFAULT_RANGES = {"line": [-0.5, 1.5], "random": [-1.0, 1.0]}
 MAX_RANGE = 1e3
+
+Block = list[tuple[int, int]]  # (row, column) cells of a grid evaluated before one host sync
+
+
+def coarse_first_blocks(n_rows: int, n_cols: int) -> list[Block]:
+    """Every cell once: first the coarse sub-grid (every other row and column: 11 x 11 of
+    21 x 21, about a quarter of the passes), row after row, then the cells between, row after
+    row. A page draws the coarse surface while the rest is computed."""
+    coarse = [[(i, j) for j in range(0, n_cols, 2)] for i in range(0, n_rows, 2)]
+    fine = [[(i, j) for j in range(n_cols) if i % 2 or j % 2] for i in range(n_rows)]
+    return coarse + [block for block in fine if block]
+
+
+def part_blocks(grid: int, part: int, parts: int) -> list[Block]:
+    """The blocks part `part` of `parts` computes: every parts-th block of the coarse-first
+    order, so each part does its share of the coarse grid first and no cell is done twice."""
+    return coarse_first_blocks(grid, grid)[part::parts]
+
+
+def part_cells(grid: int, part: int, parts: int) -> list[tuple[int, int]]:
+    """The cells of part `part` of `parts`, in the order it computes them."""
+    return [cell for block in part_blocks(grid, part, parts) for cell in block]
 
 
 def landscape_params(data: dict) -> tuple[dict, dict[str, list[str]]]:
@@ -41,10 +65,24 @@ def landscape_params(data: dict) -> tuple[dict, dict[str, list[str]]]:
     seed = params["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
         errors["seed"] = ["a whole number from 0 to 2147483647."]
+    parts_error = _parts_error(params)
+    if parts_error:
+        errors["parts"] = [parts_error]
     range_error = _range_error(params["range"])
     if range_error:
         errors["range"] = [range_error]
     return params, errors
+
+
+def _parts_error(params: dict) -> str | None:
+    parts, grid = params["parts"], params["grid"]
+    if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+        return "a whole number from 1 to the number of grid rows."
+    if params["kind"] == "line" and parts != 1:
+        return "a line is computed in one part."
+    if isinstance(grid, int) and parts > grid:
+        return f"at most one part per grid row: from 1 to {grid}."
+    return None
 
 
 def _range_error(value) -> str | None:

@@ -19,7 +19,7 @@ class LandscapeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Landscape
         fields = ["id", "run", "kind", "status", "params", "cost", "cells_done", "result",
-                  "error", "cancel_requested", "created_at", "finished_at"]  # fmt: skip
+                  "parts", "error", "cancel_requested", "created_at", "finished_at"]  # fmt: skip
         read_only_fields = fields
 
 
@@ -40,6 +40,9 @@ class LandscapeRequestSerializer(serializers.Serializer):
                                          help_text="a surface's plane: the trajectory's PCA "
                                          "plane (with snapshots), or random filter-normalized")  # fmt: skip
     seed = serializers.IntegerField(required=False, default=DEFAULTS["seed"])
+    parts = serializers.IntegerField(required=False, default=DEFAULTS["parts"], min_value=1,
+                                     help_text="a surface's cells split into this many tasks on "
+                                     "the training queue (at most one per grid row)")  # fmt: skip
 
 
 class CostSerializer(serializers.Serializer):

@@ -49,10 +49,16 @@ def landscape_plan(*, owner, data) -> tuple[Run, dict, dict]:
 def landscape_create(*, owner, data) -> Landscape:
     """Validate and queue a landscape of one of the owner's finished runs."""
     run, params, cost = landscape_plan(owner=owner, data=data)
+    parts = [_part(p) for p in range(params["parts"])]
     landscape = Landscape.objects.create(owner=owner, run=run, kind=params["kind"],
-                                         params=params, cost=cost)  # fmt: skip
-    transaction.on_commit(lambda: _send(landscape.id))
+                                         params=params, cost=cost, parts=parts)  # fmt: skip
+    transaction.on_commit(lambda: _send(landscape.id, len(parts)))
     return landscape
+
+
+def _part(part: int) -> dict:
+    return {"part": part, "status": S.QUEUED, "worker": "", "cells_done": 0,
+            "forward_passes": 0, "error": ""}  # fmt: skip
 
 
 def _run(owner, value, errors: dict) -> Run | None:
@@ -89,9 +95,10 @@ def _fit_to_run(run: Run, params: dict, errors: dict) -> None:
         params["range"] = DEFAULT_RANGES["random"]
 
 
-def _send(landscape_id: int) -> None:
+def _send(landscape_id: int, parts: int) -> None:
     try:
-        send_by_name(LANDSCAPE_TASK, args=[landscape_id], queue=TRAINING_QUEUE)
+        for part in range(parts):
+            send_by_name(LANDSCAPE_TASK, args=[landscape_id, part], queue=TRAINING_QUEUE)
     except Exception:  # noqa: BLE001 (any transport error: the job cannot start)
         log.warning("could not send landscape %s to the broker", landscape_id)
         landscape_finish(
@@ -100,7 +107,8 @@ def _send(landscape_id: int) -> None:
 
 
 def landscape_request_cancel(landscape: Landscape) -> Landscape:
-    """Cancel a queued landscape at once; ask a running one's worker to stop after its row."""
+    """Cancel a queued landscape at once; ask a running one's workers (one per part) to stop
+    after their current block of cells."""
     if not Landscape.objects.filter(pk=landscape.id, status=S.QUEUED).update(
         status=S.CANCELLED, finished_at=timezone.now()
     ):
@@ -109,22 +117,103 @@ def landscape_request_cancel(landscape: Landscape) -> Landscape:
     return landscape
 
 
-# --- the worker's side ---
-def landscape_claim(landscape_id: int) -> bool:
-    """Queued -> running; False when it is not queued (cancelled, or taken)."""
-    return bool(Landscape.objects.filter(pk=landscape_id, status=S.QUEUED).update(status=S.RUNNING))
+# --- the worker's side: each part claims, feeds and finishes its share of the job's row ---
+# A part's writes lock the job's row (select_for_update; SQLite's IMMEDIATE transactions do
+# the same), so parts on different workers merge their cells without losing one another's.
+def _locked(landscape_id: int) -> Landscape:
+    return Landscape.objects.select_for_update().get(pk=landscape_id)
 
 
-def landscape_progress(landscape_id: int, cells_done: int, result: dict) -> bool:
-    """Store the cells so far; returns whether a cancel was asked."""
-    Landscape.objects.filter(pk=landscape_id, status=S.RUNNING).update(
-        cells_done=cells_done, result=result
-    )
-    return Landscape.objects.filter(pk=landscape_id, cancel_requested=True).exists()
+def _parts_of(job: Landscape) -> list[dict]:
+    return job.parts or [_part(0)]  # a landscape asked for before parts existed
+
+
+def landscape_claim(landscape_id: int, part: int = 0, worker: str = "") -> bool:
+    """The part queued -> running (and the job with it); False when the job is over
+    (cancelled, failed) or the part was taken."""
+    with transaction.atomic():
+        job = _locked(landscape_id)
+        parts = _parts_of(job)
+        if job.status not in (S.QUEUED, S.RUNNING) or parts[part]["status"] != S.QUEUED:
+            return False
+        parts[part].update(status=S.RUNNING, worker=worker)
+        job.parts, job.status = parts, S.RUNNING
+        job.save(update_fields=["parts", "status"])
+    return True
+
+
+def landscape_progress(landscape_id: int, part: int, cells: list, losses: dict, head: dict) -> bool:
+    """Merge a part's newly computed cells ([i, j] and {set: loss per cell}) into the job's
+    grids so far; returns whether the part should stop (a cancel was asked, or the job ended:
+    another part failed)."""
+    with transaction.atomic():
+        job = _locked(landscape_id)
+        if job.status != S.RUNNING:
+            return True
+        _merge(job, cells, losses, head)
+        parts = _parts_of(job)
+        parts[part]["cells_done"] += len(cells)
+        job.parts, job.cells_done = parts, job.cells_done + len(cells)
+        job.save(update_fields=["parts", "result", "cells_done"])
+        return job.cancel_requested
+
+
+def _merge(job: Landscape, cells: list, losses: dict, head: dict) -> None:
+    size = job.params["grid"]
+    result = {**job.result, **head}
+    grids = result.setdefault("partial", {})
+    for name, values in losses.items():
+        grid = grids.setdefault(name, [[None] * size for _ in range(size)])
+        for (i, j), value in zip(cells, values, strict=True):
+            grid[i][j] = value
+    job.result = result
+
+
+def landscape_part_finish(landscape_id: int, part: int, status: str, *, result=None,
+                          cells=None, error: str = "") -> None:  # fmt: skip
+    """The end of one part: its status, and for the job the end it makes: failed (saying which
+    part and why), cancelled, or succeeded when this was the last part in; then its result is
+    the parts' cells merged (`cells`: this part's [i, j], read from `result`)."""
+    with transaction.atomic():
+        job = _locked(landscape_id)
+        parts = _parts_of(job)
+        forward_passes = (result or {}).get("forward_passes", 0)
+        parts[part].update(status=status, error=error, forward_passes=forward_passes)
+        job.parts, fields = parts, ["parts"]
+        if job.status in (S.QUEUED, S.RUNNING):
+            fields += _job_end(job, part, status, result, cells, error)
+        job.save(update_fields=fields)
+
+
+def _job_end(job: Landscape, part: int, status: str, result, cells, error: str) -> list[str]:
+    """What a part's end makes of the job (still running); the fields it changed."""
+    ended = ["status", "finished_at"]
+    if status == S.FAILED:
+        many = len(job.parts) > 1
+        job.status, job.finished_at = S.FAILED, timezone.now()
+        job.error = f"Part {part + 1} of {len(job.parts)} failed: {error}" if many else error
+        return [*ended, "error"]
+    if status == S.CANCELLED:
+        job.status, job.finished_at = S.CANCELLED, timezone.now()
+        return ended
+    if len(job.parts) == 1:
+        job.result = result
+    else:
+        head = {k: v for k, v in result.items() if k not in ("train", "validation")}
+        _merge(job, cells, {k: [result[k][i][j] for i, j in cells] for k in ("train", "validation")
+                            if k in result}, head)  # fmt: skip
+    if any(p["status"] != S.SUCCEEDED for p in job.parts):
+        return ["result"]
+    if len(job.parts) > 1:
+        merged = job.result.pop("partial")
+        passes = sum(p["forward_passes"] for p in job.parts)
+        job.result = {**job.result, **merged, "forward_passes": passes}
+    job.status, job.finished_at, job.cells_done = S.SUCCEEDED, timezone.now(), job.cost["cells"]
+    return [*ended, "result", "cells_done"]
 
 
 def landscape_finish(landscape_id: int, status: str, **fields) -> None:
-    """The end of a landscape: its status, and its result or error."""
+    """The end of a whole landscape (the broker would not take it)."""
     Landscape.objects.filter(pk=landscape_id, status__in=(S.QUEUED, S.RUNNING)).update(
         status=status, finished_at=timezone.now(), **fields
     )

@@ -23,7 +23,7 @@ def landscape_card(user, run: Run) -> dict:
     the run has none)."""
     context = {"landscapes": list(run.landscapes.all()[:20]), "landscape_bounds": {
         "kinds": KINDS, "grid": DEFAULTS["grid"], "rows": DEFAULTS["rows"], "min_grid": MIN_GRID,
-        "max_grid": MAX_GRID, "max_rows": MAX_ROWS}}  # fmt: skip
+        "max_grid": MAX_GRID, "max_rows": MAX_ROWS, "parts": DEFAULTS["parts"]}}  # fmt: skip
     if run.status != Run.Status.SUCCEEDED:
         return context
     try:
@@ -56,7 +56,7 @@ def landscape_start(request, run_id: int):
     if run is None:
         raise Http404("No such run.")
     data = {"run": run.id, "kind": request.POST.get("kind", DEFAULTS["kind"])}
-    for key in ("grid", "rows"):
+    for key in ("grid", "rows", "parts"):
         value = request.POST.get(key, "").strip()
         data[key] = int(value) if value.isdigit() else value or DEFAULTS[key]
     try:

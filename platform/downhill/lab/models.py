@@ -61,9 +61,12 @@ class Landscape(LabJob):
     params = models.JSONField()
     cost = models.JSONField()  # {"cells", "batches", "forward_passes", "rows"}
     cells_done = models.PositiveIntegerField(default=0)
-    # {"alphas", "betas", "train", "validation", "trajectory", "forward_passes", ...}; a
-    # surface's rows grow while it runs
+    # {"alphas", "betas", "train", "validation", "trajectory", "forward_passes", ...}; while a
+    # surface runs, its cells so far in "partial" (coarse sub-grid first)
     result = models.JSONField(default=dict)
+    # one entry per part (params["parts"] tasks): {"part", "status", "worker", "cells_done",
+    # "forward_passes", "error"}
+    parts = models.JSONField(default=list)
 
     def __str__(self) -> str:
         return f"landscape {self.id} ({self.kind}) of run {self.run_id}"

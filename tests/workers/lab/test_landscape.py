@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from workers.contract.landscape import coarse_first_blocks, part_cells
 from workers.engine.lab.landscape import (
     filter_normalized_direction,
     forward_passes,
@@ -131,3 +132,36 @@ def test_the_surface_at_its_centre_is_the_models_own_loss():
     with torch.no_grad():
         expected = float(objective.loss(model.eval()(x).float(), y))
     assert result.losses["train"][0, 1] == pytest.approx(expected, rel=1e-6)
+
+
+def test_coarse_first_computes_the_coarse_sub_grid_first_and_every_cell_once():
+    model = CountingModel(mlp())
+    objective = build_objective("cross_entropy", "classification", 3)
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn(70, 5, generator=generator)
+    y = objective.encode_targets(torch.arange(70) % 3)
+    origin = [p.detach().clone() for p in model.parameters()]
+    d1 = filter_normalized_direction(model, generator)
+    d2 = filter_normalized_direction(model, generator)
+    axis = np.linspace(-1, 1, 7)
+    by_rows = surface(model, objective, (x, y), origin, d1, d2, axis, axis, batch_rows=32)
+    model.calls, heard = 0, []
+    blocks = coarse_first_blocks(7, 7)
+    coarse = surface(model, objective, (x, y), origin, d1, d2, axis, axis, batch_rows=32,
+                     blocks=blocks, on_block=lambda block, _: heard.extend(block))  # fmt: skip
+    assert heard[:16] == [(i, j) for i in range(0, 7, 2) for j in range(0, 7, 2)]  # 4 x 4 first
+    assert sorted(heard) == [(i, j) for i in range(7) for j in range(7)]  # each cell once
+    assert coarse.forward_passes == model.calls == 49 * math.ceil(70 / 32)
+    np.testing.assert_array_equal(coarse.losses["train"], by_rows.losses["train"])
+    assert [len(b) for b in coarse_first_blocks(4, 4)] == [2, 2, 2, 4, 2, 4]  # an even grid
+
+
+@pytest.mark.parametrize(("grid", "parts"), [(21, 1), (21, 2), (21, 5), (8, 8), (3, 3)])
+def test_parts_share_every_cell_once_each_part_coarse_cells_first(grid, parts):
+    shares = [part_cells(grid, p, parts) for p in range(parts)]
+    assert sorted(cell for share in shares for cell in share) == [
+        (i, j) for i in range(grid) for j in range(grid)
+    ]
+    for share in shares:
+        coarse = [i % 2 == 0 == j % 2 for i, j in share]
+        assert coarse == sorted(coarse, reverse=True)  # its coarse cells, then the rest

@@ -14,8 +14,9 @@ optimization problems"; Li et al. 2018, "Visualizing the Loss Landscape of Neura
 Every cell is evaluated without gradients on fixed sets of rows (train, validation), each in
 batches of `batch_rows`: the cost is exactly cells x sum of ceil(rows / batch_rows) forward
 passes, and the result reports the number counted. The weights of a cell are written into the
-model's own parameters in place (no per-cell copies), and the losses of a grid row stay on the
-device until the row ends: one host sync per row.
+model's own parameters in place (no per-cell copies), and the losses of a block of cells (a
+grid row, or the part of one a pass computes) stay on the device until the block ends: one host
+sync per block (workers.contract.landscape orders a grid's cells coarse sub-grid first).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+
+from workers.contract.landscape import Block
 
 Rows = tuple[torch.Tensor, torch.Tensor]  # (features, targets as the objective takes them)
 
@@ -135,23 +138,32 @@ def line(model, objective, sets, start, end, alphas, *, batch_rows=2000, bf16=Fa
     return Surface({name: values[:, k] for k, name in enumerate(ev.sets)}, ev.passes)
 
 
+def row_blocks(n_rows: int, n_cols: int) -> list[Block]:
+    """The grid row after row."""
+    return [[(i, j) for j in range(n_cols)] for i in range(n_rows)]
+
+
 def surface(model, objective, sets, origin, d1, d2, alphas, betas, *, batch_rows=2000,
-            bf16=False, on_row: Callable | None = None) -> Surface:  # fmt: skip
+            bf16=False, blocks: list[Block] | None = None,
+            on_block: Callable | None = None) -> Surface:  # fmt: skip
     """The loss at origin + a d1 + b d2 over the grid (rows: betas, columns: alphas), on each
-    set of rows. `on_row(i, {set: losses of row i})` hears each finished row (progress; it
-    may raise to cancel). The model's own weights are put back after."""
+    set of rows, evaluated in `blocks` (default: row after row; cells of no block stay NaN).
+    `on_block(block, {set: losses of its cells})` hears each finished block (progress; it may
+    raise to cancel). The model's own weights are put back after."""
+    blocks = row_blocks(len(betas), len(alphas)) if blocks is None else blocks
     with _evaluating(model, objective, _as_sets(sets), batch_rows, bf16) as ev:
-        grids = {name: np.empty((len(betas), len(alphas))) for name in ev.sets}
-        for i, b in enumerate(betas):
+        grids = {name: np.full((len(betas), len(alphas)), np.nan) for name in ev.sets}
+        for block in blocks:
             cells = []
-            for a in alphas:
-                ev.set_weights(origin, d1, float(a), d2, float(b))
+            for i, j in block:
+                ev.set_weights(origin, d1, float(alphas[j]), d2, float(betas[i]))
                 cells.append(ev.losses())
-            values = ev.read(cells)  # one host sync per row of the grid
+            values = ev.read(cells)  # one host sync per block (a row of the grid, or part of one)
+            rows, cols = np.array(block).T
             for k, name in enumerate(ev.sets):
-                grids[name][i] = values[:, k]
-            if on_row is not None:
-                on_row(i, {name: grid[i] for name, grid in grids.items()})
+                grids[name][rows, cols] = values[:, k]
+            if on_block is not None:
+                on_block(block, {name: values[:, k] for k, name in enumerate(ev.sets)})
     return Surface(grids, ev.passes)
 
 

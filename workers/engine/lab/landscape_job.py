@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from workers.contract.landscape import part_blocks
+
 from ..data import TrainingData
 from ..losses import build_objective
 from ..models import build_model
@@ -35,13 +37,17 @@ class LandscapeSpec:
     directions: str | None  # "random" or "pca" for a surface
     seed: int
     batch_rows: int
+    part: int = 0  # a surface's cells are split into `parts` (workers.contract.part_blocks)
+    parts: int = 1
 
 
 def landscape(config: dict, data: TrainingData, spec: LandscapeSpec,
               weights: Callable[[str], dict], snapshot_names: list[str], *, device,
-              on_row: Callable | None = None) -> dict:  # fmt: skip
+              on_block: Callable | None = None) -> dict:  # fmt: skip
     """The landscape of a run trained with `config` on `data`: `weights(name)` loads a kept
-    state dict ("final", "initial", the snapshots named in `snapshot_names`)."""
+    state dict ("final", "initial", the snapshots named in `snapshot_names`). A surface's part
+    is computed coarse sub-grid first (its other cells stay None); `on_block(block, losses,
+    head)` hears its blocks of cells as they end, with the axes (and path) in `head`."""
     n_classes = len(data.classes) if data.classes else None
     objective = build_objective(config["loss"], data.task, n_classes,
                                 data.preprocessing.get("target_scale"))  # fmt: skip
@@ -69,14 +75,16 @@ def landscape(config: dict, data: TrainingData, spec: LandscapeSpec,
         d1 = filter_normalized_direction(model, generator)
         d2 = filter_normalized_direction(model, generator)
         alphas = betas = np.linspace(*spec.range, spec.grid)
-    result = surface(model, objective, sets, final, d1, d2, alphas, betas,
-                     batch_rows=spec.batch_rows, bf16=bf16, on_row=on_row)  # fmt: skip
-    out = {"alphas": alphas.tolist(), "betas": betas.tolist(),
-           **{k: _json(v) for k, v in result.losses.items()}}  # fmt: skip
+    head = {"alphas": alphas.tolist(), "betas": betas.tolist()}
     if path is not None:
-        out["trajectory"] = {"x": path["x"].tolist(), "y": path["y"].tolist(),
-                             "explained": path["explained"].tolist(), "names": snapshot_names}  # fmt: skip
-    return {**out, "forward_passes": result.forward_passes, "rows": _sizes(sets)}
+        head["trajectory"] = {"x": path["x"].tolist(), "y": path["y"].tolist(),
+                              "explained": path["explained"].tolist(), "names": snapshot_names}  # fmt: skip
+    heard = None if on_block is None else (lambda block, values: on_block(block, values, head))
+    result = surface(model, objective, sets, final, d1, d2, alphas, betas,
+                     batch_rows=spec.batch_rows, bf16=bf16,
+                     blocks=part_blocks(spec.grid, spec.part, spec.parts), on_block=heard)  # fmt: skip
+    return {**head, **{k: _json(v) for k, v in result.losses.items()},
+            "forward_passes": result.forward_passes, "rows": _sizes(sets)}  # fmt: skip
 
 
 def _row_sets(data: TrainingData, objective, spec: LandscapeSpec, device) -> dict:

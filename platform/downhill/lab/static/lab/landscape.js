@@ -2,7 +2,8 @@
  * A run's loss landscape: a heat map of the loss over the grid with log-spaced contours
  * (marching squares) and the trajectory drawn as the ball's path over them, a colour scale,
  * and a 1-D slice through the final weights (train and validation rows); for a line, the loss
- * from the initial weights (0) to the final ones (1). Polled while it runs, drawn as rows come.
+ * from the initial weights (0) to the final ones (1). Polled while it runs: a surface is drawn
+ * from its coarse sub-grid first and refined as the rest of its cells come.
  * No libraries (SVG helpers: common.js); the look lives in landscape.css.
  */
 (function () {
@@ -101,10 +102,35 @@
     return ["direction 1 (filter-normalized)", "direction 2 (filter-normalized)"];
   }
 
+  /** A grid still being computed comes coarse sub-grid first (every other row and column),
+   * or in parts: a cell not computed yet is drawn with its nearest computed neighbour's loss
+   * (its coarse cell's, once the coarse grid is in), so the coarse surface shows as soon as it
+   * is there and refines as the rest comes. */
+  function nearest(grid, i, j) {
+    for (let r = 1; r <= 2; r++) {
+      for (let di = -r; di <= r; di++) {
+        for (let dj = -r; dj <= r; dj++) {
+          const v = grid[i + di] && grid[i + di][j + dj];
+          if (v !== undefined && v !== null) return v;
+        }
+      }
+    }
+    return null;
+  }
+
+  function filled(grid) {
+    return grid.map((row, i) => row.map((v, j) => (v !== null ? v : nearest(grid, i, j))));
+  }
+
+  function gridOf(result, set) {
+    if (result[set]) return result[set];
+    return result.partial && result.partial[set] ? filled(result.partial[set]) : [];
+  }
+
   function drawMap(root, svg, scale, result, set) {
     clear(svg);
     clear(scale);
-    const grid = result[set] || (result.partial && result.partial[set]) || [];
+    const grid = gridOf(result, set);
     const width = svg.clientWidth || 560;
     const height = width;
     const small = width < 420;
@@ -175,9 +201,8 @@
   /** The slice: a line's whole result, or a surface's row through the final weights (b = 0). */
   function sliceOf(result, kind) {
     if (kind === "line") return { xs: result.alphas, train: result.train, validation: result.validation };
-    const rows = result.train ? result : result.partial || {};
     const i = result.betas ? result.betas.reduce((best, b, k, all) => (Math.abs(b) < Math.abs(all[best]) ? k : best), 0) : 0;
-    const row = (set) => (rows[set] && rows[set][i]) || null;
+    const row = (set) => gridOf(result, set)[i] || null;
     return { xs: result.alphas, train: row("train"), validation: row("validation") };
   }
 
@@ -233,8 +258,12 @@
     error.hidden = !landscape.error;
     error.textContent = landscape.error || "";
     const active = landscape.status === "queued" || landscape.status === "running";
+    const parts = landscape.parts || [];
+    const partsIn = parts.length > 1
+      ? ` · ${parts.filter((p) => p.status === "succeeded").length} of ${parts.length} parts in`
+      : "";
     root.querySelector("[data-progress]").textContent = active
-      ? `${landscape.cells_done} of ${landscape.cost.cells} cells done`
+      ? `${landscape.cells_done} of ${landscape.cost.cells} cells done${partsIn}`
       : landscape.status === "succeeded" ? `${landscape.result.forward_passes} forward passes made` : "";
     const cancel = root.querySelector("[data-cancel]");
     if (cancel && !active) cancel.remove();

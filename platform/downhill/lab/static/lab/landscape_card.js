@@ -13,7 +13,7 @@
 
   function body() {
     const data = { run: Number(form.dataset.run), kind: form.elements.kind.value };
-    for (const key of ["grid", "rows"]) {
+    for (const key of ["grid", "rows", "parts"]) {
       const value = form.elements[key].value.trim();
       data[key] = /^\d+$/.test(value) ? Number(value) : value;
     }
