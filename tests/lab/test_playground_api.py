@@ -122,3 +122,39 @@ def test_another_users_playground_and_dataset_are_not_theirs(api, grace, upload,
     dataset = upload(line_rows(), target="score").json()
     response = grace.post(URL, {"dataset": dataset["id"]}, format="json")
     assert response.status_code == 400 and "dataset" in response.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_a_queued_playground_cancelled_never_starts_and_an_ended_one_answers_409(api, sent_tasks):
+    from workers.tasks import lab_playground
+
+    created = api.post(URL, {}, format="json").json()
+    cancelled = api.post(f"{URL}{created['id']}/cancel/")
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.json()["status"] == "cancelled" and cancelled.json()["finished_at"]
+    lab_playground(created["id"])  # the message is still delivered: the worker skips it
+    row = Playground.objects.get(pk=created["id"])
+    assert row.status == "cancelled" and row.result is None
+    again = api.post(f"{URL}{created['id']}/cancel/")
+    assert again.status_code == 409 and "already ended (cancelled)" in again.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_running_playground_cancelled_drops_its_drawing(api, sent_tasks):
+    created = api.post(URL, {}, format="json").json()
+    assert services.playground_claim(created["id"])  # a worker has taken it
+    assert api.post(f"{URL}{created['id']}/cancel/").json()["status"] == "cancelled"
+    services.playground_finish(created["id"], "succeeded", result={"late": True})
+    row = Playground.objects.get(pk=created["id"])
+    assert row.status == "cancelled" and row.result is None
+
+
+@pytest.mark.django_db
+def test_a_finished_playground_is_not_cancelled(api, sent_tasks):
+    from workers.tasks import lab_playground
+
+    created = api.post(URL, {"optimizers": [{"kind": "gd", "steps": 5}]}, format="json").json()
+    lab_playground(created["id"])
+    response = api.post(f"{URL}{created['id']}/cancel/")
+    assert response.status_code == 409 and "already ended (succeeded)" in response.json()["detail"]
+    assert Playground.objects.get(pk=created["id"]).status == "succeeded"

@@ -99,6 +99,25 @@ def playground_wait(playground: Playground, seconds: float | None = None) -> Pla
     return playground
 
 
+class AlreadyFinished(Exception):
+    """A cancel of a playground that has already ended."""
+
+
+def playground_cancel(playground: Playground) -> Playground:
+    """Cancel a queued or running playground at once: a queued one never starts (the worker's
+    claim takes only queued ones) and a running one's result is dropped (its finish updates
+    only a queued or running row). One that has ended raises AlreadyFinished."""
+    ended = not Playground.objects.filter(
+        pk=playground.id, status__in=(S.QUEUED, S.RUNNING)
+    ).update(status=S.CANCELLED, finished_at=timezone.now())
+    playground.refresh_from_db()
+    if ended:
+        raise AlreadyFinished(
+            f"Playground {playground.id} has already ended ({playground.status})."
+        )
+    return playground
+
+
 # --- the worker's side ---
 def playground_claim(playground_id: int) -> bool:
     """Queued -> running; False when it is not queued (taken by another delivery)."""

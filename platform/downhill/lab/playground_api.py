@@ -1,15 +1,23 @@
-"""REST API of the playground: /api/v1/lab/playground/ (create and wait, list, read)."""
+"""REST API of the playground: /api/v1/lab/playground/ (create and wait, list, read, cancel)."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from downhill.api.parsers import JSONParser
+from downhill.api.schema import error_response
 from workers.contract.playground import DEFAULTS, MAX_STEPS, OPTIMIZERS
 
-from .playground import playground_create, playground_wait, playgrounds_visible_to
+from .playground import (
+    AlreadyFinished,
+    playground_cancel,
+    playground_create,
+    playground_wait,
+    playgrounds_visible_to,
+)
 from .playground_models import Playground
 
 
@@ -76,3 +84,16 @@ class PlaygroundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def create(self, request):
         playground = playground_wait(playground_create(owner=request.user, data=request.data))
         return Response(PlaygroundSerializer(playground).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={200: PlaygroundSerializer, 409: error_response("It has already ended.")},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a queued playground (say, behind a long run on a busy queue) or a running one."""
+        try:
+            playground = playground_cancel(self.get_object())
+        except AlreadyFinished as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(PlaygroundSerializer(playground).data)

@@ -46,6 +46,5 @@ SPECTACULAR_SETTINGS = {
         "DatasetStatusEnum": "downhill.datasets.models.Dataset.Status",
         "RunStatusEnum": "downhill.runs.models.Run.Status",
         "SweepStatusEnum": "downhill.sweeps.models.Sweep.Status",
-        "PlaygroundStatusEnum": "downhill.lab.playground_models.Playground.Status",
     },
 }
