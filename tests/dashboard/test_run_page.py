@@ -184,3 +184,28 @@ def test_run_again_needs_a_post_and_the_owner(client, user, other_user):
     assert client.post(f"/runs/{theirs.id}/again/").status_code == 404
     assert client.get(f"/runs/{mine.id}/again/").status_code == 405
     assert Run.objects.count() == 2
+
+
+def test_the_lr_tests_of_the_runs_config_are_listed_and_open(client, user, django_user_model):
+    from downhill.lab.models import RangeTest
+
+    run = make_run(user)
+    older = RangeTest.objects.create(owner=user, experiment=run.experiment, params={})
+    newer = RangeTest.objects.create(
+        owner=user, experiment=run.experiment, params={}, status=RangeTest.Status.SUCCEEDED
+    )
+    stranger = django_user_model.objects.create_user("mallory", password="x" * 12)
+    theirs = RangeTest.objects.create(owner=stranger, experiment=run.experiment, params={})
+    client.force_login(user)
+    html = page(client, run)
+    listed = re.findall(
+        r'href="/lab/range-tests/(\d+)/">LR test #\d+</a> <span class="muted">(\w+)', html
+    )
+    assert listed == [(str(newer.id), "succeeded"), (str(older.id), "queued")]
+    assert f"/lab/range-tests/{theirs.id}/" not in html
+    assert client.get(f"/lab/range-tests/{newer.id}/").status_code == 200
+
+
+def test_a_run_whose_config_has_no_lr_test_lists_none(client, user):
+    client.force_login(user)
+    assert 'data-field="range-tests"' not in page(client, make_run(user))

@@ -50,6 +50,15 @@ def test_find_a_learning_rate_and_use_it(live_server, browser_page, django_user_
     screenshot(page, "lab-range-test-390")
     page.set_viewport_size({"width": 1440, "height": 1000})
 
+    # The run page lists its config's LR tests; the link opens this one again.
+    page.goto(f"{live_server.url}/runs/{run_id}/")
+    listed = page.locator("[data-field=range-tests] a")
+    assert listed.count() == 1 and listed.inner_text() == f"LR test #{test.id}"
+    page.locator("[data-field=range-tests]").scroll_into_view_if_needed()
+    screenshot(page, "lab-range-tests-on-run-1440")
+    listed.click()
+    page.wait_for_selector("a[data-rule=valley]")
+
     valley = RangeTest.objects.get().suggestions["valley"]
     page.click("a[data-rule=valley]")
     page.wait_for_selector("input[name=learning_rate]")

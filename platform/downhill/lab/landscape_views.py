@@ -15,13 +15,14 @@ from downhill.runs.selectors import runs_visible_to
 from workers.contract.landscape import DEFAULTS, KINDS, MAX_GRID, MAX_ROWS, MIN_GRID
 
 from .landscape_services import landscape_create, landscape_plan, landscape_request_cancel
-from .models import Landscape
+from .models import Landscape, RangeTest
 
 
 def landscape_card(user, run: Run) -> dict:
     """The run page's "Landscape" card: its landscapes, and the default one's cost (or why
     the run has none)."""
-    context = {"landscapes": list(run.landscapes.all()[:20]), "landscape_bounds": {
+    context = {"landscapes": list(run.landscapes.all()[:20]), "range_tests": _range_tests(user, run),
+               "landscape_bounds": {
         "kinds": KINDS, "grid": DEFAULTS["grid"], "rows": DEFAULTS["rows"], "min_grid": MIN_GRID,
         "max_grid": MAX_GRID, "max_rows": MAX_ROWS, "parts": DEFAULTS["parts"]}}  # fmt: skip
     if run.status != Run.Status.SUCCEEDED:
@@ -32,6 +33,13 @@ def landscape_card(user, run: Run) -> dict:
         context["landscape_unavailable"] = " ".join(exc.message_dict.get("run", exc.messages))
         return context
     return {**context, "landscape_cost": cost, "landscape_params": params}
+
+
+def _range_tests(user, run: Run) -> list[RangeTest]:
+    """The LR range tests of the run's config ("Find a learning rate"), newest first."""
+    return list(
+        RangeTest.objects.filter(owner=user, experiment_id=run.experiment_id).order_by("-id")[:10]
+    )
 
 
 def _landscape_of(request, landscape_id: int) -> Landscape:
