@@ -5,10 +5,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
+
 from .errors import BadInput, DatasetFailed
 from .models import Dataset
 from .transport import Transport
 from .upload import MultipartUpload, Progress
+
+# A large file takes as long as the link needs, so no limit on the whole request; but each
+# chunk must go out within a minute (a link or a server that stalls is an error, not a hang)
+# and the answer, once the file is sent, must start within ten (the server stores it first).
+UPLOAD_TIMEOUT = httpx.Timeout(connect=30.0, read=600.0, write=60.0, pool=30.0)
 
 
 class Datasets:
@@ -43,8 +50,9 @@ class Datasets:
             )
         fields = {k: v for k, v in {"name": name, "target": target}.items() if v}
         body = MultipartUpload(path, fields, progress)
-        # No read timeout while sending: a large file takes as long as the link needs.
-        data = self._t.post("/datasets/", content=body, headers=body.headers, timeout=None)
+        data = self._t.post(
+            "/datasets/", content=body, headers=body.headers, timeout=UPLOAD_TIMEOUT
+        )
         dataset = Dataset.from_api(data)
         return self.wait(dataset.id, timeout=timeout) if wait else dataset
 
