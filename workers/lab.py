@@ -11,6 +11,7 @@ from downhill.lab.services import range_test_claim, range_test_finish, range_tes
 
 from .engine import Callback, DataError, Stop, pick_device, prepare
 from .engine.lab.range_test import RangeSpec, range_test
+from .failures import internal_error
 from .tables import read_table
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,7 @@ def execute_range_test(test_id: int) -> None:
         return
     except Exception as exc:  # noqa: BLE001 (the user sees a sentence; the log has the trace)
         log.exception("range test %s failed", test_id)
-        error = (
-            f"The worker hit an internal error ({exc.__class__.__name__}); its log has the details."
-        )
+        error = internal_error(exc)
         range_test_finish(test_id, S.FAILED, error=error)
         return
     status = S.CANCELLED if result["stop_reason"] == "cancelled" else S.SUCCEEDED

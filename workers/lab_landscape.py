@@ -21,6 +21,7 @@ from workers.contract.landscape import BATCH_ROWS, part_cells
 from .checkpoints import _load
 from .engine import DataError, pick_device, prepare
 from .engine.lab.landscape_job import LandscapeSpec, finite_row, landscape
+from .failures import internal_error
 from .tables import read_table
 from .weights import load_weights
 
@@ -88,7 +89,7 @@ def _why(landscape_id: int, exc: Exception) -> str:
     if isinstance(exc, FileNotFoundError):
         return "The run's kept weights are gone from storage (deleted?); train the run again."
     log.error("landscape %s failed", landscape_id, exc_info=exc)
-    return f"The worker hit an internal error ({exc.__class__.__name__}); its log has the details."
+    return internal_error(exc)
 
 
 def _compute(job: Landscape, part: int) -> dict:

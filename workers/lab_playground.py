@@ -12,6 +12,7 @@ from downhill.lab.playground_models import Playground
 from workers.contract.playground import POINTS, X_RANGE
 
 from .engine.lab.playground import line_points, playground
+from .failures import internal_error
 from .tables import read_table
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,7 @@ def execute_playground(playground_id: int) -> None:
         return
     except Exception as exc:  # noqa: BLE001 (the user sees a sentence; the log has the trace)
         log.exception("playground %s failed", playground_id)
-        error = (
-            f"The worker hit an internal error ({exc.__class__.__name__}); its log has the details."
-        )
+        error = internal_error(exc)
         playground_finish(playground_id, S.FAILED, error=error)
         return
     playground_finish(playground_id, S.SUCCEEDED, result=result)

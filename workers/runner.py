@@ -19,6 +19,7 @@ from .checkpoints import CannotResume, save_artifacts, starting_point
 from .distributed import Layout, train_distributed
 from .engine import DataError, Diverged, Stop, fit, pick_device, prepare
 from .engine.trainer import describe_device
+from .failures import internal_error
 from .tables import read_table
 from .weights import WeightStore, store_weights
 
@@ -147,6 +148,4 @@ def _failure(run_id: int, exc: Exception) -> dict:
     if isinstance(exc, CannotResume):
         return {"error": str(exc)}
     log.exception("run %s failed", run_id, exc_info=exc)
-    return {
-        "error": f"The worker hit an internal error ({exc.__class__.__name__}); its log has the details."
-    }
+    return {"error": internal_error(exc)}
