@@ -26,7 +26,7 @@ class CannotResume(RuntimeError):
 def store_resume_checkpoint(run_id: int, checkpoint: dict) -> str:
     buffer = io.BytesIO()
     torch.save(checkpoint, buffer)
-    return _save(resume_checkpoint_path(run_id, checkpoint["step"]), buffer.getvalue())
+    return save_stored(resume_checkpoint_path(run_id, checkpoint["step"]), buffer.getvalue())
 
 
 def prune_resume_checkpoints(run_id: int) -> None:
@@ -39,7 +39,7 @@ def load_resume_checkpoint(run_id: int, device) -> dict | None:
     """The newest resume checkpoint that loads (a half-written one is skipped)."""
     for path in resume_checkpoints(run_id):
         try:
-            return _load(path, device)
+            return load_stored(path, device)
         except Exception:  # noqa: BLE001 (a truncated file: fall back to the one before)
             log.warning("run %s: checkpoint %s does not load; trying an older one", run_id, path)
     return None
@@ -53,7 +53,7 @@ def starting_point(run, device) -> dict | None:
         return own
     path = resume_checkpoint_path(run.resumed_from_id, run.resumed_from_step)
     try:
-        return _load(path, device)
+        return load_stored(path, device)
     except Exception as exc:  # noqa: BLE001 (missing or damaged: the run cannot go on)
         raise CannotResume(
             f"This run continues run {run.resumed_from_id} from its checkpoint at step "
@@ -69,11 +69,11 @@ def save_artifacts(run_id: int, result, example) -> dict:
     for name, checkpoint in result.checkpoints.items():
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
-        artifacts["checkpoints"][name] = _save(f"runs/{run_id}/{name}.pt", buffer.getvalue())
+        artifacts["checkpoints"][name] = save_stored(f"runs/{run_id}/{name}.pt", buffer.getvalue())
     buffer = io.BytesIO()
     layers = export_model(result.model.cpu(), result.target_scale)
     np.savez(buffer, **layers_to_npz_dict(layers))
-    artifacts["model"] = _save(f"runs/{run_id}/model.npz", buffer.getvalue())
+    artifacts["model"] = save_stored(f"runs/{run_id}/model.npz", buffer.getvalue())
     portable = with_target_scale(result.model.cpu(), result.target_scale)
     for name, export, filename in _PORTABLE:
         try:
@@ -82,7 +82,7 @@ def save_artifacts(run_id: int, result, example) -> dict:
             log.exception("run %s: the %s export failed", run_id, name)
             artifacts.setdefault("export_errors", {})[name] = f"{exc.__class__.__name__}: {exc}"
             continue
-        artifacts[name] = _save(f"runs/{run_id}/{filename}", content)
+        artifacts[name] = save_stored(f"runs/{run_id}/{filename}", content)
     return artifacts
 
 
@@ -93,12 +93,14 @@ _PORTABLE = (
 )
 
 
-def _load(path: str, device) -> dict:
+def load_stored(path: str, device) -> dict:
+    """A torch file from storage (local or the bucket), onto `device`."""
     with default_storage.open(path, "rb") as stored:
         return torch.load(io.BytesIO(stored.read()), map_location=device, weights_only=False)
 
 
-def _save(path: str, content: bytes) -> str:
+def save_stored(path: str, content: bytes) -> str:
+    """Bytes to storage under `path`, replacing what was there; the stored name."""
     if default_storage.exists(path):
         default_storage.delete(path)
     return default_storage.save(path, ContentFile(content))

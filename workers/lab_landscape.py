@@ -18,7 +18,7 @@ from downhill.lab.models import Landscape
 from downhill.runs.checkpoints import kept_weights, snapshot_names
 from workers.contract.landscape import BATCH_ROWS, part_cells
 
-from .checkpoints import _load
+from .checkpoints import load_stored
 from .engine import DataError, pick_device, prepare
 from .engine.lab.landscape_job import LandscapeSpec, finite_row, landscape
 from .failures import internal_error
@@ -112,5 +112,5 @@ def _weights(run, name: str, kept: list[str]) -> dict:
     if name in kept:
         return load_weights(run.id, name)
     if name == "final":
-        return _load(run.artifacts["checkpoints"]["last"], "cpu")["model"]
+        return load_stored(run.artifacts["checkpoints"]["last"], "cpu")["model"]
     raise FileNotFoundError(name)

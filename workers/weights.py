@@ -11,18 +11,18 @@ import torch
 from downhill.runs.checkpoints import weights_path
 
 from .attempt import RunAttempt
-from .checkpoints import _load, _save
+from .checkpoints import load_stored, save_stored
 from .engine import Callback, TrainState
 
 
 def store_weights(run_id: int, name: str, state_dict: dict) -> str:
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buffer)
-    return _save(weights_path(run_id, name), buffer.getvalue())
+    return save_stored(weights_path(run_id, name), buffer.getvalue())
 
 
 def load_weights(run_id: int, name: str) -> dict:
-    return _load(weights_path(run_id, name), "cpu")
+    return load_stored(weights_path(run_id, name), "cpu")
 
 
 class WeightStore(Callback):
