@@ -1,6 +1,8 @@
 """The defaults in a real browser: the experiment form says what an empty `epochs` resolves to
 for the chosen dataset (and says nothing once a number is typed), and a run on a standardized
-target names the units of its loss curves. No worker is needed: the runs stay queued."""
+target names the units of its loss curves. No worker is needed: the runs are marked running in
+the transaction that creates them, so a worker that is up (the e2e session's) never takes one
+and the run page, which reloads when its run ends, stays put."""
 
 from __future__ import annotations
 
@@ -24,6 +26,21 @@ def stored(owner, rows, name):
 
     upload = SimpleUploadedFile(name, csv_file(rows).getvalue(), "text/csv")
     return dataset_create(owner=owner, file=upload, name=name)
+
+
+def settled_runs(owner, *datas):
+    """The runs of experiments made from `datas`, running (on no worker) before they are sent:
+    a worker only takes a queued run."""
+    from django.db import transaction
+
+    from downhill.runs.models import Run
+    from downhill.runs.services import run_transition
+
+    with transaction.atomic():
+        runs = [experiment_create(owner=owner, data=data).runs.get() for data in datas]
+        for run in runs:
+            assert run_transition(run.id, Run.Status.RUNNING)
+    return runs
 
 
 def fits(page, width: int) -> None:
@@ -65,9 +82,12 @@ def test_a_standardized_targets_run_names_its_loss_units(live_server, browser_pa
     page, problems = browser_page
     diabetes = stored(ada, diabetes_rows(), "diabetes.csv")
     iris = stored(ada, iris_rows(), "iris.csv")
-    scaled = experiment_create(owner=ada, data={"dataset": diabetes.id}).runs.get()
-    raw = experiment_create(owner=ada, data={"dataset": diabetes.id, "loss": "msle"}).runs.get()
-    classes = experiment_create(owner=ada, data={"dataset": iris.id}).runs.get()
+    scaled, raw, classes = settled_runs(
+        ada,
+        {"dataset": diabetes.id},
+        {"dataset": diabetes.id, "loss": "msle"},
+        {"dataset": iris.id},
+    )
     sign_in(page, live_server.url)
 
     page.goto(f"{live_server.url}/runs/{scaled.id}/")
