@@ -5,6 +5,7 @@ same services a worker calls), so no worker is needed."""
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from downhill.runs.models import Run
 from downhill.runs.services import metrics_record, run_transition
@@ -26,9 +27,14 @@ def finished_run(owner, dataset, steps: int, *, spike: int | None = None, **conf
     `spike`), and a validation loss at each epoch's end."""
     from downhill.experiments.services import experiment_create
 
-    experiment = experiment_create(owner=owner, data={"dataset": dataset.id, "epochs": 3, **config})
-    run = experiment.runs.get()
-    run_transition(run.id, Run.Status.RUNNING)
+    with (
+        transaction.atomic()
+    ):  # running before it is sent: the session's worker takes only queued runs
+        experiment = experiment_create(
+            owner=owner, data={"dataset": dataset.id, "epochs": 3, **config}
+        )
+        run = experiment.runs.get()
+        assert run_transition(run.id, Run.Status.RUNNING)
     Run.objects.filter(pk=run.id).update(steps=steps, step=steps, epochs=3, epoch=3)
     for start in range(1, steps + 1, 50_000):
         stop = min(steps, start + 49_999)
