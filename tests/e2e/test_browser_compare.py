@@ -27,9 +27,8 @@ def finished_run(owner, dataset, steps: int, *, spike: int | None = None, **conf
     `spike`), and a validation loss at each epoch's end."""
     from downhill.experiments.services import experiment_create
 
-    with (
-        transaction.atomic()
-    ):  # running before it is sent: the session's worker takes only queued runs
+    # Running before it is sent: the session's worker takes only queued runs.
+    with transaction.atomic():
         experiment = experiment_create(
             owner=owner, data={"dataset": dataset.id, "epochs": 3, **config}
         )
