@@ -55,14 +55,14 @@ def model(device: str):
 
 
 def train(net, x, y, batch: int, seconds: float, bf16: bool = False) -> float:
-    """The bare loop for about `seconds` (whole epochs); returns samples/s."""
+    """The bare loop for about `seconds`, in whole epochs and at least one; returns samples/s."""
     import torch
     from torch.nn import functional as F
 
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     device_type = x.device.type
     samples, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
+    while samples == 0 or time.perf_counter() - started < seconds:
         order = torch.randperm(len(x), device=x.device)
         for start in range(0, len(x), batch):
             index = order[start : start + batch]
