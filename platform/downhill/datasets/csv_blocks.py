@@ -267,8 +267,10 @@ def _arrow_table(block: bytes, delimiter: str, width: int) -> pa.Table | None:
 
 
 def _padded(block: bytes, delimiter: str) -> bool:
-    """Whether a value of the block may hold whitespace that str.strip takes off."""
-    padding = (c for c in ASCII_PADDING if c != delimiter.encode())
+    """Whether a value of the block may hold whitespace that str.strip takes off (the
+    delimiter too, a tab say, where a quoted value may hold it)."""
+    plain = b'"' not in block
+    padding = (c for c in ASCII_PADDING if not (plain and c == delimiter.encode()))
     return not block.isascii() or any(c in block for c in padding)
 
 
