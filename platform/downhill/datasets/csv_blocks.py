@@ -1,8 +1,8 @@
 """Reading a CSV in blocks of bytes with pyarrow, giving exactly what the row reader gives.
 
 The file is cut into blocks of about BLOCK_BYTES at line ends. A block pyarrow reads exactly
-as the csv module would (no quote, no lone CR, no NUL byte, no field at the csv module's size
-limit, every row as wide as the header) is parsed by pyarrow's CSV parser (C++, on every
+as the csv module would (every quote where RFC 4180 puts it, no lone CR, no NUL byte, no field
+at the csv module's size limit, every row as wide as the header) is parsed by pyarrow's CSV parser (C++, on every
 core) into columns of text, and each column is summarised with pyarrow compute functions:
 trimmed as str.strip trims, missing values found by a set look-up, distinct values counted
 by value_counts (in order of first appearance, as Counter counts), numbers parsed by a cast.
