@@ -62,6 +62,17 @@ def test_quoted_fields_are_read_by_pyarrow_when_every_quote_is_in_its_place(bloc
     assert blocks_read["rows"] == 0
 
 
+def test_values_with_line_ends_in_them_are_not_cut_between_blocks(blocks_read):
+    content = lines(1) + [f'{i},"line {i}\nand ""more"""\n'.encode() for i in range(5000)]
+    data = b"".join(content)
+
+    read = schema.read_csv_schema(io.BytesIO(data))
+    assert read == schema.read_csv_schema_by_rows(io.BytesIO(data))
+    assert read.n_rows == 5001
+    assert blocks_read["rows"] == 0
+    assert blocks_read["pyarrow"] > 20
+
+
 # Quotes the csv module reads otherwise than pyarrow would: their block goes to the row reader.
 ODD_QUOTES = [
     b'7,a"b\n',  # a quote inside a plain value: text

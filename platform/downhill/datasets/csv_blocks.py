@@ -174,7 +174,7 @@ def _read_blocks(source: _Bytes, delimiter: str, sink: RowSink) -> None:
     for the row reader is read with nothing ahead of it, as it may read on past its end."""
 
     def parse_next() -> tuple[bytes, pa.Table | None]:
-        block = source.block(BLOCK_BYTES)
+        block = _outside_quotes(source, source.block(BLOCK_BYTES))
         return block, _arrow_table(block, delimiter, len(sink.summaries)) if block else None
 
     with ThreadPoolExecutor(max_workers=1) as reader:
@@ -188,6 +188,24 @@ def _read_blocks(source: _Bytes, delimiter: str, sink: RowSink) -> None:
             lines, padded = _line_count(block), _padded(block, delimiter)
             add_table(sink, table.columns, table.num_rows, lines, padded)
             block, table = ahead.result()
+
+
+def _outside_quotes(source: _Bytes, block: bytes) -> bytes:
+    """The block up to its last line end with an even number of quotes before it (the rest
+    given back), so that a quoted value holding line ends is not cut in two; the block as it
+    is when its quotes are even, or when no line end qualifies. Only a guess where quotes are
+    out of place: such a block goes to the row reader, which reads on as far as it must."""
+    if b'"' not in block or block.count(b'"') % 2 == 0:
+        return block
+    data = np.frombuffer(block, np.uint8)
+    line_ends = np.flatnonzero(data == LF)
+    quotes_before = np.searchsorted(np.flatnonzero(data == QUOTE), line_ends)
+    outside = line_ends[quotes_before % 2 == 0]
+    if not len(outside):
+        return block
+    cut = int(outside[-1]) + 1
+    source.give_back(block[cut:])
+    return block[:cut]
 
 
 def _read_by_rows(source: _Bytes, block: bytes, delimiter: str, sink: RowSink) -> None:
