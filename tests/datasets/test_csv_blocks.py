@@ -50,16 +50,54 @@ def test_a_ragged_row_deep_in_the_file_is_named_by_re_reading_its_block_alone(bl
     assert blocks_read["pyarrow"] > 30  # about 150 kB before the line, in blocks of 4 kB
 
 
-def test_a_quoted_block_is_read_by_rows_and_the_next_ones_by_pyarrow_again(blocks_read):
+def test_quoted_fields_are_read_by_pyarrow_when_every_quote_is_in_its_place(blocks_read):
     content = lines(20_000)
-    content[10_000] = b'"7.5","multi\nline"\n'  # a quoted field with a line end in it
+    content[10_000] = b'"7.5","multi\nline, ""quoted"""\n'  # a line end, a delimiter, quotes
+    content[10_001] = b'"","a"\r\n'
     data = b"".join(content)
 
     read = schema.read_csv_schema(io.BytesIO(data))
     assert read == schema.read_csv_schema_by_rows(io.BytesIO(data))
     assert read.n_rows == 20_000
-    assert blocks_read["rows"] == 1
-    assert blocks_read["pyarrow"] > 40  # about 190 kB around it, in blocks of 4 kB
+    assert blocks_read["rows"] == 0
+
+
+def test_values_with_line_ends_in_them_are_not_cut_between_blocks(blocks_read):
+    content = lines(1) + [f'{i},"line {i}\nand ""more"""\n'.encode() for i in range(5000)]
+    data = b"".join(content)
+
+    read = schema.read_csv_schema(io.BytesIO(data))
+    assert read == schema.read_csv_schema_by_rows(io.BytesIO(data))
+    assert read.n_rows == 5001
+    assert blocks_read["rows"] == 0
+    assert blocks_read["pyarrow"] > 20
+
+
+# Quotes the csv module reads otherwise than pyarrow would: their block goes to the row reader.
+ODD_QUOTES = [
+    b'7,a"b\n',  # a quote inside a plain value: text
+    b'"7"x,a\n',  # text after a closing quote: an error (strict)
+    b'"7" ,a\n',  # a space after it
+    b' "7",a\n',  # a space before an opening one: a plain value
+    b'"7,a\n',  # a quote left open: an error at the end of the file
+    b'"""",a\n',  # one quote, quoted
+    b'"7","a\r\nb"\n',  # CRLF inside a quoted value
+]
+
+
+@pytest.mark.parametrize("line", ODD_QUOTES)
+def test_odd_quotes_read_as_the_row_reader_reads_them(blocks_read, line):
+    content = lines(3000)
+    content[2000] = line
+    data = b"".join(content)
+
+    def outcome(reader):
+        try:
+            return reader(io.BytesIO(data))
+        except DatasetFileError as exc:
+            return str(exc)
+
+    assert outcome(schema.read_csv_schema) == outcome(schema.read_csv_schema_by_rows)
 
 
 def test_a_byte_that_is_not_utf8_is_named_by_its_line(blocks_read):

@@ -1,8 +1,8 @@
 """Reading a CSV in blocks of bytes with pyarrow, giving exactly what the row reader gives.
 
 The file is cut into blocks of about BLOCK_BYTES at line ends. A block pyarrow reads exactly
-as the csv module would (no quote, no lone CR, no NUL byte, no field at the csv module's size
-limit, every row as wide as the header) is parsed by pyarrow's CSV parser (C++, on every
+as the csv module would (every quote where RFC 4180 puts it, no lone CR, no NUL byte, no field
+at the csv module's size limit, every row as wide as the header) is parsed by pyarrow's CSV parser (C++, on every
 core) into columns of text, and each column is summarised with pyarrow compute functions:
 trimmed as str.strip trims, missing values found by a set look-up, distinct values counted
 by value_counts (in order of first appearance, as Counter counts), numbers parsed by a cast.
@@ -55,6 +55,7 @@ MISSING_LONGEST = max(map(len, MISSING_SPELLINGS))
 # The ASCII whitespace str.strip takes off (line ends aside); any byte past ASCII may start
 # another (U+00A0, U+3000, ...).
 ASCII_PADDING = [c.encode() for c in WHITESPACE if c.isascii() and c not in "\r\n"]
+QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
 
 
 class _Bytes:
@@ -173,7 +174,7 @@ def _read_blocks(source: _Bytes, delimiter: str, sink: RowSink) -> None:
     for the row reader is read with nothing ahead of it, as it may read on past its end."""
 
     def parse_next() -> tuple[bytes, pa.Table | None]:
-        block = source.block(BLOCK_BYTES)
+        block = _outside_quotes(source, source.block(BLOCK_BYTES))
         return block, _arrow_table(block, delimiter, len(sink.summaries)) if block else None
 
     with ThreadPoolExecutor(max_workers=1) as reader:
@@ -184,9 +185,27 @@ def _read_blocks(source: _Bytes, delimiter: str, sink: RowSink) -> None:
                 block, table = parse_next()
                 continue
             ahead = reader.submit(parse_next)
-            lines, padded = _line_count(block, table.num_rows), _padded(block, delimiter)
+            lines, padded = _line_count(block), _padded(block, delimiter)
             add_table(sink, table.columns, table.num_rows, lines, padded)
             block, table = ahead.result()
+
+
+def _outside_quotes(source: _Bytes, block: bytes) -> bytes:
+    """The block up to its last line end with an even number of quotes before it (the rest
+    given back), so that a quoted value holding line ends is not cut in two; the block as it
+    is when its quotes are even, or when no line end qualifies. Only a guess where quotes are
+    out of place: such a block goes to the row reader, which reads on as far as it must."""
+    if b'"' not in block or block.count(b'"') % 2 == 0:
+        return block
+    data = np.frombuffer(block, np.uint8)
+    line_ends = np.flatnonzero(data == LF)
+    quotes_before = np.searchsorted(np.flatnonzero(data == QUOTE), line_ends)
+    outside = line_ends[quotes_before % 2 == 0]
+    if not len(outside):
+        return block
+    cut = int(outside[-1]) + 1
+    source.give_back(block[cut:])
+    return block[:cut]
 
 
 def _read_by_rows(source: _Bytes, block: bytes, delimiter: str, sink: RowSink) -> None:
@@ -196,19 +215,45 @@ def _read_by_rows(source: _Bytes, block: bytes, delimiter: str, sink: RowSink) -
     lines.give_back()
 
 
-def _line_count(block: bytes, rows: int) -> int:
-    """Lines of a block with no lone CR that pyarrow read into `rows` rows, as the row reader
-    counts them: a row a line, unless an empty line (which pyarrow skips) is among them."""
-    if not (block.startswith((b"\n", b"\r\n")) or b"\n\n" in block or b"\n\r\n" in block):
-        return rows
-    return block.count(b"\n") + (not block.endswith(b"\n"))
+def _line_count(block: bytes) -> int:
+    """Lines of a block with no lone CR, as the row reader counts them (an empty line, a line
+    end inside a quoted value, each counts): its LFs, and a last line without one."""
+    line_ends = np.count_nonzero(np.frombuffer(block, np.uint8) == LF)
+    return int(line_ends) + (not block.endswith(b"\n"))
+
+
+def _quotes_are_plain(block: bytes, delimiter: str) -> bool:
+    """Whether every quote of the block opens a field, closes one or doubles one inside it
+    (RFC 4180): then pyarrow (double quotes, line ends in values) reads it as the csv module
+    does in strict mode. Counting quotes tells inside from outside: a run of quotes with an
+    even number of quotes before it starts outside a quoted value, so it must start a field
+    (the block's start, a delimiter or LF before it; else it is a quote inside a plain value,
+    which the csv module keeps as text); one that ends with an even number behind it closes
+    a value, so a field must end there (a delimiter, CR, LF or the block's end after it; else
+    the csv module refuses the text after a closing quote). An odd count in all: a value
+    still open at the block's end (or a quote left open), which the row reader follows."""
+    data = np.frombuffer(block, np.uint8)
+    quotes = np.flatnonzero(data == QUOTE)
+    if len(quotes) % 2:
+        return False
+    first = np.flatnonzero(np.diff(quotes, prepend=-2) != 1)  # each run's first quote
+    run = np.diff(first, append=len(quotes))  # quotes in each run
+    start, end = quotes[first], quotes[first] + run  # a run's first byte, the byte after it
+    opens = first % 2 == 0
+    closes = (first + run) % 2 == 0
+    before = data[np.maximum(start - 1, 0)]
+    starts_field = (start == 0) | (before == LF) | (before == ord(delimiter))
+    after = data[np.minimum(end, len(data) - 1)]
+    ends_field = (end == len(data)) | np.isin(after, (LF, CR, ord(delimiter)))
+    return bool(np.all(starts_field | ~opens) and np.all(ends_field | ~closes))
 
 
 def _arrow_table(block: bytes, delimiter: str, width: int) -> pa.Table | None:
     """The block's columns as text by pyarrow, or None when pyarrow may not read it as the
     csv module would."""
-    if width < 2 or b'"' in block or b"\x00" in block:
-        return None  # quotes, and NUL bytes, follow the csv module's rules only there
+    quoted = b'"' in block
+    if width < 2 or b"\x00" in block or (quoted and not _quotes_are_plain(block, delimiter)):
+        return None  # NUL bytes, and odd quotes, follow the csv module's rules only there
     carriage_returns = block.count(b"\r")
     if carriage_returns and carriage_returns != block.count(b"\r\n"):
         return None  # a lone CR: the csv module refuses it inside a value
@@ -218,11 +263,16 @@ def _arrow_table(block: bytes, delimiter: str, width: int) -> pa.Table | None:
             pa.py_buffer(block),
             read_options=pacsv.ReadOptions(column_names=names, block_size=PARSE_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, quote_char=False, ignore_empty_lines=True
+                delimiter=delimiter,
+                quote_char='"' if quoted else False,
+                double_quote=True,
+                newlines_in_values=quoted,
+                ignore_empty_lines=True,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
                 strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
                 check_utf8=True,
             ),
         )
@@ -235,8 +285,10 @@ def _arrow_table(block: bytes, delimiter: str, width: int) -> pa.Table | None:
 
 
 def _padded(block: bytes, delimiter: str) -> bool:
-    """Whether a value of the block may hold whitespace that str.strip takes off."""
-    padding = (c for c in ASCII_PADDING if c != delimiter.encode())
+    """Whether a value of the block may hold whitespace that str.strip takes off (the
+    delimiter too, a tab say, where a quoted value may hold it)."""
+    plain = b'"' not in block
+    padding = (c for c in ASCII_PADDING if not (plain and c == delimiter.encode()))
     return not block.isascii() or any(c in block for c in padding)
 
 

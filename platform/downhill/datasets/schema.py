@@ -187,16 +187,21 @@ class ColumnSummary:
 
     def _sample(self, numbers: np.ndarray, seen: int) -> None:
         """Reservoir sampling (Algorithm R), a chunk at a time: the i-th number replaces a
-        random slot of the sample with probability HISTOGRAM_SAMPLE / i."""
+        random slot of the sample with probability HISTOGRAM_SAMPLE / i. Drawn by thinning,
+        without a draw per number: numbers picked with the chunk's highest probability
+        (that of its first number) are kept with the ratio of theirs to it."""
         free = min(HISTOGRAM_SAMPLE - len(self.sample), len(numbers))
         if free:
             self.sample = np.concatenate([self.sample, numbers[:free]])
         rest = numbers[free:]
-        if len(rest):
-            first = seen + free + 1
-            slots = self.rng.integers(0, np.arange(first, first + len(rest)))
-            keep = slots < HISTOGRAM_SAMPLE
-            self.sample[slots[keep]] = rest[keep]
+        if not len(rest):
+            return
+        first = seen + free + 1  # the 1-based place of rest[0] among the column's numbers
+        picked = self.rng.binomial(len(rest), HISTOGRAM_SAMPLE / first)
+        offsets = np.sort(self.rng.choice(len(rest), picked, replace=False))
+        kept = offsets[self.rng.random(picked) * (first + offsets) < first]
+        # In order, so a slot taken twice keeps the later number, as one by one.
+        self.sample[self.rng.integers(0, HISTOGRAM_SAMPLE, len(kept))] = rest[kept]
 
     def histogram(self) -> dict:
         """HISTOGRAM_BINS equal bins over [min, max]: exact counts, or counts estimated from the
