@@ -57,12 +57,13 @@ ZOOM_POINTS = 1500  # what the compare page asks for a zoomed range (compare.js 
 # ---- Set-up ----
 
 
-def throwaway_postgres(url: str) -> tuple[str, callable]:
-    """A new database on the server `url` names; returns its URL and a function dropping it."""
+def throwaway_postgres(url: str, suffix: str = "") -> tuple[str, callable]:
+    """A new database on the server `url` names; returns its URL and a function dropping it
+    (`suffix`: a second one of the same process, e.g. MLflow's in bench/metrics_write)."""
     import psycopg2
 
     parts = urlparse(url)
-    name = f"downhill_bench_{os.getpid()}"
+    name = f"downhill_bench_{os.getpid()}{suffix}"
     admin = urlunparse(parts._replace(path="/postgres"))
 
     def run(sql: str) -> None:

@@ -123,7 +123,10 @@ class MetricChunk(models.Model):
     runs.metric_chunks (the codec, the merge and the reads)."""
 
     id = models.BigAutoField(primary_key=True)
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_chunks")
+    # No index of its own: the unique (run, name, block) index serves the run's look-ups.
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="metric_chunks", db_index=False
+    )
     name = models.CharField(max_length=64)
     block = models.IntegerField(help_text="(step - 1) // BLOCK_STEPS; steps below 1 too")
     n = models.IntegerField(help_text="points in the chunk")
