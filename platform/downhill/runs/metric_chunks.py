@@ -108,13 +108,26 @@ def _concat(parts: list[Points]) -> Points:
 # --- writes --------------------------------------------------------------------------------
 
 
+# Taken first by every transaction that changes a run's chunks, so that two writers of one run
+# take turns: each merges its batch into the chunks the other committed (PostgreSQL; SQLite's
+# IMMEDIATE transactions hold the database's write lock already). NO KEY: the foreign key checks
+# of other writes to the run do not wait for it.
+_LOCK_RUN = "SELECT id FROM runs_run WHERE id = %s FOR NO KEY UPDATE"
+
+
+def lock_run(cursor, run_id: int) -> None:
+    """Hold the run's row until the transaction ends (see _LOCK_RUN)."""
+    if connection.vendor == "postgresql":
+        cursor.execute(_LOCK_RUN, [run_id])
+
+
 def chunks_record(cursor, run_id: int, points: list[tuple[str, int, float, float]]) -> None:
-    """Merge (name, step, value, wall_time) points into the run's chunks: the touched chunks are
-    read in one query, merged here (a step already stored keeps its first value, as does a step
-    given twice in the batch) and written back with their MetricBlocks, one upsert each. The
-    caller holds the run's lock in a transaction (runs.services.metrics_record)."""
+    """Merge (name, step, value, wall_time) points into the run's chunks, in the caller's
+    transaction: the run locked and the touched chunks read in one round trip, merged here (a
+    step already stored keeps its first value, as does a step given twice in the batch), and
+    written back with their MetricBlocks in another (PostgreSQL; SQLite: a statement each)."""
     batch = _by_chunk(points)
-    stored = _chunks_read(cursor, run_id, _spans(batch))
+    stored = _chunks_read(cursor, run_id, _spans(batch), lock=True)
     merged = {}
     for key, new in batch.items():
         old = stored.get(key)
@@ -126,16 +139,18 @@ def _by_chunk(points: list[tuple]) -> dict[tuple[str, int], Points]:
     """The batch split by (name, block), each part in the batch's order."""
     names, steps, values, walls = zip(*points, strict=True)
     steps = np.array(steps, np.int64)
-    name_list, name_index = np.unique(np.array(names, dtype=object), return_inverse=True)
+    name_list = sorted(set(names))
+    number = {name: i for i, name in enumerate(name_list)}
+    name_index = np.fromiter(map(number.__getitem__, names), np.int64, len(names))
     blocks = (steps - 1) // BLOCK_STEPS
-    key = name_index.astype(np.int64) * 2**33 + (blocks + 2**32)  # steps are int32: fits
+    key = name_index * 2**33 + (blocks + 2**32)  # steps are int32: fits
     order = np.argsort(key, kind="stable")
     bounds = np.flatnonzero(np.diff(key[order])) + 1
     values, walls = np.array(values, np.float64), np.array(walls, np.float64)
     parts = {}
     for part in np.split(order, bounds):
         first = part[0]
-        parts[(str(name_list[name_index[first]]), int(blocks[first]))] = Points(
+        parts[(name_list[name_index[first]], int(blocks[first]))] = Points(
             steps[part], values[part], walls[part]
         )
     return parts
@@ -158,17 +173,20 @@ def _spans(keys: Iterable[tuple[str, int]]) -> list[tuple[str, int, int]]:
     return spans
 
 
-def _chunks_read(cursor, run_id: int, spans: list[tuple[str, int, int]]) -> dict:
-    """The stored points of the run's chunks in the (name, first, last block) spans."""
+def _chunks_read(cursor, run_id: int, spans: list[tuple[str, int, int]], lock: bool) -> dict:
+    """The stored points of the run's chunks in the (name, first, last block) spans; with
+    `lock`, the run's row locked first, in the same round trip on PostgreSQL."""
     found = {}
     per_statement = min(300, (connection.features.max_query_params or 10_000) // 3 - 1)
+    locking = lock and connection.vendor == "postgresql"
     for start in range(0, len(spans), per_statement):
         chunk = spans[start : start + per_statement]
         where = " OR ".join(["(name = %s AND block BETWEEN %s AND %s)"] * len(chunk))
-        cursor.execute(
-            f"SELECT name, block, {_PACKED} FROM {CHUNKS} WHERE run_id = %s AND ({where})",
-            [run_id, *(value for span in chunk for value in span)],
-        )
+        sql = f"SELECT name, block, {_PACKED} FROM {CHUNKS} WHERE run_id = %s AND ({where})"
+        params = [run_id, *(value for span in chunk for value in span)]
+        if locking and start == 0:  # psycopg2 answers with the last statement's rows
+            sql, params = f"{_LOCK_RUN}; {sql}", [run_id, *params]
+        cursor.execute(sql, params)
         for name, block, *packed in cursor.fetchall():
             found[(name, block)] = unpack(block, *packed)
     return found
@@ -180,42 +198,38 @@ _BLOCK_COLUMNS = (
 )
 
 
-def _upsert(cursor, table: str, columns: str, rows: list[tuple]) -> None:
-    """INSERT the rows, replacing those of the same (run_id, name, block): one statement per
-    as many rows as the database takes parameters for (SQLite: 999)."""
-    if not rows:
-        return
+def _upserts(table: str, columns: str, rows: list[tuple]) -> list[tuple[str, list]]:
+    """(sql, params) of INSERTs of the rows, replacing those of the same (run_id, name, block):
+    one statement per as many rows as the database takes parameters for (SQLite: 999)."""
     names = [c.strip() for c in columns.split(",")]
     one = "(" + ", ".join(["%s"] * len(names)) + ")"
     update = ", ".join(f"{c} = excluded.{c}" for c in names[3:])
     per_statement = max(1, min(500, (connection.features.max_query_params or 10_000) // len(names)))
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        cursor.execute(
+    return [
+        (
             f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(chunk))} "
             f"ON CONFLICT (run_id, name, block) DO UPDATE SET {update}",
             [value for row in chunk for value in row],
         )
+        for chunk in (rows[i : i + per_statement] for i in range(0, len(rows), per_statement))
+    ]
 
 
 def _chunks_write(cursor, run_id: int, chunks: dict[tuple[str, int], Points]) -> None:
-    """Store these chunks' points (each non-empty, by unique step) and their MetricBlocks."""
-    _upsert(
-        cursor,
-        CHUNKS,
-        _CHUNK_COLUMNS,
-        [(run_id, name, block, len(p), *pack(block, p)) for (name, block), p in chunks.items()],
-    )
-    _upsert(
-        cursor,
-        BLOCKS,
-        _BLOCK_COLUMNS,
-        [
-            (run_id, name, block, *block_summary(p))
-            for (name, block), p in chunks.items()
-            if block >= 0  # steps below 1 belong to no block
-        ],
-    )
+    """Store these chunks' points (each non-empty, by unique step) and their MetricBlocks, in
+    one round trip on PostgreSQL."""
+    chunk_rows = [
+        (run_id, name, block, len(p), *pack(block, p)) for (name, block), p in chunks.items()
+    ]
+    block_rows = [  # steps below 1 belong to no block
+        (run_id, name, block, *block_summary(p)) for (name, block), p in chunks.items() if block >= 0
+    ]
+    statements = _upserts(CHUNKS, _CHUNK_COLUMNS, chunk_rows)
+    statements += _upserts(BLOCKS, _BLOCK_COLUMNS, block_rows)
+    if connection.vendor == "postgresql" and statements:
+        statements = [("; ".join(s for s, _ in statements), [v for _, p in statements for v in p])]
+    for sql, params in statements:
+        cursor.execute(sql, params)
 
 
 def block_summary(points: Points) -> tuple:

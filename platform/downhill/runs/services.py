@@ -17,7 +17,7 @@ from workers.contract.events import END_OF_RUN_EVENTS
 
 from ..dispatch import send_run
 from .checkpoints import resume_point
-from .metric_chunks import chunks_copy, chunks_discard_after, chunks_record
+from .metric_chunks import chunks_copy, chunks_discard_after, chunks_record, lock_run
 from .models import Run, RunEvent
 from .quota import QuotaExceeded as QuotaExceeded  # raised by run_queue; callers catch it here
 from .quota import run_quota_check
@@ -228,7 +228,7 @@ def run_discard_after(run_id: int, step: int) -> None:
     every step keeps exactly one point. The metric blocks past it go too, and the block that
     `step` ends inside is recomputed from the points it keeps."""
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock_run_metrics(run_id)
+        lock_run(cursor, run_id)
         chunks_discard_after(cursor, run_id, step)
         RunEvent.objects.filter(run_id=run_id, step__gt=step).exclude(type="requeued").delete()
         RunEvent.objects.filter(run_id=run_id, step=step, type__in=END_OF_RUN_EVENTS).delete()
@@ -303,17 +303,8 @@ def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]])
     if not points:
         return 0
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        _lock_run_metrics(run_id)
-        chunks_record(cursor, run_id, points)
+        chunks_record(cursor, run_id, points)  # under the run's lock
     return len(points)
-
-
-def _lock_run_metrics(run_id: int) -> None:
-    """Hold the run's row until the transaction ends, so that two writers of its metrics take
-    turns: a chunk merged with a batch must hold the other's committed points (on
-    PostgreSQL; SQLite's write transactions take turns anyway). NO KEY: the points' foreign key
-    checks do not wait for it."""
-    list(Run.objects.select_for_update(no_key=True).filter(pk=run_id).values_list("pk"))
 
 
 def run_events_record(run_id: int, events: Iterable[dict], wall_time: float) -> None:
