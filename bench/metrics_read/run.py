@@ -201,7 +201,7 @@ def make_compared_runs(user, big, n_points: int, count: int) -> list:
         )  # fmt: skip
         factor = 1 + i / 10
         steps, values = big_points.steps.tolist(), (big_points.values * factor).tolist()
-        write_chunks(run, [("train_loss", s, v, 0.0) for s, v in zip(steps, values)])
+        write_chunks(run, [("train_loss", s, v, 0.0) for s, v in zip(steps, values, strict=True)])
         runs.append(run)
     print(f"  copied {count} runs of {n_points:,} points in {time.perf_counter() - started:.1f} s")
     return runs

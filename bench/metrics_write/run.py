@@ -164,7 +164,9 @@ def mlflow_runs(url: str, n: int) -> tuple[list, callable] | None:
     except ImportError:
         return None
     db_url, drop = throwaway_postgres(url, "_mlflow")
-    uri = db_url.replace("postgres://", "postgresql+psycopg2://", 1)  # SQLAlchemy 2.1: psycopg 3 by default
+    uri = db_url.replace(
+        "postgres://", "postgresql+psycopg2://", 1
+    )  # SQLAlchemy 2.1: psycopg 3 by default
     store = SqlAlchemyStore(uri, tempfile.mkdtemp())
     experiment = store.create_experiment("bench")
     runs = [store.create_run(experiment, "bench", 0, [], "bench").info.run_id for _ in range(n)]
@@ -214,7 +216,9 @@ def measure_round(r: int, figures: dict, mlflow, batches: int) -> None:
     """One round: Downhill and COPY (their order alternating by round), then MLflow."""
     order = ["downhill", "copy"] if r % 2 == 0 else ["copy", "downhill"]
     for side in order + (["mlflow"] if mlflow else []):
-        targets = mlflow[0][r * WRITERS : (r + 1) * WRITERS] if side == "mlflow" else new_runs(WRITERS)
+        targets = (
+            mlflow[0][r * WRITERS : (r + 1) * WRITERS] if side == "mlflow" else new_runs(WRITERS)
+        )
         figures[side].append(timed_round(side, targets, batches))
         print(f"  round {r + 1} {side}: {figures[side][-1]:,.0f} points/s", flush=True)
 

@@ -164,7 +164,9 @@ def test_every_url_naming_an_object_answers_another_user_404_and_its_owner_not(
     assert client.get(f"/runs/compare/?ids={adas['run']}").status_code == 404
     form = client.get(f"/experiments/new/?clone={adas['run']}")
     assert form.status_code == 200 and form.context["clone_of"] is None
-    assert Run.objects.count() == 1 and sum(MetricChunk.objects.values_list("n", flat=True)) == 5  # nothing changed
+    assert (
+        Run.objects.count() == 1 and sum(MetricChunk.objects.values_list("n", flat=True)) == 5
+    )  # nothing changed
 
     client.force_login(user)  # the owner reaches each of them: the ids above were right
     for kind, path, methods in routes:

@@ -127,7 +127,9 @@ def million_point_run(owner, dataset) -> Run:
         steps = np.arange(start, min(start + 100_000, MILLION + 1))
         values = np.where(steps == SPIKE, 100.0, 2.0 / (1 + steps / 250000.0))
         walls = (T0 + steps).tolist()
-        points = list(zip(["train_loss"] * len(steps), steps.tolist(), values.tolist(), walls))
+        points = list(
+            zip(["train_loss"] * len(steps), steps.tolist(), values.tolist(), walls, strict=True)
+        )
         with transaction.atomic(), connection.cursor() as cursor:
             chunks_record(cursor, run.id, points)
     return run

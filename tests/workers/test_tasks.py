@@ -70,7 +70,7 @@ def test_a_worker_shutting_down_puts_its_run_back_in_the_queue_to_resume(queue_r
 
 def series(run_id: int, name: str) -> list[tuple[int, float]]:
     points = series_points(run_id, name)
-    return list(zip(points.steps.tolist(), points.values.tolist()))
+    return list(zip(points.steps.tolist(), points.values.tolist(), strict=True))
 
 
 def test_a_cancelled_run_stops_at_a_checkpoint_and_resumes_as_if_never_stopped(

@@ -222,7 +222,9 @@ def _chunks_write(cursor, run_id: int, chunks: dict[tuple[str, int], Points]) ->
         (run_id, name, block, len(p), *pack(block, p)) for (name, block), p in chunks.items()
     ]
     block_rows = [  # steps below 1 belong to no block
-        (run_id, name, block, *block_summary(p)) for (name, block), p in chunks.items() if block >= 0
+        (run_id, name, block, *block_summary(p))
+        for (name, block), p in chunks.items()
+        if block >= 0
     ]
     statements = _upserts(CHUNKS, _CHUNK_COLUMNS, chunk_rows)
     statements += _upserts(BLOCKS, _BLOCK_COLUMNS, block_rows)
@@ -370,7 +372,9 @@ def series_walls_at(run_id: int, name: str, steps: list[int]) -> dict[int, float
             for row in cursor.fetchall():
                 points = unpack(*row)
                 keep = np.isin(points.steps, wanted)
-                walls.update(zip(points.steps[keep].tolist(), points.walls[keep].tolist()))
+                walls.update(
+                    zip(points.steps[keep].tolist(), points.walls[keep].tolist(), strict=True)
+                )
     return walls
 
 
@@ -387,7 +391,9 @@ def series_names(run_ids: list[int]) -> list[str]:
 
 def points_count(run_id: int, name: str | None = None) -> int:
     """How many points the run holds (of series `name` only, when given)."""
-    where, params = ("run_id = %s", [run_id]) if name is None else ("run_id = %s AND name = %s", [run_id, name])
+    where, params = (
+        ("run_id = %s", [run_id]) if name is None else ("run_id = %s AND name = %s", [run_id, name])
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT SUM(n) FROM {CHUNKS} WHERE {where}", params)
         return cursor.fetchone()[0] or 0

@@ -130,7 +130,9 @@ class MetricChunk(models.Model):
     name = models.CharField(max_length=64)
     block = models.IntegerField(help_text="(step - 1) // BLOCK_STEPS; steps below 1 too")
     n = models.IntegerField(help_text="points in the chunk")
-    step_bits = models.BinaryField(help_text="BLOCK_STEPS bits, the first for the block's first step")
+    step_bits = models.BinaryField(
+        help_text="BLOCK_STEPS bits, the first for the block's first step"
+    )
     value_bytes = models.BinaryField(help_text="n little-endian float32 or float64, by step")
     wall_base = models.FloatField(help_text="the first point's wall time (Unix seconds)")
     wall_bytes = models.BinaryField(

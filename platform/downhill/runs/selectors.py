@@ -70,7 +70,7 @@ def _series_rows(
     if series_count_at_most(run.pk, name, *span) <= max_points + 2 * BLOCK_STEPS:
         points = series_points(run.pk, name, *span, walls=False)
         if len(points) <= max_points:
-            return list(zip(points.steps.tolist(), points.values.tolist()))
+            return list(zip(points.steps.tolist(), points.values.tolist(), strict=True))
         first_step = int(points.steps[0])
     else:
         first_step = series_first_step(run.pk, name, *span)
@@ -125,7 +125,7 @@ def _downsample_blocks(
         points = series_points(
             run.pk, name, since_step, min(until_step, (first + 1) * BLOCK_STEPS), walls=False
         )
-        rows = list(zip(points.steps.tolist(), points.values.tolist()))
+        rows = list(zip(points.steps.tolist(), points.values.tolist(), strict=True))
         lo = min(rows, key=lambda row: row[1])  # min and max keep the first (earliest) on a tie
         hi = max(rows, key=lambda row: row[1])
         blocks.insert(0, (first, len(rows), *lo, *hi, *rows[-1]))
@@ -157,7 +157,7 @@ def _downsample_points(points: Points, buckets: int) -> list[tuple[int, float]]:
     low = np.lexsort((position, values, bucket))
     high = np.lexsort((position, -values, bucket))
     chosen = np.unique(np.concatenate([low[starts], high[starts], ends]))
-    return sorted(set(zip(steps[chosen].tolist(), values[chosen].tolist())))
+    return sorted(set(zip(steps[chosen].tolist(), values[chosen].tolist(), strict=True)))
 
 
 def run_events(run: Run) -> list[dict]:

@@ -106,7 +106,7 @@ def _refresh_intermediate(sweep: Sweep, trial: Trial) -> None:
     if trial.run_id is None:
         return
     points = series_points(trial.run_id, sweep.objective, walls=False)
-    steps = list(zip(points.steps.tolist(), points.values.tolist()))
+    steps = list(zip(points.steps.tolist(), points.values.tolist(), strict=True))
     run_epochs = trial.run.epochs or len(steps)
     if steps and len(steps) <= run_epochs:
         trial.intermediate = {

@@ -112,32 +112,60 @@ def chunks_to_points(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('runs', '0006_run_name_tags_notes'),
+        ("runs", "0006_run_name_tags_notes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MetricChunk',
+            name="MetricChunk",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=64)),
-                ('block', models.IntegerField(help_text='(step - 1) // BLOCK_STEPS; steps below 1 too')),
-                ('n', models.IntegerField(help_text='points in the chunk')),
-                ('step_bits', models.BinaryField(help_text="BLOCK_STEPS bits, the first for the block's first step")),
-                ('value_bytes', models.BinaryField(help_text='n little-endian float32 or float64, by step')),
-                ('wall_base', models.FloatField(help_text="the first point's wall time (Unix seconds)")),
-                ('wall_bytes', models.BinaryField(help_text='n float32 offsets from wall_base, or n float64 wall times')),
-                ('run', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='metric_chunks', to='runs.run')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=64)),
+                (
+                    "block",
+                    models.IntegerField(help_text="(step - 1) // BLOCK_STEPS; steps below 1 too"),
+                ),
+                ("n", models.IntegerField(help_text="points in the chunk")),
+                (
+                    "step_bits",
+                    models.BinaryField(
+                        help_text="BLOCK_STEPS bits, the first for the block's first step"
+                    ),
+                ),
+                (
+                    "value_bytes",
+                    models.BinaryField(help_text="n little-endian float32 or float64, by step"),
+                ),
+                (
+                    "wall_base",
+                    models.FloatField(help_text="the first point's wall time (Unix seconds)"),
+                ),
+                (
+                    "wall_bytes",
+                    models.BinaryField(
+                        help_text="n float32 offsets from wall_base, or n float64 wall times"
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="metric_chunks",
+                        to="runs.run",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='metricchunk',
-            constraint=models.UniqueConstraint(fields=('run', 'name', 'block'), name='metric_chunk_unique_block'),
+            model_name="metricchunk",
+            constraint=models.UniqueConstraint(
+                fields=("run", "name", "block"), name="metric_chunk_unique_block"
+            ),
         ),
         migrations.RunPython(points_to_chunks, chunks_to_points),
         migrations.DeleteModel(
-            name='MetricPoint',
+            name="MetricPoint",
         ),
     ]
