@@ -12,7 +12,8 @@ afterwards), WRITERS processes write at once, each into its own run, ROUNDS x ba
   before its chunks (runs_metricpoint: an id, the run's foreign key and its index, the unique
   (run, name, step) index), nothing else: the ceiling of a row per point;
 - mlflow: MLflow's SqlAlchemyStore.log_batch on its own throwaway database, when mlflow is
-  importable (`pip install -e .[bench]`).
+  importable (`.venv/bin/pip install mlflow-skinny`, for this benchmark only: it is in
+  no extra; SQLAlchemy and Alembic come with optuna).
 
 The sides alternate round by round; each figure is the median over rounds of points/s summed
 over the writers. Gates: downhill >= 100k points/s and >= 0.8 of copy (and >= 15x mlflow when
@@ -238,7 +239,7 @@ def report(medians: dict, storage: dict) -> list[str]:
         if ratio < MLFLOW_RATIO_GATE:
             failed.append("mlflow")
     else:
-        print("| points/s | | MLflow: not installed (pip install -e .[bench]) | | |")
+        print("| points/s | | MLflow: not installed (.venv/bin/pip install mlflow-skinny) | | |")
     per_point = storage["bytes_per_point"]
     print(f"| bytes per point at rest | {per_point} | row table {storage['peer_bytes_per_point']} | "
           f"{storage['peer_bytes_per_point'] / per_point:.1f}x smaller | <= {BYTES_GATE} |")  # fmt: skip
