@@ -318,8 +318,8 @@ def series_points(
 
 
 def series_count_at_most(run_id: int, name: str, since_step: int, until_step: int) -> int:
-    """At least the number of points in (since_step, until_step], at most BLOCK_STEPS - 1 more
-    at each end (the chunks these steps cut are counted whole), from the chunks' counts."""
+    """How many points the chunks holding steps in (since_step, until_step] hold, from their
+    counts: the points in that range, and up to BLOCK_STEPS - 1 more at each end."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT SUM(n) FROM {CHUNKS} WHERE run_id = %s AND name = %s "
