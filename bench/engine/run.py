@@ -141,7 +141,8 @@ def engine_fit(experiment, x, y, *, with_sink: bool = True):
     last write (every point written, as before the run is marked finished)."""
     from django.conf import settings
 
-    from downhill.runs.models import MetricPoint, Run
+    from downhill.runs.metric_chunks import points_count
+    from downhill.runs.models import Run
     from workers.attempt import RunAttempt
     from workers.callbacks import CheckpointStore, MetricsWriter, StopWatch
     from workers.engine import TrainingData, fit
@@ -171,7 +172,7 @@ def engine_fit(experiment, x, y, *, with_sink: bool = True):
     seconds = time.perf_counter() - started
     # Callbacks that stopped writing (a lost lease, say) would make the engine look cheap.
     assert result.state.stop is None, result.state.stop_reason
-    written = MetricPoint.objects.filter(run=run, name="train_loss").count()
+    written = points_count(run.id, "train_loss")
     assert written == result.state.step, f"the writer wrote {written} of {result.state.step} steps"
     attempt.finish(Run.Status.SUCCEEDED, summary=result.summary)
     return result.model, seconds

@@ -29,7 +29,6 @@ a second; exit status 1 when one is missed. Results go to bench/metrics_read/res
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -58,12 +57,13 @@ ZOOM_POINTS = 1500  # what the compare page asks for a zoomed range (compare.js 
 # ---- Set-up ----
 
 
-def throwaway_postgres(url: str) -> tuple[str, callable]:
-    """A new database on the server `url` names; returns its URL and a function dropping it."""
+def throwaway_postgres(url: str, suffix: str = "") -> tuple[str, callable]:
+    """A new database on the server `url` names; returns its URL and a function dropping it
+    (`suffix`: a second one of the same process, e.g. MLflow's in bench/metrics_write)."""
     import psycopg2
 
     parts = urlparse(url)
-    name = f"downhill_bench_{os.getpid()}"
+    name = f"downhill_bench_{os.getpid()}{suffix}"
     admin = urlunparse(parts._replace(path="/postgres"))
 
     def run(sql: str) -> None:
@@ -142,72 +142,49 @@ def make_runs(n_points: int, n_listed: int):
         )  # fmt: skip
     big = Run.objects.create(experiment=listed[0].experiment, status="succeeded", epochs=1)
     mid = Run.objects.create(experiment=listed[0].experiment, status="succeeded", epochs=1)
-    setup = {
-        "points_written_s": write_points(big, n_points, rng),
-        "blocks_built_s": build_blocks(big),
-    }
+    setup = {"points_written_s": write_points(big, n_points, rng)}
     write_points(mid, MID_POINTS, rng)
-    build_blocks(mid)
     return user, big, mid, listed, setup
 
 
 def write_points(run, n_points: int, rng) -> float:
     """`n_points` train_loss points (a slow decay, noise, one spike of +5 at 77.7 % of the
-    run), straight into the table as fast as the database takes them. Returns seconds."""
-    from django.db import connection
-
+    run), packed into the run's chunks with their blocks (runs.metric_chunks) in batches of
+    100,000 points. Returns seconds."""
     started = time.perf_counter()
     spike = int(n_points * 0.777)  # a divergence the downsampled curve must still show
-    points = (
-        (run.id, "train_loss", step, 2.0 / (1 + step / 50_000) + rng.random() * 0.1 + (5.0 if step == spike else 0.0), 0.0)
+    points = [
+        ("train_loss", step, 2.0 / (1 + step / 50_000) + rng.random() * 0.1 + (5.0 if step == spike else 0.0), 0.0)
         for step in range(1, n_points + 1)
-    )  # fmt: skip
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            text = io.StringIO("".join(f"{r}\t{n}\t{s}\t{v!r}\t{w}\n" for r, n, s, v, w in points))
-            cursor.cursor.copy_expert(
-                "COPY runs_metricpoint (run_id, name, step, value, wall_time) FROM STDIN", text
-            )
-            cursor.execute("ANALYZE runs_metricpoint")
-        else:  # the DB-API cursor itself: Django's wrapper would convert every row's parameters
-            raw = cursor.cursor
-            sql = "INSERT INTO runs_metricpoint (run_id, name, step, value, wall_time) VALUES (?, ?, ?, ?, ?)"
-            batch = []
-            for row in points:
-                batch.append(row)
-                if len(batch) == 50_000:
-                    raw.executemany(sql, batch)
-                    batch.clear()
-            raw.executemany(sql, batch)
+    ]  # fmt: skip
+    write_chunks(run, points)
     seconds = time.perf_counter() - started
-    print(f"  wrote {n_points:,} points in {seconds:.1f} s", flush=True)
+    print(f"  wrote {n_points:,} points (and their blocks) in {seconds:.1f} s", flush=True)
     return seconds
 
 
-def build_blocks(run) -> float:
-    """The run's metric blocks from its points, in the one statement that the migration's
-    backfill runs (metrics_record keeps them as it writes). Returns seconds."""
-    from django.db import connection
+def write_chunks(run, points: list[tuple]) -> None:
+    from django.db import connection, transaction
 
-    from downhill.runs.services import metric_blocks_refresh
+    from downhill.runs.metric_chunks import chunks_record
 
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        metric_blocks_refresh(cursor, "run_id = %s", [run.id])
-        if connection.vendor == "postgresql":
+    for start in range(0, len(points), 100_000):
+        with transaction.atomic(), connection.cursor() as cursor:
+            chunks_record(cursor, run.id, points[start : start + 100_000])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE runs_metricchunk")
             cursor.execute("ANALYZE runs_metricblock")
-    seconds = time.perf_counter() - started
-    print(f"  built the blocks of run {run.id} in {seconds:.1f} s", flush=True)
-    return seconds
 
 
 def make_compared_runs(user, big, n_points: int, count: int) -> list:
     """`count` runs of batch size 1 (120 training rows: 120 steps an epoch), each holding the
-    big run's points and blocks scaled by its own factor (copied in SQL, not re-summarised)."""
-    from django.db import connection
-
+    big run's points scaled by its own factor (written as chunks, with their blocks)."""
     from downhill.experiments.models import Experiment
+    from downhill.runs.metric_chunks import series_points
     from downhill.runs.models import Run
+
+    big_points = series_points(big.id, "train_loss")
 
     started = time.perf_counter()
     runs = []
@@ -223,19 +200,8 @@ def make_compared_runs(user, big, n_points: int, count: int) -> list:
             steps=epochs * 120, step=n_points, summary={"best_val_loss": 0.1 + i / 100},
         )  # fmt: skip
         factor = 1 + i / 10
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO runs_metricpoint (run_id, name, step, value, wall_time) "
-                "SELECT %s, name, step, value * %s, wall_time FROM runs_metricpoint WHERE run_id = %s",
-                [run.id, factor, big.id],
-            )
-            cursor.execute(
-                "INSERT INTO runs_metricblock (run_id, name, block, n, lo_step, lo_value, hi_step, "
-                "hi_value, last_step, last_value) SELECT %s, name, block, n, lo_step, lo_value * %s, "
-                "hi_step, hi_value * %s, last_step, last_value * %s FROM runs_metricblock "
-                "WHERE run_id = %s",
-                [run.id, factor, factor, factor, big.id],
-            )
+        steps, values = big_points.steps.tolist(), (big_points.values * factor).tolist()
+        write_chunks(run, [("train_loss", s, v, 0.0) for s, v in zip(steps, values, strict=True)])
         runs.append(run)
     print(f"  copied {count} runs of {n_points:,} points in {time.perf_counter() - started:.1f} s")
     return runs
@@ -331,12 +297,13 @@ def measure_other_reads(big, n_points: int, mid, reps: int) -> dict:
     """Ungated: the long series read from every point (what the selector did before metric
     blocks), and the longest series that the selector still reads that way at max_points=2000
     (98 blocks, fewer than 666 buckets; 25,000 points)."""
-    from downhill.runs.selectors import LAST_STEP, _downsample_points, run_metrics_series
+    from downhill.runs.metric_chunks import series_points
+    from downhill.runs.selectors import _downsample_points, run_metrics_series
 
     buckets = MAX_POINTS // 3
     cases = {
         f"{n_points:,} points -> <= 2,000 read from every point (before)": lambda: (
-            _downsample_points(big, "train_loss", (0, LAST_STEP), 1, buckets)
+            _downsample_points(series_points(big.id, "train_loss", walls=False), buckets)
         ),
         f"{MID_POINTS:,} points -> <= 2,000 (read from its points)": lambda: run_metrics_series(
             mid, ["train_loss"], max_points=MAX_POINTS
@@ -351,31 +318,21 @@ def measure_other_reads(big, n_points: int, mid, reps: int) -> dict:
 
 def measure_write(big, reps: int) -> dict:
     """metrics_record of a batch of 2 series x BATCH_STEPS steps (about what a worker writes in
-    a second or two) and its commit, each timed call the next batch of one run; and of that, the
-    block upkeep alone (the touched blocks of the last batch recomputed again, rolled back)."""
-    from django.db import connection, transaction
-
+    a second or two) and its commit, each timed call the next batch of one run (the chunks
+    merged and the blocks kept in it: runs.metric_chunks)."""
     from downhill.runs.models import Run
-    from downhill.runs.services import _blocks_refresh_touched, metrics_record
+    from downhill.runs.services import metrics_record
 
     run = Run.objects.create(experiment=big.experiment, status="running", epochs=1)
     starts = iter(range(0, 10**9, BATCH_STEPS))
-    batch: list[tuple[str, int]] = []
 
     def write():
         start = next(starts)
-        batch[:] = [(name, s) for name in ("train_loss", "lr") for s in range(start + 1, start + BATCH_STEPS + 1)]  # fmt: skip
+        batch = [(name, s) for name in ("train_loss", "lr") for s in range(start + 1, start + BATCH_STEPS + 1)]  # fmt: skip
         metrics_record(run.id, [(name, s, 1.0 / s, 0.0) for name, s in batch])
 
-    def upkeep():
-        with transaction.atomic(), connection.cursor() as cursor:
-            _blocks_refresh_touched(cursor, run.id, batch)
-            transaction.set_rollback(True)  # the statements, not a commit's wait for the disk
-
-    results = {}
-    for name, function in (("metrics_record_batch", write), ("of_which_block_upkeep", upkeep)):
-        results[name] = timed(function, reps * 3)
-        print(f"  {name:34s} {results[name]['median_ms']:8.2f} ms", flush=True)
+    results = {"metrics_record_batch": timed(write, reps * 3)}
+    print(f"  {'metrics_record_batch':34s} {results['metrics_record_batch']['median_ms']:8.2f} ms")
     return results
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from downhill.runs.models import Run
+from downhill.runs.models import MetricBlock, MetricChunk, Run
 from downhill.runs.services import metrics_record, run_transition
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.test_browser import screenshot
@@ -117,34 +117,26 @@ SPIKE = 777_777
 
 def million_point_run(owner, dataset) -> Run:
     """A succeeded batch-size-1 run of MILLION training-loss points, 100 at step SPIKE and a
-    slow decay below 2 elsewhere, written by the database itself in one statement (the fast
-    path: no Python per point), with its metric blocks built as the migration builds them."""
-    from django.db import connection
+    slow decay below 2 elsewhere, packed into chunks with their blocks as the worker's writes
+    are (in batches of 100,000 points, with no Python loop per point but the batch's tuples)."""
+    import numpy as np
+    from django.db import connection, transaction
 
-    from downhill.runs.services import metric_blocks_refresh
+    from downhill.runs.metric_chunks import chunks_record
 
     run = finished_run(owner, dataset, 3, batch_size=1)
     Run.objects.filter(pk=run.id).update(steps=MILLION, step=MILLION)
-    numbers = (
-        "SELECT generate_series(1, %(n)s) AS s"
-        if connection.vendor == "postgresql"
-        else "WITH RECURSIVE seq(s) AS (SELECT 1 UNION ALL SELECT s + 1 FROM seq WHERE s < %(n)s)"
-        " SELECT s FROM seq"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM runs_metricpoint WHERE run_id = %(run)s AND name = 'train_loss'",
-            {"run": run.id},
+    MetricChunk.objects.filter(run=run, name="train_loss").delete()
+    MetricBlock.objects.filter(run=run, name="train_loss").delete()
+    for start in range(1, MILLION + 1, 100_000):
+        steps = np.arange(start, min(start + 100_000, MILLION + 1))
+        values = np.where(steps == SPIKE, 100.0, 2.0 / (1 + steps / 250000.0))
+        walls = (T0 + steps).tolist()
+        points = list(
+            zip(["train_loss"] * len(steps), steps.tolist(), values.tolist(), walls, strict=True)
         )
-        cursor.execute(
-            "INSERT INTO runs_metricpoint (run_id, name, step, value, wall_time)"
-            " SELECT %(run)s, 'train_loss', s, CASE WHEN s = %(spike)s THEN 100.0"
-            " ELSE 2.0 / (1 + s / 250000.0) END, %(t0)s + s"
-            f" FROM ({numbers}) AS numbers",
-            {"run": run.id, "n": MILLION, "spike": SPIKE, "t0": T0},
-        )
-        cursor.execute("DELETE FROM runs_metricblock WHERE run_id = %s", [run.id])
-        metric_blocks_refresh(cursor, "run_id = %s", [run.id])
+        with transaction.atomic(), connection.cursor() as cursor:
+            chunks_record(cursor, run.id, points)
     return run
 
 
@@ -270,9 +262,8 @@ def test_new_user_pages_fit_and_say_what_they_show(live_server, browser_page, ad
         )
     failed = finished_run(ada, dataset, 3, batch_size=8)
     Run.objects.filter(pk=failed.id).update(status="failed", error="loss became NaN at step 2")
-    from downhill.runs.models import MetricPoint
-
-    MetricPoint.objects.filter(run=failed, name="val_loss").delete()
+    MetricChunk.objects.filter(run=failed, name="val_loss").delete()
+    MetricBlock.objects.filter(run=failed, name="val_loss").delete()
     sign_in(page, live_server.url)
 
     # Every metric column inside its card and the window (settings may scroll in the card).

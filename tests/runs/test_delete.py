@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from downhill.datasets.models import Dataset
-from downhill.runs.models import MetricPoint, Run
+from downhill.runs.models import MetricChunk, Run
 from tests.conftest import iris_rows
 from tests.datasets.builders import stored_files
 from tests.datasets.test_s3_storage import bucket_keys, s3_endpoint, s3_settings  # noqa: F401
@@ -62,7 +62,7 @@ def test_deleting_a_run_removes_its_rows_and_every_stored_file_and_only_its_own(
     assert api.delete(f"/api/v1/runs/{first.id}/").status_code == 204
 
     assert not Run.objects.filter(pk=first.id).exists()
-    assert not MetricPoint.objects.filter(run_id=first.id).exists()
+    assert not MetricChunk.objects.filter(run_id=first.id).exists()
     assert not (Path(media_root) / "runs" / str(first.id)).exists()
     assert run_files(media_root, second.id) == kept
     assert api.get(f"/api/v1/runs/{first.id}/").status_code == 404

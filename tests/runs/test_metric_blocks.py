@@ -12,7 +12,8 @@ from django.apps import apps
 from django.db import connection, transaction
 
 from downhill.runs import selectors
-from downhill.runs.models import BLOCK_STEPS, MetricBlock, MetricPoint
+from downhill.runs.metric_chunks import run_points
+from downhill.runs.models import BLOCK_STEPS, MetricBlock
 from downhill.runs.selectors import run_metrics_series
 from downhill.runs.services import metrics_record, run_discard_after
 
@@ -39,11 +40,7 @@ def stored_blocks(run) -> dict:
 def blocks_from_points(run) -> dict:
     """The blocks recomputed in Python from the stored points (ties: the earliest step)."""
     blocks: dict = {}
-    for name, step, value in (
-        MetricPoint.objects.filter(run=run, step__gte=1)
-        .order_by("name", "step")
-        .values_list("name", "step", "value")
-    ):
+    for name, step, value, _ in sorted(p for p in run_points(run.id) if p[1] >= 1):
         key = (name, (step - 1) // BLOCK_STEPS)
         n, lo_step, lo_value, hi_step, hi_value, _, _ = blocks.get(
             key, (0, step, value, step, value, step, value)
@@ -141,19 +138,31 @@ def test_two_writers_of_one_block_take_turns_so_that_neither_loses_its_points(ru
     assert stored_blocks(run)[("train_loss", 0)][:5:2] == (200, -1.0, 9.0)
 
 
-def test_the_migration_backfills_the_blocks_of_points_written_before_it(run):
-    backfill = importlib.import_module("downhill.runs.migrations.0004_metricblock")
-    MetricPoint.objects.bulk_create(  # as before the migration: points without blocks
-        MetricPoint(run=run, name=name, step=s, value=noisy(s) * k, wall_time=0.0)
-        for name, k in (("train_loss", 1.0), ("lr", 0.0))
-        for s in range(1, 2001)
-    )
-    assert not MetricBlock.objects.exists()
+def test_the_migration_packs_the_points_rows_stored_before_it_into_chunks_exactly(run):
+    chunks = importlib.import_module("downhill.runs.migrations.0007_metric_chunks")
+    points = [
+        (name, s, noisy(s) * k + (1e-9 if name == "lr" else 0.0), 1.7e9 + s * 0.37)
+        for name, k in (("train_loss", 1.0), ("lr", 0.5), ("val_loss", 2.0))
+        for s in range(-2, 2001, 1 if name != "val_loss" else 97)
+    ]
+    with connection.cursor() as cursor:  # the table as it was before the migration
+        cursor.execute(
+            "CREATE TABLE runs_metricpoint (run_id bigint, "
+            "name varchar(64), step integer, value double precision, wall_time double precision)"
+        )
+        cursor.executemany(
+            "INSERT INTO runs_metricpoint (run_id, name, step, value, wall_time) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [(run.id, *point) for point in points],
+        )
+        chunks.points_to_chunks(apps, SimpleNamespace(connection=connection))
+        cursor.execute("DELETE FROM runs_metricpoint")
 
-    backfill.backfill_metric_blocks(apps, SimpleNamespace(connection=connection))
-
-    assert stored_blocks(run) == blocks_from_points(run)
-    assert MetricBlock.objects.count() == 2 * 8
+        assert sorted(run_points(run.id)) == sorted(points)
+        chunks.chunks_to_points(apps, SimpleNamespace(connection=connection))
+        cursor.execute("SELECT name, step, value, wall_time FROM runs_metricpoint")
+        assert sorted(cursor.fetchall()) == sorted(points)
+        cursor.execute("DROP TABLE runs_metricpoint")
 
 
 # ---- A long series is read from its blocks ----

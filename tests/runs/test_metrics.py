@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from downhill.runs.models import MetricPoint
+from downhill.runs.metric_chunks import points_count, run_points
 from downhill.runs.selectors import run_metric_names, run_metrics_series
 from downhill.runs.services import metrics_record
 
@@ -23,7 +23,7 @@ def test_metrics_record_writes_points_in_a_few_queries_not_one_per_point(run):
     with CaptureQueriesContext(connection) as queries:
         assert metrics_record(run.id, points) == 5000
 
-    assert MetricPoint.objects.filter(run=run).count() == 5000
+    assert points_count(run.id) == 5000
     # SQLite caps the variables of one statement (~200 rows here); PostgreSQL takes 2000 rows.
     assert len(queries) < 50
 
@@ -34,8 +34,8 @@ def test_metrics_record_twice_keeps_one_point_per_run_name_and_step(run):
     metrics_record(run.id, points)
     metrics_record(run.id, points)
 
-    assert MetricPoint.objects.filter(run=run).count() == 11
-    assert MetricPoint.objects.filter(run=run, name="train_loss").count() == 10
+    assert points_count(run.id) == 11
+    assert points_count(run.id, "train_loss") == 10
 
 
 def test_metrics_record_keeps_the_first_value_when_a_step_is_written_again(run):
@@ -48,7 +48,7 @@ def test_metrics_record_keeps_the_first_value_when_a_step_is_written_again(run):
 
 def test_metrics_record_of_nothing_writes_nothing(run):
     assert metrics_record(run.id, []) == 0
-    assert MetricPoint.objects.count() == 0
+    assert points_count(run.id) == 0
 
 
 def test_the_same_step_may_hold_different_series_and_runs(experiment, run):
@@ -163,7 +163,7 @@ def test_metrics_record_stores_values_names_and_wall_times_exactly(run):
 
     metrics_record(run.id, points)
 
-    stored = {(p.name, p.step): (p.value, p.wall_time) for p in MetricPoint.objects.filter(run=run)}
+    stored = {(name, step): (value, wall) for name, step, value, wall in run_points(run.id)}
     assert stored == {(name, step): (value, wall) for name, step, value, wall in points}
 
 
@@ -171,6 +171,6 @@ def test_metrics_record_keeps_one_of_two_points_at_one_step_and_the_stored_one_a
     metrics_record(run.id, [("lr", 1, 0.5, 1.7e9), ("lr", 1, 0.25, 1.7e9), ("lr", 2, 0.1, 1.7e9)])
     metrics_record(run.id, [("lr", 2, 0.9, 1.7e9)])
 
-    values = dict(MetricPoint.objects.filter(run=run).values_list("step", "value"))
+    values = {step: value for _, step, value, _ in run_points(run.id)}
     assert values[2] == 0.1
-    assert values[1] in (0.5, 0.25) and MetricPoint.objects.filter(run=run).count() == 2
+    assert values[1] in (0.5, 0.25) and points_count(run.id) == 2

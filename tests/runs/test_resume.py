@@ -8,7 +8,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from downhill.runs.checkpoints import resume_checkpoint_path
-from downhill.runs.models import MetricBlock, MetricPoint, Run, RunEvent
+from downhill.runs.metric_chunks import points_count, series_points
+from downhill.runs.models import MetricBlock, MetricChunk, Run, RunEvent
 from downhill.runs.services import metrics_record, run_events_record
 from workers.contract.tasks import TRAIN_RUN_TASK
 
@@ -54,12 +55,13 @@ def test_resume_queues_a_new_run_carrying_the_series_up_to_the_checkpoint(api, r
     )
     assert body["experiment"] == run.experiment_id and body["id"] != run.id
     assert [(t["name"], t["args"]) for t in sent_tasks] == [(TRAIN_RUN_TASK, [body["id"]])]
-    new_points = MetricPoint.objects.filter(run_id=body["id"])
     for name in ("train_loss", "lr"):
-        steps = list(new_points.filter(name=name).order_by("step").values_list("step", flat=True))
+        steps = series_points(body["id"], name).steps.tolist()
         assert steps == list(range(1, 301))  # not the 10 written past the checkpoint
-    old = dict(MetricPoint.objects.filter(run=run, name="train_loss").values_list("step", "value"))
-    assert all(old[p.step] == p.value for p in new_points.filter(name="train_loss"))
+    old = series_points(run.id, "train_loss")
+    new = series_points(body["id"], "train_loss")
+    assert new.values.tolist() == old.values[:300].tolist()
+    assert new.walls.tolist() == old.walls[:300].tolist()
     # The block summaries of the copy read the same points (steps 257-300 is a partial block).
     blocks = MetricBlock.objects.filter(run_id=body["id"], name="train_loss").order_by("block")
     assert [(b.block, b.n, b.last_step, b.lo_step, b.hi_step) for b in blocks] == [
@@ -71,7 +73,7 @@ def test_resume_queues_a_new_run_carrying_the_series_up_to_the_checkpoint(api, r
     assert events.last().details == {"run": run.id}
     run.refresh_from_db()
     assert run.status == S.CANCELLED  # the cancelled run stays as it was
-    assert MetricPoint.objects.filter(run=run, name="train_loss").count() == 310
+    assert points_count(run.id, "train_loss") == 310
 
 
 def test_the_newest_checkpoint_is_the_one_resumed_from(api, run, sent_tasks):
@@ -120,7 +122,7 @@ def test_resume_counts_against_the_active_run_quota(api, run, settings, sent_tas
     response = api.post(f"/api/v1/runs/{run.id}/resume/")
     assert response.status_code == 429
     assert Run.objects.count() == 2 and not sent_tasks
-    assert not MetricPoint.objects.exclude(run=run).exists()  # nothing half-copied
+    assert not MetricChunk.objects.exclude(run=run).exists()  # nothing half-copied
 
 
 def test_another_users_run_cannot_be_resumed(grace, run, sent_tasks):

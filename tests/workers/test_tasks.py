@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from downhill.runs.models import MetricPoint, Run
+from downhill.runs.metric_chunks import points_count, series_points
+from downhill.runs.models import Run
 from tests.conftest import iris_rows
 from workers.runner import execute_run
 from workers.tasks import train_run
@@ -39,10 +40,9 @@ def test_task_called_directly_trains_the_run_and_records_every_step(queue_run):
     run = Run.objects.get(pk=run_id)
     assert run.status == "succeeded", run.error
     assert run.started_at <= run.finished_at
-    points = MetricPoint.objects.filter(run=run, name="train_loss").order_by("step")
-    assert list(points.values_list("step", flat=True)) == list(range(1, run.steps + 1))
+    assert series_points(run.id, "train_loss").steps.tolist() == list(range(1, run.steps + 1))
     assert run.steps == 3 * 4
-    assert MetricPoint.objects.filter(run=run, name="val_accuracy").count() == 3
+    assert points_count(run.id, "val_accuracy") == 3
 
 
 def test_task_skips_a_run_cancelled_before_it_started(api, queue_run):
@@ -51,7 +51,7 @@ def test_task_skips_a_run_cancelled_before_it_started(api, queue_run):
     train_run(run_id)
     run = Run.objects.get(pk=run_id)
     assert run.status == "cancelled" and run.started_at is None
-    assert not MetricPoint.objects.filter(run=run).exists()
+    assert points_count(run.id) == 0
 
 
 def test_a_worker_shutting_down_puts_its_run_back_in_the_queue_to_resume(queue_run):
@@ -69,8 +69,8 @@ def test_a_worker_shutting_down_puts_its_run_back_in_the_queue_to_resume(queue_r
 
 
 def series(run_id: int, name: str) -> list[tuple[int, float]]:
-    points = MetricPoint.objects.filter(run_id=run_id, name=name).order_by("step")
-    return list(points.values_list("step", "value"))
+    points = series_points(run_id, name)
+    return list(zip(points.steps.tolist(), points.values.tolist(), strict=True))
 
 
 def test_a_cancelled_run_stops_at_a_checkpoint_and_resumes_as_if_never_stopped(

@@ -14,7 +14,8 @@ from itertools import accumulate
 
 from workers.contract.splits import batch_sizes_per_epoch, steps_per_epoch, train_rows
 
-from .models import MetricPoint, Run
+from .metric_chunks import series_first_wall, series_walls_at
+from .models import Run
 
 AXES = ("step", "epoch", "samples", "time")
 AXIS_LABELS = {
@@ -93,23 +94,9 @@ def _rows_matching_steps(planned: int, config: dict, steps: int) -> int:
 def run_start_time(run: Run) -> float | None:
     """When the run's clock starts: its start, or its first point when that is earlier (a
     resumed run carries the points of the run it goes on from)."""
-    first = (
-        MetricPoint.objects.filter(run=run, name="train_loss")
-        .order_by("step")
-        .values_list("wall_time", flat=True)
-        .first()
-    )
+    first = series_first_wall(run.pk, "train_loss")
     times = [t for t in (first, run.started_at and run.started_at.timestamp()) if t is not None]
     return min(times) if times else None
-
-
-def _wall_times(run: Run, name: str, steps: list[int]) -> dict[int, float]:
-    times: dict[int, float] = {}
-    for i in range(0, len(steps), 500):  # well under SQLite's limit on query parameters
-        chunk = steps[i : i + 500]
-        points = MetricPoint.objects.filter(run=run, name=name, step__in=chunk)
-        times.update(points.values_list("step", "wall_time"))
-    return times
 
 
 def series_on_axis(run: Run, series: dict[str, dict[str, list]], axis: str) -> str:
@@ -128,7 +115,7 @@ def series_on_axis(run: Run, series: dict[str, dict[str, list]], axis: str) -> s
         if start is None:
             return series_on_axis(run, series, "step")
         for name, data in series.items():
-            times = _wall_times(run, name, data["steps"])
+            times = series_walls_at(run.pk, name, data["steps"])
             data["x"] = [round(times.get(step, start) - start, 3) for step in data["steps"]]
         return axis
     for data in series.values():

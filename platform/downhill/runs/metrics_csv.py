@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator
 from itertools import groupby
 
 from .axes import AXES, run_epoch_plan, run_start_time
-from .models import MetricPoint, Run
+from .metric_chunks import run_points, series_names
+from .models import Run
 
 CSV_AXES = AXES
 CSV_FORMATS = ("long", "wide")
@@ -37,8 +38,7 @@ def _x_of(run: Run, axis: str):
 
 def _points(run: Run) -> Iterator[tuple[str, int, float, float]]:
     """(name, step, value, wall_time), by step then name, read in chunks."""
-    points = MetricPoint.objects.filter(run=run).order_by("step", "name")
-    return points.values_list("name", "step", "value", "wall_time").iterator(chunk_size=5000)
+    return run_points(run.pk)
 
 
 def _lines(rows: Iterable[list]) -> Iterator[str]:
@@ -74,7 +74,5 @@ def metrics_csv(runs: list[Run], *, axis: str = "step", layout: str = "long") ->
     """The CSV's lines, streamed: `runs` in the order given."""
     if layout == "long":
         return _lines(_long_rows(runs, axis))
-    names = sorted(
-        set(MetricPoint.objects.filter(run__in=runs).values_list("name", flat=True).distinct())
-    )
+    names = series_names([run.pk for run in runs])
     return _lines(_wide_rows(runs, axis, names))

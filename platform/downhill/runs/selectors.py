@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 from django.db import connection
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 
-from .models import BLOCK_STEPS, MetricBlock, MetricPoint, Run, RunEvent
+from .metric_chunks import (
+    LAST_STEP,
+    Points,
+    series_count_at_most,
+    series_first_step,
+    series_names,
+    series_points,
+)
+from .models import BLOCK_STEPS, MetricBlock, Run, RunEvent
 
 DEFAULT_MAX_POINTS = 5000
 MAX_MAX_POINTS = 100_000
@@ -17,56 +26,9 @@ MAX_MAX_POINTS = 100_000
 POINTS_READ_MAX = 25_000
 
 # A series that spans fewer blocks than it has buckets (and holds up to POINTS_READ_MAX points):
-# per bucket of steps, the lowest, the highest and the last point, chosen in the database from
-# the points. Three points per bucket, so a spike (or a dip) can never vanish from a downsampled
-# curve; ties go to the earliest step. One statement per database, each the fastest exact form
-# measured on a series of 1,000,000 points (bench/metrics_read): a reading of every point is its
-# floor (~110 ms per million here).
-_BUCKET = "(CAST(step - %(lo)s AS BIGINT) * %(buckets)s) / %(span)s"
-_POINTS = (
-    "FROM runs_metricpoint WHERE run_id = %(run)s AND name = %(name)s"
-    " AND step > %(since)s AND step <= %(until)s"
-)
-# No step is past this: the `until_step` of a read to the end.
-LAST_STEP = 2**31 - 1
-
-# PostgreSQL: one pass of hash aggregation; min/max over [value, step] arrays carry the step of
-# each extreme along (steps are far below 2**53, exact as float8). ~5x the window form below.
-_EXTREMES_SQL_POSTGRESQL = f"""
-SELECT DISTINCT point[1]::bigint AS step, point[2] AS value FROM (
-    SELECT MIN(ARRAY[value, step]) AS low, MAX(ARRAY[value, -step]) AS high,
-        MAX(ARRAY[step, value]) AS last
-    {_POINTS} GROUP BY {_BUCKET}
-) AS buckets,
-LATERAL (VALUES (ARRAY[low[2], low[1]]), (ARRAY[-high[2], high[1]]), (last)) AS extremes(point)
-ORDER BY step
-"""
-
-# SQLite: with a single min() or max(), a bare column comes from the row holding that extreme,
-# so each extreme is one grouped pass. ~3x the window form below.
-_EXTREMES_SQL_SQLITE = f"""
-SELECT step, value FROM (SELECT MIN(value) AS value, step {_POINTS} GROUP BY {_BUCKET})
-UNION
-SELECT step, value FROM (SELECT MAX(value) AS value, step {_POINTS} GROUP BY {_BUCKET})
-UNION
-SELECT step, value FROM (SELECT MAX(step) AS step, value {_POINTS} GROUP BY {_BUCKET})
-ORDER BY step
-"""
-
-# Any other database: standard window functions.
-_EXTREMES_SQL = f"""
-WITH bucketed AS (
-    SELECT step, value, {_BUCKET} AS bucket {_POINTS}
-), ranked AS (
-    SELECT step, value,
-        ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY value, step) AS by_min,
-        ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY value DESC, step) AS by_max,
-        ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY step DESC) AS by_last
-    FROM bucketed
-)
-SELECT step, value FROM ranked WHERE by_min = 1 OR by_max = 1 OR by_last = 1 ORDER BY step
-"""
-_EXTREMES_BY_VENDOR = {"postgresql": _EXTREMES_SQL_POSTGRESQL, "sqlite": _EXTREMES_SQL_SQLITE}
+# per bucket of steps, the lowest, the highest and the last point, chosen here from its points
+# (NumPy over the decoded chunks, _downsample_points). Three points per bucket, so a spike (or a
+# dip) can never vanish from a downsampled curve; ties go to the earliest step.
 
 
 def runs_visible_to(user) -> QuerySet[Run]:
@@ -75,12 +37,7 @@ def runs_visible_to(user) -> QuerySet[Run]:
 
 
 def run_metric_names(run: Run) -> list[str]:
-    return list(
-        MetricPoint.objects.filter(run=run)
-        .values_list("name", flat=True)
-        .distinct()
-        .order_by("name")
-    )
+    return series_names([run.pk])
 
 
 def run_metrics_series(
@@ -99,23 +56,31 @@ def run_metrics_series(
     for a million points; the blocks at a range's ends are read whole)."""
     series = {}
     for name in names:
-        points = MetricPoint.objects.filter(
-            run=run, name=name, step__gt=since_step, step__lte=until_step
-        )
-        # Whether the series holds more than max_points points, without counting it (a count
-        # reads every row of a long series) or fetching the first max_points rows (for a long
-        # series that would be a quarter of its read): the index's (max_points + 1)-th step.
-        ordered = points.order_by("step").values_list("step", flat=True)
-        if not ordered[max_points : max_points + 1]:
-            rows = list(points.order_by("step").values_list("step", "value"))
-        else:
-            first_step, buckets = ordered.first(), max(1, max_points // 3)
-            span = (since_step, until_step)
-            rows = _downsample_blocks(run, name, span, first_step, buckets)
-            if rows is None:
-                rows = _downsample_points(run, name, span, first_step, buckets)
+        rows = _series_rows(run, name, (since_step, until_step), max_points)
         series[name] = {"steps": [s for s, _ in rows], "values": [v for _, v in rows]}
     return series
+
+
+def _series_rows(
+    run: Run, name: str, span: tuple[int, int], max_points: int
+) -> list[tuple[int, float]]:
+    # Whether the series holds more than max_points points, without reading a long one: the
+    # chunks' counts, exact but for the two chunks at the range's ends.
+    points = None
+    if series_count_at_most(run.pk, name, *span) <= max_points + 2 * BLOCK_STEPS:
+        points = series_points(run.pk, name, *span, walls=False)
+        if len(points) <= max_points:
+            return list(zip(points.steps.tolist(), points.values.tolist(), strict=True))
+        first_step = int(points.steps[0])
+    else:
+        first_step = series_first_step(run.pk, name, *span)
+    buckets = max(1, max_points // 3)
+    rows = _downsample_blocks(run, name, span, first_step, buckets)
+    if rows is None:
+        if points is None:
+            points = series_points(run.pk, name, *span, walls=False)
+        rows = _downsample_points(points, buckets)
+    return rows
 
 
 _BLOCK_FIELDS = (
@@ -157,16 +122,10 @@ def _downsample_blocks(
     if not blocks or (count < buckets and sum(b[1] for b in blocks) <= POINTS_READ_MAX):
         return None
     if cut:
-        rows = list(
-            MetricPoint.objects.filter(
-                run=run,
-                name=name,
-                step__gt=since_step,
-                step__lte=min(until_step, (first + 1) * BLOCK_STEPS),
-            )
-            .order_by("step")
-            .values_list("step", "value")
+        points = series_points(
+            run.pk, name, since_step, min(until_step, (first + 1) * BLOCK_STEPS), walls=False
         )
+        rows = list(zip(points.steps.tolist(), points.values.tolist(), strict=True))
         lo = min(rows, key=lambda row: row[1])  # min and max keep the first (earliest) on a tie
         hi = max(rows, key=lambda row: row[1])
         blocks.insert(0, (first, len(rows), *lo, *hi, *rows[-1]))
@@ -185,29 +144,20 @@ def _downsample_blocks(
     return sorted({(b[i], b[i + 1]) for b in merged.values() for i in (0, 2, 4)})
 
 
-def _downsample_points(
-    run: Run, name: str, span: tuple[int, int], first_step: int, buckets: int
-) -> list[tuple[int, float]]:
-    """The lowest, highest and last point of each of `buckets` equal step ranges, from every
-    point of the series in the step range `span` (the first of them at `first_step`)."""
-    since_step, until_step = span
-    points = MetricPoint.objects.filter(
-        run=run, name=name, step__gt=since_step, step__lte=until_step
-    )
-    last_step = points.aggregate(hi=Max("step"))["hi"]
-    params = {
-        "lo": first_step,
-        "span": last_step - first_step + 1,
-        "buckets": buckets,
-        "run": run.pk,
-        "name": name,
-        "since": since_step,
-        "until": until_step,
-    }
-    sql = _EXTREMES_BY_VENDOR.get(connection.vendor, _EXTREMES_SQL)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+def _downsample_points(points: Points, buckets: int) -> list[tuple[int, float]]:
+    """The lowest, highest and last point of each of `buckets` equal step ranges of `points`
+    (from its first step to its last), by step."""
+    steps, values = points.steps, points.values
+    bucket = ((steps - steps[0]) * buckets) // (steps[-1] - steps[0] + 1)
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    ends = np.r_[starts[1:], len(steps)] - 1
+    # Within each bucket (steps ascending), the first index of its lowest and of its highest
+    # value: lexsort orders by bucket, then value, then position, so a tie keeps the earliest.
+    position = np.arange(len(steps))
+    low = np.lexsort((position, values, bucket))
+    high = np.lexsort((position, -values, bucket))
+    chosen = np.unique(np.concatenate([low[starts], high[starts], ends]))
+    return sorted(set(zip(steps[chosen].tolist(), values[chosen].tolist(), strict=True)))
 
 
 def run_events(run: Run) -> list[dict]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -18,7 +17,8 @@ from workers.contract.events import END_OF_RUN_EVENTS
 
 from ..dispatch import send_run
 from .checkpoints import resume_point
-from .models import BLOCK_STEPS, MetricBlock, MetricPoint, Run, RunEvent
+from .metric_chunks import chunks_copy, chunks_discard_after, chunks_record, lock_run
+from .models import Run, RunEvent
 from .quota import QuotaExceeded as QuotaExceeded  # raised by run_queue; callers catch it here
 from .quota import run_quota_check
 
@@ -149,28 +149,11 @@ def run_resume(run: Run) -> Run:
 
 
 def _carry_history(source: Run, run: Run) -> None:
-    """Copy the source's points and events up to its checkpoint to `run` (one INSERT ... SELECT
-    each, in the database), and their blocks: the whole ones as they are, the one the step cuts
-    recomputed from the points copied."""
+    """Copy the source's points and events up to its checkpoint to `run`: whole metric chunks
+    and blocks in the database, the ones the step cuts rewritten (runs.metric_chunks)."""
     step = run.resumed_from_step
-    cut = step // BLOCK_STEPS  # blocks below it end at or before `step`
-    points = connection.ops.quote_name(MetricPoint._meta.db_table)
-    blocks = connection.ops.quote_name(MetricBlock._meta.db_table)
-    columns = "name, block, n, lo_step, lo_value, hi_step, hi_value, last_step, last_value"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {points} (run_id, name, step, value, wall_time) "
-            f"SELECT %s, name, step, value, wall_time FROM {points} "
-            "WHERE run_id = %s AND step <= %s",
-            [run.id, source.id, step],
-        )
-        cursor.execute(
-            f"INSERT INTO {blocks} (run_id, {columns}) SELECT %s, {columns} FROM {blocks} "
-            "WHERE run_id = %s AND block < %s",
-            [run.id, source.id, cut],
-        )
-        if step > cut * BLOCK_STEPS:
-            metric_blocks_refresh(cursor, "run_id = %s AND step > %s", [run.id, cut * BLOCK_STEPS])
+        chunks_copy(cursor, source.id, run.id, step)
     events = source.events.filter(step__lte=step).exclude(type__in=("requeued", *END_OF_RUN_EVENTS))
     RunEvent.objects.bulk_create(
         RunEvent(run=run, step=e.step, epoch=e.epoch, type=e.type, details=e.details,
@@ -244,16 +227,9 @@ def run_discard_after(run_id: int, step: int) -> None:
     """A resumed attempt restarts after `step`: drop what the lost attempt wrote past it, so
     every step keeps exactly one point. The metric blocks past it go too, and the block that
     `step` ends inside is recomputed from the points it keeps."""
-    cut = max(step, 0) // BLOCK_STEPS  # the block of step + 1: the first that loses points
-    with transaction.atomic():
-        _lock_run_metrics(run_id)
-        MetricPoint.objects.filter(run_id=run_id, step__gt=step).delete()
-        blocks = MetricBlock.objects.filter(run_id=run_id, block__gte=cut)
-        names = list(blocks.filter(block=cut).values_list("name", flat=True))
-        blocks.delete()
-        if step > cut * BLOCK_STEPS:  # the cut block keeps the points up to `step`
-            with connection.cursor() as cursor:
-                _blocks_refresh_touched(cursor, run_id, [(name, step) for name in names])
+    with transaction.atomic(), connection.cursor() as cursor:
+        lock_run(cursor, run_id)
+        chunks_discard_after(cursor, run_id, step)
         RunEvent.objects.filter(run_id=run_id, step__gt=step).exclude(type="requeued").delete()
         RunEvent.objects.filter(run_id=run_id, step=step, type__in=END_OF_RUN_EVENTS).delete()
 
@@ -320,182 +296,15 @@ def run_requeue(run: Run, *, where: Q, reason: str) -> bool:
 
 def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]]) -> int:
     """Write (name, step, value, wall_time) points. A point already stored for (run, name, step)
-    is kept, so a retried write cannot duplicate it. The MetricBlocks the points fall in are
-    recomputed in the same transaction.
-
-    On PostgreSQL the batch is COPYed (bench/metrics_write); SQLite takes batched multi-row
-    INSERTs. Plain SQL rather than bulk_create: the ORM spends ~15 us of
-    Python per row holding the GIL, which the training thread pays for (bench/engine)."""
+    is kept, so a retried write cannot duplicate it. The points are merged into the run's packed
+    chunks and the MetricBlocks they fall in recomputed, in one transaction (runs.metric_chunks;
+    bench/metrics_write). Returns how many points were given."""
     points = list(points)
     if not points:
         return 0
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        _lock_run_metrics(run_id)
-        if connection.vendor == "postgresql":
-            _points_copy(cursor, run_id, points)
-        else:
-            _points_insert(cursor, run_id, points)
-        # The touched blocks are recomputed from the stored points rather than merged with the
-        # batch: a point the INSERT skipped (stored before) cannot count twice, and a block is
-        # exact whatever happened to it before. A batch of a few seconds of training touches a
-        # block or two per series, so this rereads a few hundred points (bench/metrics_read).
-        _blocks_refresh_touched(cursor, run_id, points)
+        chunks_record(cursor, run_id, points)  # under the run's lock
     return len(points)
-
-
-def _points_insert(cursor, run_id: int, points: list[tuple]) -> None:
-    """Multi-row INSERTs of up to 2000 rows (SQLite: as many as its parameter cap allows)."""
-    rows = [(run_id, name, step, value, wall) for name, step, value, wall in points]
-    table = connection.ops.quote_name(MetricPoint._meta.db_table)
-    per_statement = min(2000, (connection.features.max_query_params or 10_000) // 5)
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-        cursor.execute(
-            f"INSERT INTO {table} (run_id, name, step, value, wall_time) VALUES {values} "
-            "ON CONFLICT DO NOTHING",
-            [value for row in chunk for value in row],
-        )
-
-
-# One per connection, emptied at each commit: the staging table of _points_copy.
-_STAGE = (
-    "CREATE TEMPORARY TABLE IF NOT EXISTS metric_stage "
-    "(run_id bigint, name varchar(64), step integer, value double precision, "
-    "wall_time double precision) ON COMMIT DELETE ROWS"
-)
-
-
-def _points_copy(cursor, run_id: int, points: list[tuple]) -> None:
-    """COPY the rows straight into the points table, as fast as PostgreSQL takes them. A batch
-    with a point already stored (a retried write) makes that COPY fail as a whole: then, in its
-    place, the rows go through the connection's staging table and one INSERT ... SELECT that
-    skips the stored points (PostgreSQL only)."""
-    names = {name: _copy_text(name) for name in {point[0] for point in points}}
-    text = "".join(
-        [
-            f"{run_id}\t{names[name]}\t{step}\t{value!r}\t{wall!r}\n"
-            for name, step, value, wall in points
-        ]
-    )
-    table = connection.ops.quote_name(MetricPoint._meta.db_table)
-    columns = "(run_id, name, step, value, wall_time)"
-    try:
-        with transaction.atomic(), connection.wrap_database_errors:  # a savepoint
-            cursor.cursor.copy_expert(f"COPY {table} {columns} FROM STDIN", io.StringIO(text))
-        return
-    except IntegrityError:
-        pass
-    cursor.execute(_STAGE)
-    cursor.execute("DELETE FROM metric_stage")  # a second batch in one transaction
-    cursor.cursor.copy_expert(f"COPY metric_stage {columns} FROM STDIN", io.StringIO(text))
-    cursor.execute(
-        f"INSERT INTO {table} {columns} SELECT {columns[1:-1]} FROM metric_stage "
-        "ON CONFLICT DO NOTHING"
-    )
-
-
-def _copy_text(name: str) -> str:
-    """A name as COPY's text format reads it back unchanged."""
-    if not any(c in name for c in "\\\t\n\r"):
-        return name
-    return name.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _lock_run_metrics(run_id: int) -> None:
-    """Hold the run's row until the transaction ends, so that two writers of its metrics take
-    turns: a block recomputed from the points must see the other's committed points (on
-    PostgreSQL; SQLite's write transactions take turns anyway). NO KEY: the points' foreign key
-    checks do not wait for it."""
-    list(Run.objects.select_for_update(no_key=True).filter(pk=run_id).values_list("pk"))
-
-
-def _blocks_refresh_touched(cursor, run_id: int, points: list[tuple]) -> None:
-    """Recompute the blocks of the run that the (name, step, ...) points fall in; a statement per
-    up to 249 runs of consecutive blocks (SQLite's cap of 999 parameters)."""
-    spans = _block_spans(points)
-    per_statement = min(1000, (connection.features.max_query_params or 10_000) // 4)
-    term = "(run_id = %s AND name = %s AND step BETWEEN %s AND %s)"
-    for start in range(0, len(spans), per_statement):
-        chunk = spans[start : start + per_statement]
-        params = [
-            value
-            for name, first, last in chunk
-            for value in (run_id, name, first * BLOCK_STEPS + 1, (last + 1) * BLOCK_STEPS)
-        ]
-        metric_blocks_refresh(cursor, " OR ".join([term] * len(chunk)), params)
-
-
-def _block_spans(points: Iterable[tuple]) -> list[tuple[str, int, int]]:
-    """(name, first block, last block) of each run of consecutive blocks that the
-    (name, step, ...) points fall in; steps below 1 belong to no block."""
-    spans: list[tuple[str, int, int]] = []
-    for name, block in sorted(
-        {(point[0], (point[1] - 1) // BLOCK_STEPS) for point in points if point[1] >= 1}
-    ):
-        if spans and spans[-1][0] == name and spans[-1][2] == block - 1:
-            spans[-1] = (name, spans[-1][1], block)
-        else:
-            spans.append((name, block, block))
-    return spans
-
-
-# Every (run, series, block) with a point matching {where} gets its MetricBlock recomputed from
-# its points, inserted or replaced. Portable SQL (PostgreSQL and SQLite): each extreme is found
-# by value, then its step (the earliest on a tie) looked up among the block's points.
-_IN_BLOCK = (
-    "FROM runs_metricpoint AS p WHERE p.run_id = b.run_id AND p.name = b.name "
-    "AND p.step BETWEEN b.first_step AND b.last_step"
-)
-_BLOCKS_UPSERT = f"""
-INSERT INTO runs_metricblock
-    (run_id, name, block, n, lo_step, lo_value, hi_step, hi_value, last_step, last_value)
-SELECT run_id, name, block, n,
-    (SELECT MIN(p.step) {_IN_BLOCK} AND p.value = b.lo_value), lo_value,
-    (SELECT MIN(p.step) {_IN_BLOCK} AND p.value = b.hi_value), hi_value,
-    last_step, (SELECT p.value {_IN_BLOCK} AND p.step = b.last_step)
-FROM (
-    SELECT run_id, name, (step - 1) / {BLOCK_STEPS} AS block, COUNT(*) AS n,
-        MIN(value) AS lo_value, MAX(value) AS hi_value,
-        MIN(step) AS first_step, MAX(step) AS last_step
-    FROM runs_metricpoint WHERE step >= 1 AND ({{where}})
-    GROUP BY run_id, name, (step - 1) / {BLOCK_STEPS}
-) AS b
-WHERE true
-ON CONFLICT (run_id, name, block) DO UPDATE SET n = excluded.n,
-    lo_step = excluded.lo_step, lo_value = excluded.lo_value,
-    hi_step = excluded.hi_step, hi_value = excluded.hi_value,
-    last_step = excluded.last_step, last_value = excluded.last_value
-"""  # "WHERE true": SQLite parses an upsert after INSERT ... SELECT only behind a WHERE
-
-
-# PostgreSQL: the same in one pass over the points. min/max over [value, step] arrays carry
-# the step of each extreme along (the earliest on a tie: [value, -step] for the highest);
-# steps are far below 2**53, exact as float8. ~2x the portable form under 4 writers.
-_BLOCKS_UPSERT_POSTGRESQL = f"""
-INSERT INTO runs_metricblock
-    (run_id, name, block, n, lo_step, lo_value, hi_step, hi_value, last_step, last_value)
-SELECT run_id, name, block, n, lo[2], lo[1], -hi[2], hi[1], last[1], last[2]
-FROM (
-    SELECT run_id, name, (step - 1) / {BLOCK_STEPS} AS block, COUNT(*) AS n,
-        MIN(ARRAY[value, step]) AS lo, MAX(ARRAY[value, -step]) AS hi,
-        MAX(ARRAY[step, value]) AS last
-    FROM runs_metricpoint WHERE step >= 1 AND ({{where}})
-    GROUP BY run_id, name, (step - 1) / {BLOCK_STEPS}
-) AS b
-ON CONFLICT (run_id, name, block) DO UPDATE SET n = excluded.n,
-    lo_step = excluded.lo_step, lo_value = excluded.lo_value,
-    hi_step = excluded.hi_step, hi_value = excluded.hi_value,
-    last_step = excluded.last_step, last_value = excluded.last_value
-"""
-
-
-def metric_blocks_refresh(cursor, where: str, params: list) -> None:
-    """Recompute, from the points, the MetricBlock of every block with a point matching `where`
-    (a condition on runs_metricpoint that matches all the points of each block it touches).
-    Migration runs.0004 holds a frozen copy of the portable SQL for its backfill."""
-    sql = _BLOCKS_UPSERT_POSTGRESQL if connection.vendor == "postgresql" else _BLOCKS_UPSERT
-    cursor.execute(sql.format(where=where), params)
 
 
 def run_events_record(run_id: int, events: Iterable[dict], wall_time: float) -> None:

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from downhill.experiments.services import experiment_create
-from downhill.runs.models import MetricPoint, Run
+from downhill.runs.metric_chunks import series_points
+from downhill.runs.models import Run
 from downhill.runs.services import QuotaExceeded, run_request_cancel
 
 from . import study as studies
@@ -104,8 +105,8 @@ def _refresh_intermediate(sweep: Sweep, trial: Trial) -> None:
     """The objective per epoch, from the run's points (one per validated epoch)."""
     if trial.run_id is None:
         return
-    points = MetricPoint.objects.filter(run_id=trial.run_id, name=sweep.objective)
-    steps = sorted(points.values_list("step", "value"))
+    points = series_points(trial.run_id, sweep.objective, walls=False)
+    steps = list(zip(points.steps.tolist(), points.values.tolist(), strict=True))
     run_epochs = trial.run.epochs or len(steps)
     if steps and len(steps) <= run_epochs:
         trial.intermediate = {
