@@ -18,6 +18,7 @@ from workers.contract.events import END_OF_RUN_EVENTS
 
 from ..dispatch import send_run
 from .checkpoints import resume_point
+from .metric_spans import metric_spans_refresh, metric_spans_refresh_touched
 from .models import BLOCK_STEPS, MetricBlock, MetricPoint, Run, RunEvent
 from .quota import QuotaExceeded as QuotaExceeded  # raised by run_queue; callers catch it here
 from .quota import run_quota_check
@@ -171,6 +172,7 @@ def _carry_history(source: Run, run: Run) -> None:
         )
         if step > cut * BLOCK_STEPS:
             metric_blocks_refresh(cursor, "run_id = %s AND step > %s", [run.id, cut * BLOCK_STEPS])
+        metric_spans_refresh(run.id)
     events = source.events.filter(step__lte=step).exclude(type__in=("requeued", *END_OF_RUN_EVENTS))
     RunEvent.objects.bulk_create(
         RunEvent(run=run, step=e.step, epoch=e.epoch, type=e.type, details=e.details,
@@ -254,6 +256,7 @@ def run_discard_after(run_id: int, step: int) -> None:
         if step > cut * BLOCK_STEPS:  # the cut block keeps the points up to `step`
             with connection.cursor() as cursor:
                 _blocks_refresh_touched(cursor, run_id, [(name, step) for name in names])
+        metric_spans_refresh(run_id, step + 1)
         RunEvent.objects.filter(run_id=run_id, step__gt=step).exclude(type="requeued").delete()
         RunEvent.objects.filter(run_id=run_id, step=step, type__in=END_OF_RUN_EVENTS).delete()
 
@@ -340,6 +343,7 @@ def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]])
         # exact whatever happened to it before. A batch of a few seconds of training touches a
         # block or two per series, so this rereads a few hundred points (bench/metrics_read).
         _blocks_refresh_touched(cursor, run_id, points)
+        metric_spans_refresh_touched(run_id, points)
     return len(points)
 
 
