@@ -18,8 +18,10 @@ next to the one --database-url names and dropped afterwards):
 - with Debian's chromium (skipped when absent): the runs page loaded in a real browser until the
   network is idle, and the 1,000,000-point run's page until its loss curve is drawn;
 - the comparison of COMPARED runs of 1,000,000 points each (batch size 1) on the epoch axis:
-  the page in chromium until every curve is drawn, and a zoom's re-read of a tenth of a run
+  the page in chromium until every curve is drawn, its first reads of the runs server-side
+  (the wall clock and this process's CPU time), and a zoom's re-read of a tenth of a run
   at finer resolution (GET .../metrics/?x=epoch&since_step=&until_step=) through Django.
+  bench/metrics_read/stored.py runs these on a stored database, one checkout beside another.
 
 Each figure is the median of --reps timed repetitions after one untimed warm-up (the first,
 cold read is reported beside it). Gates: the downsampled read under 100 ms and each page under
@@ -53,6 +55,8 @@ MID_POINTS = 25_000  # selectors.POINTS_READ_MAX: the longest series still read 
 BATCH_STEPS = 200  # per series and batch: most batches straddle two blocks
 COMPARED = 10  # runs on the comparison page measured on the epoch axis
 ZOOM_POINTS = 1500  # what the compare page asks for a zoomed range (compare.js ZOOM_POINTS)
+COMPARE_POINTS = 1500  # what the compare page asks for a run's first read (compare.js MAX_POINTS)
+COMPARE_NAMES = ("train_loss", "lr", "val_loss", "val_accuracy")  # its charts of a classifier
 
 
 # ---- Set-up ----
@@ -189,13 +193,16 @@ def build_blocks(run) -> float:
     backfill runs (metrics_record keeps them as it writes). Returns seconds."""
     from django.db import connection
 
+    from downhill.runs.metric_spans import metric_spans_refresh
     from downhill.runs.services import metric_blocks_refresh
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
         metric_blocks_refresh(cursor, "run_id = %s", [run.id])
+        metric_spans_refresh(run.id)  # and the spans above them
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE runs_metricblock")
+            cursor.execute("ANALYZE runs_metricspan")
     seconds = time.perf_counter() - started
     print(f"  built the blocks of run {run.id} in {seconds:.1f} s", flush=True)
     return seconds
@@ -207,6 +214,7 @@ def make_compared_runs(user, big, n_points: int, count: int) -> list:
     from django.db import connection
 
     from downhill.experiments.models import Experiment
+    from downhill.runs.metric_spans import metric_spans_refresh
     from downhill.runs.models import Run
 
     started = time.perf_counter()
@@ -236,17 +244,27 @@ def make_compared_runs(user, big, n_points: int, count: int) -> list:
                 "WHERE run_id = %s",
                 [run.id, factor, factor, factor, big.id],
             )
+        metric_spans_refresh(run.id)
         runs.append(run)
     print(f"  copied {count} runs of {n_points:,} points in {time.perf_counter() - started:.1f} s")
     return runs
 
 
 def measure_compare_zoom(user, compared: list, n_points: int, reps: int) -> dict:
-    """A zoom into a tenth of a compared run on the epoch axis: its re-read at finer resolution."""
+    """A zoom into a tenth of a compared run on the epoch axis: its re-read at finer resolution;
+    and the compare page's first reads of its runs, server-side."""
     from django.test import Client
 
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
+    names = "&".join(f"name={name}" for name in COMPARE_NAMES)
+    reads = [f"/api/v1/runs/{run.id}/metrics/?{names}&max_points={COMPARE_POINTS}&x=epoch"
+             for run in compared]  # fmt: skip
+
+    def first_reads():
+        for url in reads:
+            assert client.get(url).status_code == 200
+
     since, until = int(n_points * 0.7), int(n_points * 0.8)
     url = (f"/api/v1/runs/{compared[0].id}/metrics/?name=train_loss&x=epoch&max_points={ZOOM_POINTS}"
            f"&since_step={since}&until_step={until}")  # fmt: skip
@@ -257,10 +275,12 @@ def measure_compare_zoom(user, compared: list, n_points: int, reps: int) -> dict
     def zoom():
         assert client.get(url).status_code == 200
 
-    result = {"zoom_reread_epoch_downsample": {**timed(zoom, reps), "queries": query_count(zoom)}}
-    figures = result["zoom_reread_epoch_downsample"]
-    print(f"  {'zoom_reread_epoch_downsample':34s} {figures['median_ms']:8.1f} ms "
-          f"(first {figures['first_ms']} ms, {figures['queries']} queries)", flush=True)  # fmt: skip
+    result = {}
+    for name, function in (("zoom_reread_epoch_downsample", zoom),
+                           (f"compare_page_{len(compared)}_runs_first_reads", first_reads)):  # fmt: skip
+        figures = result[name] = {**timed(function, reps), "queries": query_count(function)}
+        print(f"  {name:34s} {figures['median_ms']:8.1f} ms (CPU {figures['cpu_median_ms']} ms; "
+              f"first {figures['first_ms']} ms, {figures['queries']} queries)", flush=True)  # fmt: skip
     return result
 
 
@@ -268,18 +288,22 @@ def measure_compare_zoom(user, compared: list, n_points: int, reps: int) -> dict
 
 
 def timed(function, reps: int) -> dict:
-    """Milliseconds of the first call, then the median of `reps` more after a warm-up."""
+    """Milliseconds of the first call, then the median of `reps` more after a warm-up; and the
+    median CPU time of this process per call (less moved by other processes on a loaded
+    machine: for server figures, the work itself)."""
     started = time.perf_counter()
     function()
     first = (time.perf_counter() - started) * 1000
     function()
-    values = []
+    values, cpu = [], []
     for _ in range(reps):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         function()
         values.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
     return {"first_ms": round(first, 1), "median_ms": round(statistics.median(values), 1),
-            "min_ms": round(min(values), 1), "max_ms": round(max(values), 1)}  # fmt: skip
+            "min_ms": round(min(values), 1), "max_ms": round(max(values), 1),
+            "cpu_median_ms": round(statistics.median(cpu), 1)}  # fmt: skip
 
 
 def query_count(function) -> int:
