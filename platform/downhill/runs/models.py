@@ -140,8 +140,8 @@ class MetricBlock(models.Model):
 
 # MetricBlocks per MetricSpan. A 1,000,000-step series is 977 spans: the compare page's first
 # read (500 buckets) and the run page's (666) merge those instead of its 3,907 blocks, whose
-# fetch was most of a compare page's server time (bench/metrics_read); a coarser span would
-# make fewer spans than those reads have buckets for series of a million steps.
+# fetch and merge were the largest single part of a compare page's reads (bench/metrics_read);
+# a coarser span would make fewer spans than those reads have buckets for a million steps.
 SPAN_BLOCKS = 4
 SPAN_STEPS = SPAN_BLOCKS * BLOCK_STEPS
 
