@@ -18,8 +18,10 @@ next to the one --database-url names and dropped afterwards):
 - with Debian's chromium (skipped when absent): the runs page loaded in a real browser until the
   network is idle, and the 1,000,000-point run's page until its loss curve is drawn;
 - the comparison of COMPARED runs of 1,000,000 points each (batch size 1) on the epoch axis:
-  the page in chromium until every curve is drawn, and a zoom's re-read of a tenth of a run
+  the page in chromium until every curve is drawn, its first reads of the runs server-side
+  (the wall clock and this process's CPU time), and a zoom's re-read of a tenth of a run
   at finer resolution (GET .../metrics/?x=epoch&since_step=&until_step=) through Django.
+  bench/metrics_read/stored.py runs these on a stored database, one checkout beside another.
 
 Each figure is the median of --reps timed repetitions after one untimed warm-up (the first,
 cold read is reported beside it). Gates: the downsampled read under 100 ms and each page under
@@ -52,6 +54,8 @@ MID_POINTS = 25_000  # selectors.POINTS_READ_MAX: the longest series still read 
 BATCH_STEPS = 200  # per series and batch: most batches straddle two blocks
 COMPARED = 10  # runs on the comparison page measured on the epoch axis
 ZOOM_POINTS = 1500  # what the compare page asks for a zoomed range (compare.js ZOOM_POINTS)
+COMPARE_POINTS = 1500  # what the compare page asks for a run's first read (compare.js MAX_POINTS)
+COMPARE_NAMES = ("train_loss", "lr", "val_loss", "val_accuracy")  # its charts of a classifier
 
 
 # ---- Set-up ----
@@ -167,14 +171,17 @@ def write_chunks(run, points: list[tuple]) -> None:
     from django.db import connection, transaction
 
     from downhill.runs.metric_chunks import chunks_record
+    from downhill.runs.metric_spans import metric_spans_refresh
 
     for start in range(0, len(points), 100_000):
         with transaction.atomic(), connection.cursor() as cursor:
             chunks_record(cursor, run.id, points[start : start + 100_000])
+    metric_spans_refresh(run.id)  # and the spans above the blocks
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE runs_metricchunk")
             cursor.execute("ANALYZE runs_metricblock")
+            cursor.execute("ANALYZE runs_metricspan")
 
 
 def make_compared_runs(user, big, n_points: int, count: int) -> list:
@@ -208,11 +215,20 @@ def make_compared_runs(user, big, n_points: int, count: int) -> list:
 
 
 def measure_compare_zoom(user, compared: list, n_points: int, reps: int) -> dict:
-    """A zoom into a tenth of a compared run on the epoch axis: its re-read at finer resolution."""
+    """A zoom into a tenth of a compared run on the epoch axis: its re-read at finer resolution;
+    and the compare page's first reads of its runs, server-side."""
     from django.test import Client
 
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
+    names = "&".join(f"name={name}" for name in COMPARE_NAMES)
+    reads = [f"/api/v1/runs/{run.id}/metrics/?{names}&max_points={COMPARE_POINTS}&x=epoch"
+             for run in compared]  # fmt: skip
+
+    def first_reads():
+        for url in reads:
+            assert client.get(url).status_code == 200
+
     since, until = int(n_points * 0.7), int(n_points * 0.8)
     url = (f"/api/v1/runs/{compared[0].id}/metrics/?name=train_loss&x=epoch&max_points={ZOOM_POINTS}"
            f"&since_step={since}&until_step={until}")  # fmt: skip
@@ -223,10 +239,12 @@ def measure_compare_zoom(user, compared: list, n_points: int, reps: int) -> dict
     def zoom():
         assert client.get(url).status_code == 200
 
-    result = {"zoom_reread_epoch_downsample": {**timed(zoom, reps), "queries": query_count(zoom)}}
-    figures = result["zoom_reread_epoch_downsample"]
-    print(f"  {'zoom_reread_epoch_downsample':34s} {figures['median_ms']:8.1f} ms "
-          f"(first {figures['first_ms']} ms, {figures['queries']} queries)", flush=True)  # fmt: skip
+    result = {}
+    for name, function in (("zoom_reread_epoch_downsample", zoom),
+                           (f"compare_page_{len(compared)}_runs_first_reads", first_reads)):  # fmt: skip
+        figures = result[name] = {**timed(function, reps), "queries": query_count(function)}
+        print(f"  {name:34s} {figures['median_ms']:8.1f} ms (CPU {figures['cpu_median_ms']} ms; "
+              f"first {figures['first_ms']} ms, {figures['queries']} queries)", flush=True)  # fmt: skip
     return result
 
 
@@ -234,18 +252,22 @@ def measure_compare_zoom(user, compared: list, n_points: int, reps: int) -> dict
 
 
 def timed(function, reps: int) -> dict:
-    """Milliseconds of the first call, then the median of `reps` more after a warm-up."""
+    """Milliseconds of the first call, then the median of `reps` more after a warm-up; and the
+    median CPU time of this process per call (less moved by other processes on a loaded
+    machine: for server figures, the work itself)."""
     started = time.perf_counter()
     function()
     first = (time.perf_counter() - started) * 1000
     function()
-    values = []
+    values, cpu = [], []
     for _ in range(reps):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         function()
         values.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
     return {"first_ms": round(first, 1), "median_ms": round(statistics.median(values), 1),
-            "min_ms": round(min(values), 1), "max_ms": round(max(values), 1)}  # fmt: skip
+            "min_ms": round(min(values), 1), "max_ms": round(max(values), 1),
+            "cpu_median_ms": round(statistics.median(cpu), 1)}  # fmt: skip
 
 
 def query_count(function) -> int:

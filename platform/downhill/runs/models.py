@@ -150,6 +150,42 @@ class MetricChunk(models.Model):
         return f"{self.name}[chunk {self.block}]: {self.n} points"
 
 
+# MetricBlocks per MetricSpan. A 1,000,000-step series is 977 spans: the compare page's first
+# read (500 buckets) and the run page's (666) merge those instead of its 3,907 blocks, whose
+# fetch and merge were the largest single part of a compare page's reads (bench/metrics_read);
+# a coarser span would make fewer spans than those reads have buckets for a million steps.
+SPAN_BLOCKS = 4
+SPAN_STEPS = SPAN_BLOCKS * BLOCK_STEPS
+
+
+class MetricSpan(models.Model):
+    """The summary of one series over the SPAN_BLOCKS blocks of span number `span` (steps
+    span * SPAN_STEPS + 1 to (span + 1) * SPAN_STEPS), as MetricBlock summarises its points:
+    how many, the lowest and highest (the earliest on a tie) and the last. Always exactly the
+    aggregate of its blocks: runs.metric_spans recomputes it wherever blocks change. A read of
+    a whole long series merges spans instead of blocks (runs.selectors)."""
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metric_spans")
+    name = models.CharField(max_length=64)
+    span = models.IntegerField(help_text="(step - 1) // SPAN_STEPS")
+    n = models.IntegerField(help_text="points in the span")
+    lo_step = models.IntegerField()
+    lo_value = models.FloatField()
+    hi_step = models.IntegerField()
+    hi_value = models.FloatField()
+    last_step = models.IntegerField()
+    last_value = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "name", "span"], name="metric_span_unique_span"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}[span {self.span}]: {self.n} points"
+
+
 class RunEvent(models.Model):
     """Something that happened at a step and belongs on the curves: a warm restart, a decay,
     the optimizer switch, SWA's start, early stopping, a new best checkpoint."""

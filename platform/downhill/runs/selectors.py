@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
 from .metric_chunks import (
     LAST_STEP,
@@ -14,7 +14,7 @@ from .metric_chunks import (
     series_names,
     series_points,
 )
-from .models import BLOCK_STEPS, MetricBlock, Run, RunEvent
+from .models import BLOCK_STEPS, SPAN_STEPS, MetricBlock, MetricSpan, Run, RunEvent
 
 DEFAULT_MAX_POINTS = 5000
 MAX_MAX_POINTS = 100_000
@@ -105,12 +105,16 @@ def _downsample_blocks(
 ) -> list[tuple[int, float]] | None:
     """The lowest, highest and last point of each of up to `buckets` buckets of whole blocks,
     merged from the series' MetricBlocks (3,907 rows for a million steps, not a million
-    points). The block that `since_step` cuts is summarised from its points after it. None when
-    the series spans fewer blocks than buckets (whole blocks would draw it coarser than asked)
-    and its points are few enough to read."""
+    points), or of whole MetricSpans when the read is the whole series and spans at least
+    `buckets` of them (977 rows for a million steps). The block that `since_step` cuts is
+    summarised from its points after it. None when the series spans fewer blocks than buckets
+    (whole blocks would draw it coarser than asked) and its points are few enough to read."""
     since_step, until_step = span
     if since_step < 0:  # blocks hold steps from 1 on only
         return None
+    whole = _downsample_spans(run, name, span, first_step, buckets)
+    if whole is not None:
+        return whole
     first = (first_step - 1) // BLOCK_STEPS
     cut = since_step > first * BLOCK_STEPS  # the first block has points up to since_step
     # Plain tuples in one fetch: a million steps are 3,907 rows, and through the ORM they took
@@ -129,9 +133,38 @@ def _downsample_blocks(
         lo = min(rows, key=lambda row: row[1])  # min and max keep the first (earliest) on a tie
         hi = max(rows, key=lambda row: row[1])
         blocks.insert(0, (first, len(rows), *lo, *hi, *rows[-1]))
+    return _merge(blocks, first, count, buckets)
+
+
+_SPANS_SQL = (
+    f"SELECT {', '.join(('span', *_BLOCK_FIELDS[1:]))} FROM {MetricSpan._meta.db_table}"
+    " WHERE run_id = %s AND name = %s AND span >= %s ORDER BY span"
+)
+
+
+def _downsample_spans(
+    run: Run, name: str, span: tuple[int, int], first_step: int, buckets: int
+) -> list[tuple[int, float]] | None:
+    """A whole series (no range cut) merged from its MetricSpans (977 rows for a million steps,
+    not its 3,907 blocks); None when it is a range or spans fewer spans than buckets."""
+    first = (first_step - 1) // SPAN_STEPS
+    if span[0] > first * SPAN_STEPS or span[1] != LAST_STEP:
+        return None
+    last = MetricSpan.objects.filter(run=run, name=name).aggregate(last=Max("span"))["last"]
+    if last is None or last - first + 1 < buckets:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_SPANS_SQL, [run.pk, name, first])
+        return _merge(cursor.fetchall(), first, last - first + 1, buckets)
+
+
+def _merge(units: list[tuple], first: int, count: int, buckets: int) -> list[tuple[int, float]]:
+    """The lowest, highest and last point of each of `buckets` buckets of consecutive units
+    (blocks or spans: number, n, lo_step, lo_value, hi_step, hi_value, last_step, last_value;
+    numbered from `first`, `count` of them), as (step, value) pairs by step."""
     merged: dict[int, list] = {}
-    for block, _, lo_step, lo_value, hi_step, hi_value, last_step, last_value in blocks:
-        key = (block - first) * buckets // count  # a bucket: one block or a few in a row
+    for unit, _, lo_step, lo_value, hi_step, hi_value, last_step, last_value in units:
+        key = (unit - first) * buckets // count  # a bucket: one unit or a few in a row
         bucket = merged.get(key)
         if bucket is None:
             merged[key] = [lo_step, lo_value, hi_step, hi_value, last_step, last_value]

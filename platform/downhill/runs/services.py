@@ -18,6 +18,7 @@ from workers.contract.events import END_OF_RUN_EVENTS
 from ..dispatch import send_run
 from .checkpoints import resume_point
 from .metric_chunks import chunks_copy, chunks_discard_after, chunks_record, lock_run
+from .metric_spans import metric_spans_refresh, metric_spans_refresh_touched
 from .models import Run, RunEvent
 from .quota import QuotaExceeded as QuotaExceeded  # raised by run_queue; callers catch it here
 from .quota import run_quota_check
@@ -154,6 +155,7 @@ def _carry_history(source: Run, run: Run) -> None:
     step = run.resumed_from_step
     with connection.cursor() as cursor:
         chunks_copy(cursor, source.id, run.id, step)
+        metric_spans_refresh(run.id)
     events = source.events.filter(step__lte=step).exclude(type__in=("requeued", *END_OF_RUN_EVENTS))
     RunEvent.objects.bulk_create(
         RunEvent(run=run, step=e.step, epoch=e.epoch, type=e.type, details=e.details,
@@ -230,6 +232,7 @@ def run_discard_after(run_id: int, step: int) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         lock_run(cursor, run_id)
         chunks_discard_after(cursor, run_id, step)
+        metric_spans_refresh(run_id, step + 1)
         RunEvent.objects.filter(run_id=run_id, step__gt=step).exclude(type="requeued").delete()
         RunEvent.objects.filter(run_id=run_id, step=step, type__in=END_OF_RUN_EVENTS).delete()
 
@@ -304,6 +307,7 @@ def metrics_record(run_id: int, points: Iterable[tuple[str, int, float, float]])
         return 0
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         chunks_record(cursor, run_id, points)  # under the run's lock
+        metric_spans_refresh_touched(run_id, points)
     return len(points)
 
 
