@@ -48,6 +48,7 @@ class RunAttempt:
         self.state: TrainState | None = None  # progress to report, once training began
         self.writers: list[Writer] = []
         self._stop = threading.Event()
+        self._soon = threading.Event()  # beat now rather than at the end of the second
         self._thread: threading.Thread | None = None
 
     def claim(self) -> bool:
@@ -87,9 +88,18 @@ class RunAttempt:
         for writer in self.writers:
             writer.write()
 
+    def beat_soon(self) -> None:
+        """Have the heartbeat thread beat now, not at the end of its second: the run's first
+        loss points then show as soon as they exist (bench/dispatch)."""
+        self._soon.set()
+
     def _beat_loop(self) -> None:
         try:
-            while not self._stop.wait(self.beat_seconds):
+            while not self._stop.is_set():
+                self._soon.wait(self.beat_seconds)
+                self._soon.clear()
+                if self._stop.is_set():
+                    break
                 try:
                     self.beat()
                 except Error:  # keep training; the points stay buffered for the next try
@@ -105,6 +115,7 @@ class RunAttempt:
         database error here must not hide the outcome the caller is about to record."""
         if self._thread is not None:
             self._stop.set()
+            self._soon.set()
             self._thread.join()
             self._thread = None
         try:
