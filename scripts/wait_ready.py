@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
     missing = [] if answers else ["the web server does not answer its health check"]
     if not warm:
         missing.append(f"{workers - warm_workers(marker_dir)} training worker(s) not warm yet")
-    print(f"Downhill is not ready after {timeout:.0f} s: {'; '.join(missing)}", flush=True)
+    print(f"Downhill is not ready after {timeout:g} s: {'; '.join(missing)}", flush=True)
     return 1
 
 

@@ -48,7 +48,6 @@ class RunAttempt:
         self.state: TrainState | None = None  # progress to report, once training began
         self.writers: list[Writer] = []
         self._stop = threading.Event()
-        self._soon = threading.Event()  # beat now rather than at the end of the second
         self._thread: threading.Thread | None = None
 
     def claim(self) -> bool:
@@ -88,18 +87,20 @@ class RunAttempt:
         for writer in self.writers:
             writer.write()
 
-    def beat_soon(self) -> None:
-        """Have the heartbeat thread beat now, not at the end of its second: the run's first
-        loss points then show as soon as they exist (bench/dispatch)."""
-        self._soon.set()
+    def beat_now(self) -> None:
+        """Beat from the calling thread, now: the training thread calls it once, with the
+        run's first loss points buffered, so they show at once rather than at the heartbeat
+        thread's next beat, up to a second later (bench/dispatch). A database error is left
+        to that next beat, which writes the points kept buffered."""
+        try:
+            self.beat()
+        except Error:
+            log.warning("run %s: first write failed; the heartbeat retries it", self.run_id)
+            connection.close()
 
     def _beat_loop(self) -> None:
         try:
-            while not self._stop.is_set():
-                self._soon.wait(self.beat_seconds)
-                self._soon.clear()
-                if self._stop.is_set():
-                    break
+            while not self._stop.wait(self.beat_seconds):
                 try:
                     self.beat()
                 except Error:  # keep training; the points stay buffered for the next try
@@ -115,7 +116,6 @@ class RunAttempt:
         database error here must not hide the outcome the caller is about to record."""
         if self._thread is not None:
             self._stop.set()
-            self._soon.set()
             self._thread.join()
             self._thread = None
         try:

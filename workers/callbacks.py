@@ -29,7 +29,7 @@ class MetricsWriter(Callback):
     """Buffers metric points and events; the attempt writes them in batches at each beat
     (about once a second) and at the end, so the training loop never waits on the database.
     `first_points` is called once, when the first step losses are buffered (the attempt's
-    `beat_soon`: a run shows its first point at once, not up to a second later)."""
+    `beat_now`: a run shows its first point at once, not up to a second later)."""
 
     def __init__(self, run_id: int, first_points: Callable[[], None] | None = None):
         self.run_id = run_id

@@ -62,7 +62,7 @@ def _run_attempt(attempt: RunAttempt, shutdown: threading.Event | None, *, ranks
     """Train the claimed run and record how it ended (a failure raises, for execute_run).
     `ranks` and `device`: rank 0 of a distributed run (workers/rank.py)."""
     run = Run.objects.select_related("experiment__dataset").get(pk=attempt.run_id)
-    writer = MetricsWriter(run.id, first_points=attempt.beat_soon)
+    writer = MetricsWriter(run.id, first_points=attempt.beat_now)
     attempt.writers.append(writer)
     callbacks = [
         writer,

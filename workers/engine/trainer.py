@@ -116,7 +116,7 @@ class Trainer:
         self.callbacks = Callbacks(self.features.before + list(callbacks) + self.features.after)
         self._pending: list[tuple[torch.Tensor, int, float]] = []  # (loss on the device, step, lr)
         self._epoch_losses: list[float] = []
-        self._next_sync = 0.0  # the first step's loss is read at once: a run shows a point early
+        self._next_sync = time.monotonic() + sync_seconds
         self._clip = _clipper(config.get("gradient_clipping") or {})
         self.bf16 = config.get("precision") == "bf16" and self.device.type == "cuda"
 
