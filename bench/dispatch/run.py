@@ -5,9 +5,10 @@
 
 Each stack is `make run`'s own script (scripts/run.sh, bench/chaos/stack.py's harness) in a
 fresh DOWNHILL_VAR_DIR: embedded (SQLite and the filesystem broker) and postgres (a throwaway
-database beside --database-url's, and the Redis --broker-url names). A first start uploads a
-small CSV and stops, as a user who already has data; the measured start is the second one,
-from a cold process table, as `make run` is started any morning. As soon as the script prints
+database beside --database-url's, and the Redis --broker-url names: CELERY_BROKER_URL's when
+it is a Redis one, else database 14 of the local Redis, away from the 0 a `make run` uses).
+A first start uploads a small CSV and stops, as a user who already has data; the measured
+start is the second one, from cold processes, as `make run` is started any morning. As soon as the script prints
 its ready line, a run is created (POST /experiments/) and its train_loss is read
 (GET /runs/{id}/metrics/) every 10 ms until a point shows: that is the first run. Then --runs
 runs one after the other, each cancelled once its first point shows, so that the worker is
@@ -24,6 +25,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -153,10 +155,14 @@ def bench_stack(name: str, args) -> dict:
         stack.upload(rows=400)
         stack.stop()
         stack.log_path.write_text("")  # the measured start's log only
-        return measure(stack, args.runs, args.ready_line)
+        result = measure(stack, args.runs, args.ready_line)
     except BaseException:
-        print(stack.tail(), file=sys.stderr)
+        print(stack.tail(), f"\n(the stack's files are kept in {stack.var_dir})", file=sys.stderr)
         raise
+    else:
+        stack.stop()
+        shutil.rmtree(stack.var_dir, ignore_errors=True)
+        return result
     finally:
         stack.stop()
         if database:
@@ -199,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     default_redis = os.environ.get("CELERY_BROKER_URL", "")
     parser.add_argument(
         "--broker-url",
-        default=default_redis if default_redis.startswith("redis") else "redis://127.0.0.1:6379/0",
+        default=default_redis if default_redis.startswith("redis") else "redis://127.0.0.1:6379/14",
     )
     parser.add_argument("--ready-line", default=READY_LINE, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
