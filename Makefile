@@ -52,8 +52,8 @@ format: install
 
 # Benchmarks print a Markdown table, write bench/<name>/results/ and exit 1 below their gate
 # (BENCHMARKS.md). BENCH_ARGS=--quick for a short smoke run.
-.PHONY: bench bench-lab-playground bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-gpu bench-sweeps bench-quality
-bench: bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-sweeps
+.PHONY: bench bench-dispatch bench-lab-playground bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-gpu bench-sweeps bench-quality
+bench: bench-engine bench-metrics-read bench-metrics-write bench-ingest bench-sweeps bench-dispatch
 
 bench-engine: install
 	$(PY) bench/engine/run.py $(BENCH_ARGS)
@@ -72,6 +72,12 @@ bench-metrics-read: install
 METRICS_DB ?= $(if $(findstring postgres,$(DATABASE_URL)),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
 bench-metrics-write: install
 	$(PY) bench/metrics_write/run.py --database-url $(METRICS_DB) $(BENCH_ARGS)
+
+# `make run`'s script started cold on SQLite + the filesystem broker, then on PostgreSQL + Redis
+# (a throwaway database beside DATABASE_URL's; CELERY_BROKER_URL's Redis, else its database 14):
+# POST to first loss point.
+bench-dispatch: install
+	$(PY) bench/dispatch/run.py $(BENCH_ARGS)
 
 # On a machine with a CUDA device only (BENCHMARKS.md, "The GPU path").
 bench-gpu: install

@@ -35,6 +35,7 @@ wait_for_exit() {
 }
 stop() {
     trap - INT TERM HUP EXIT
+    if [ -n "${waiter:-}" ]; then kill "$waiter" 2>/dev/null || true; fi
     echo "Stopping web server and workers..."
     kill -TERM "${pids[@]}" 2>/dev/null || true
     # A run in progress ends at its next metrics write (about a second), stores a checkpoint
@@ -53,6 +54,7 @@ stop() {
         fi
     fi
     wait || true
+    if [ -n "${WARM_DIR:-}" ]; then rm -rf "$WARM_DIR"; fi
 }
 # Ctrl-C, SIGTERM or a hangup is a clean stop: exit 0 (stop() runs on the way out), so `make`
 # prints no "Error 130/143". Stopping everything after too many deaths keeps its status.
@@ -64,6 +66,9 @@ trap 'exit 0' INT TERM HUP
 # gunicorn's workers, by their arbiter) a Celery worker or a gunicorn worker now and then hung.
 # DOWNHILL_TRAINING_WORKERS (1) training workers, each one run at a time.
 TRAINING_WORKERS="${DOWNHILL_TRAINING_WORKERS:-1}"
+# Each training worker creates a file here once warm (workers/warm.py); the ready line waits
+# for all of them.
+WARM_DIR="$(mktemp -d "${TMPDIR:-/tmp}/downhill-warm.XXXXXX")"
 names=("web server" "datasets worker" "beat")
 for k in $(seq "$TRAINING_WORKERS"); do names+=("training worker $k"); done
 start_process() {
@@ -76,7 +81,8 @@ start_process() {
     # a worker's --beat, which sometimes kept the worker from finishing its shutdown). Warnings
     # only: at INFO it logs every send (every 10 s) and buries the web server's address.
     2) setsid $PY -m celery -A workers.app beat --loglevel WARNING & ;;
-    *) setsid $PY -m celery -A workers.app worker -Q training --pool solo --loglevel INFO \
+    *) DOWNHILL_WARM_MARKER="$WARM_DIR/worker$(($1 - 2))" \
+        setsid $PY -m celery -A workers.app worker -Q training --pool solo --loglevel INFO \
         --hostname "worker$(($1 - 2))-$$@%h" & ;;
     esac
     pids[$1]=$!
@@ -84,6 +90,12 @@ start_process() {
 }
 for i in "${!names[@]}"; do start_process "$i"; restarts[$i]=0; done
 echo "Downhill is starting on http://$BIND:$PORT/ (API docs: /api/docs/). Ctrl-C stops it."
+# "Downhill is ready on ..." once the web answers and every training worker is warm: a run
+# created then shows its first loss point at once (bench/dispatch).
+case "$BIND" in 0.0.0.0 | "::") HEALTH_HOST=127.0.0.1 ;; *) HEALTH_HOST="$BIND" ;; esac
+$PY scripts/wait_ready.py "http://$HEALTH_HOST:$PORT/api/v1/health/" "$WARM_DIR" \
+    "$TRAINING_WORKERS" "${DOWNHILL_READY_TIMEOUT:-300}" &
+waiter=$!
 
 # A process that dies (a worker killed for memory, say) is started again, after 1, 2, 4 ... 30 s
 # while it keeps dying within a minute of its start; the others stay up, and a run its worker

@@ -87,6 +87,17 @@ class RunAttempt:
         for writer in self.writers:
             writer.write()
 
+    def beat_now(self) -> None:
+        """Beat from the calling thread, now: the training thread calls it once, with the
+        run's first loss points buffered, so they show at once rather than at the heartbeat
+        thread's next beat, up to a second later (bench/dispatch). A database error is left
+        to that next beat, which writes the points kept buffered."""
+        try:
+            self.beat()
+        except Error:
+            log.warning("run %s: first write failed; the heartbeat retries it", self.run_id)
+            connection.close()
+
     def _beat_loop(self) -> None:
         try:
             while not self._stop.wait(self.beat_seconds):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from django.db import Error, connection
 
@@ -26,10 +27,13 @@ WORKER_SHUTDOWN = "worker_shutdown"
 
 class MetricsWriter(Callback):
     """Buffers metric points and events; the attempt writes them in batches at each beat
-    (about once a second) and at the end, so the training loop never waits on the database."""
+    (about once a second) and at the end, so the training loop never waits on the database.
+    `first_points` is called once, when the first step losses are buffered (the attempt's
+    `beat_now`: a run shows its first point at once, not up to a second later)."""
 
-    def __init__(self, run_id: int):
+    def __init__(self, run_id: int, first_points: Callable[[], None] | None = None):
         self.run_id = run_id
+        self._first_points = first_points
         self._points: list[tuple[str, int, float, float]] = []
         self._events: list[dict] = []
         self._lock = threading.Lock()
@@ -42,6 +46,9 @@ class MetricsWriter(Callback):
             rows.append(("lr", step, lr, now))
         with self._lock:
             self._points.extend(rows)
+        if rows and self._first_points is not None:
+            self._first_points, first_points = None, self._first_points
+            first_points()
 
     def on_batch_size(self, state: TrainState, step: int, batch_size: int) -> None:
         with self._lock:

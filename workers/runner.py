@@ -27,28 +27,6 @@ log = logging.getLogger(__name__)
 S = Run.Status
 
 
-def warm_up() -> float:
-    """Loading this module loaded torch and the engine; one tiny forward, backward and optimizer
-    step on the device loads the kernels and the autograd machinery that a first run would
-    otherwise wait for. Called as a training worker starts. Returns the seconds it took."""
-    import time
-
-    import torch
-
-    started = time.perf_counter()
-    device = pick_device()
-    model = torch.nn.Linear(4, 2).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    loss = torch.nn.functional.cross_entropy(
-        model(torch.zeros(8, 4, device=device)), torch.zeros(8, dtype=torch.long, device=device)
-    )
-    loss.backward()
-    optimizer.step()
-    seconds = time.perf_counter() - started
-    log.info("worker warm: torch and the engine loaded on %s in %.2f s", device, seconds)
-    return seconds
-
-
 def execute_run(run_id: int, *, shutdown: threading.Event | None = None) -> None:
     """Train a queued run to its end. A later attempt (its worker was lost) resumes from the
     run's latest checkpoint. `shutdown` set (the worker is stopping) ends the run at its next
@@ -84,7 +62,7 @@ def _run_attempt(attempt: RunAttempt, shutdown: threading.Event | None, *, ranks
     """Train the claimed run and record how it ended (a failure raises, for execute_run).
     `ranks` and `device`: rank 0 of a distributed run (workers/rank.py)."""
     run = Run.objects.select_related("experiment__dataset").get(pk=attempt.run_id)
-    writer = MetricsWriter(run.id)
+    writer = MetricsWriter(run.id, first_points=attempt.beat_now)
     attempt.writers.append(writer)
     callbacks = [
         writer,

@@ -74,11 +74,11 @@ def _resend_uploads_on_start(sender, **kwargs) -> None:
 
 @worker_ready.connect
 def _warm_up_training(sender, **kwargs) -> None:
-    """A worker of the training queue loads torch and the engine, and takes one tiny step,
-    when it starts rather than at its first run: the first run after `make run` then shows its
-    first loss point as soon as the next ones do (bench/dispatch), not seconds later."""
+    """A worker of the training queue loads torch and the engine, and trains a tiny table, when
+    it starts rather than at its first run (workers/warm.py): the first run after `make run`
+    then shows its first loss point as soon as the next ones do (bench/dispatch)."""
     if TRAINING_QUEUE in sender.app.amqp.queues.consume_from:
-        from .runner import warm_up
+        from .warm import warm_up
 
         warm_up()
 

@@ -109,6 +109,13 @@ class Stack:
         self.auth: dict = {}
 
     def start(self, timeout: float = 180) -> Stack:
+        self.launch()
+        wait_until(self.healthy, timeout, "the health endpoint")
+        self.auth = self.token("admin")
+        return self
+
+    def launch(self) -> None:
+        """Start the script, without waiting for anything."""
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(
                 ["bash", "scripts/run.sh"],
@@ -118,9 +125,6 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_until(self.healthy, timeout, "the health endpoint")
-        self.auth = self.token("admin")
-        return self
 
     def healthy(self) -> bool:
         return requests.get(f"{self.base}/api/v1/health/", timeout=5).status_code == 200

@@ -242,3 +242,30 @@ def test_the_database_wait_gives_up_when_it_never_answers(monkeypatch):
     started = time.monotonic()
     assert tasks.database_answers(1.5) is False
     assert 1.5 <= time.monotonic() - started < 5
+
+
+def test_a_run_writes_its_first_loss_points_as_soon_as_it_has_them(queue_run, monkeypatch):
+    """The first step losses read (at the first epoch's end here) are written at once by the
+    training thread, not at the heartbeat's next beat (here a minute away)."""
+    import functools
+
+    import workers.runner as runner
+    from workers.attempt import RunAttempt
+    from workers.callbacks import MetricsWriter
+
+    monkeypatch.setattr(runner, "RunAttempt", functools.partial(RunAttempt, beat_seconds=60))
+    stored = []  # the train_loss steps in the database right after the first points
+    real_on_steps = MetricsWriter.on_steps
+
+    def on_steps(self, state, points):
+        real_on_steps(self, state, points)
+        if not stored:
+            steps = MetricPoint.objects.filter(run_id=self.run_id, name="train_loss")
+            stored.append(list(steps.values_list("step", flat=True)))
+
+    monkeypatch.setattr(MetricsWriter, "on_steps", on_steps)
+    run_id = queue_run(epochs=2)["run"]
+    execute_run(run_id)
+    [steps] = stored
+    assert steps and steps == list(range(1, len(steps) + 1)), steps
+    assert Run.objects.get(pk=run_id).status == "succeeded"
