@@ -260,8 +260,7 @@ def test_a_run_writes_its_first_loss_points_as_soon_as_it_has_them(queue_run, mo
     def on_steps(self, state, points):
         real_on_steps(self, state, points)
         if not stored:
-            steps = MetricPoint.objects.filter(run_id=self.run_id, name="train_loss")
-            stored.append(list(steps.values_list("step", flat=True)))
+            stored.append(series_points(self.run_id, "train_loss").steps.tolist())
 
     monkeypatch.setattr(MetricsWriter, "on_steps", on_steps)
     run_id = queue_run(epochs=2)["run"]
