@@ -38,6 +38,8 @@ stop() {
     if [ -n "${waiter:-}" ]; then kill "$waiter" 2>/dev/null || true; fi
     echo "Stopping web server and workers..."
     kill -TERM "${pids[@]}" 2>/dev/null || true
+    # A restart's backoff in progress (up to 30 s): the final `wait` would wait for it too.
+    [ -n "${backoff:-}" ] && kill "$backoff" 2>/dev/null || true
     # A run in progress ends at its next metrics write (about a second), stores a checkpoint
     # and goes back to the queue, to resume there at the next start. Whatever is stuck
     # elsewhere (or reading a large upload, which is read again from the start next time) is
@@ -69,6 +71,11 @@ TRAINING_WORKERS="${DOWNHILL_TRAINING_WORKERS:-1}"
 # Each training worker creates a file here once warm (workers/warm.py); the ready line waits
 # for all of them.
 WARM_DIR="$(mktemp -d "${TMPDIR:-/tmp}/downhill-warm.XXXXXX")"
+# Each training worker's torch threads: an equal share of the cores (one at least), so that
+# workers never spin on each other's cores; they also run below the web's CPU priority
+# (DOWNHILL_WORKER_NICE), so the dashboard stays quick while they train.
+cores=$(nproc 2>/dev/null || echo 1)
+export DOWNHILL_TORCH_THREADS="${DOWNHILL_TORCH_THREADS:-$(( cores / TRAINING_WORKERS > 0 ? cores / TRAINING_WORKERS : 1 ))}"
 names=("web server" "datasets worker" "beat")
 for k in $(seq "$TRAINING_WORKERS"); do names+=("training worker $k"); done
 start_process() {
@@ -115,7 +122,9 @@ while true; do
     fi
     delay=$(( 1 << (restarts[i] - 1) )); (( delay > 30 )) && delay=30
     echo "The ${names[$i]} (pid $died) exited with status $status: starting it again in $delay s (restart ${restarts[$i]} of at most $RESTART_LIMIT in a row)"
-    sleep "$delay" & wait $! || true
+    sleep "$delay" & backoff=$!
+    wait "$backoff" || true
+    backoff=
     start_process "$i"
     echo "The ${names[$i]} runs again (pid ${pids[$i]})"
 done
