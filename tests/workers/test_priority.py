@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +37,11 @@ def test_a_training_worker_runs_nicer_than_the_web_with_its_torch_threads_bounde
     try:
         assert niceness(worker.process.pid) == os.nice(0) + 7
         assert f"worker at niceness {os.nice(0) + 7}, 1 torch threads" in worker.tail()
+        # It leads a session of its own, as under `make run`: with autogroups, the session's
+        # priority is what counts against the web's.
+        autogroup = Path(f"/proc/{worker.process.pid}/autogroup")
+        if autogroup.exists():
+            assert autogroup.read_text().split()[-1] == "7"
     finally:
         worker.stop()
 
