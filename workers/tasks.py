@@ -56,6 +56,20 @@ after_setup_logger.connect(lambda **kwargs: quiet_the_sweep(), weak=False)
 
 
 @worker_ready.connect
+def _yield_to_the_web(sender, **kwargs) -> None:
+    """Every worker runs below the web server's CPU priority (DOWNHILL_WORKER_NICE); a training
+    worker also bounds torch's threads (DOWNHILL_TORCH_THREADS), before it warms up."""
+    from django.conf import settings
+
+    from .priority import bound_torch_threads, lower_priority
+
+    nice = lower_priority(settings.DOWNHILL_WORKER_NICE)
+    if TRAINING_QUEUE in sender.app.amqp.queues.consume_from:
+        threads = bound_torch_threads(settings.DOWNHILL_TORCH_THREADS)
+        log.info("worker at niceness %s, %s torch threads", nice, threads)
+
+
+@worker_ready.connect
 def _sweep_on_start(**kwargs) -> None:
     """A worker that starts finds the runs whose workers were lost while none was watching."""
     requeue_stale_runs.delay()

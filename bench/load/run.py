@@ -8,7 +8,8 @@ they all train, measures the metric write rate alone for --baseline seconds, the
 (50) signed-in browser sessions (on loopback only, one thread each, the run owner's) doing what
 the dashboard's scripts do: every second the run page's poll (the run, then its train_loss+lr
 and validation series since the last step seen), every 3 s the runs table's refresh
-(`/?partial=1`), for --seconds (60).
+(`/?partial=1`), for --seconds (60). A page's first read of its series (every point so far,
+downsampled to 2,000) is reported apart from its polls (`since_step`), as "metric load".
 
 Reports p50/p95 per request kind, errors (any 5xx or failed request), and the metric points
 written per second under load against the baseline. Gate: the run page's metric poll p95 under
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -78,7 +80,9 @@ class User(threading.Thread):
             params["since_step"] = self.since[group]
         else:
             params["max_points"] = 2000
-        body = self.timed("metric poll", f"/api/v1/runs/{self.run_id}/metrics/", **params)
+        # The page's first read (every point so far, downsampled) apart from its polls.
+        kind = "metric poll" if self.since[group] else "metric load"
+        body = self.timed(kind, f"/api/v1/runs/{self.run_id}/metrics/", **params)
         for series in (body or {}).get("series", {}).values():
             if series["steps"]:
                 self.since[group] = max(self.since[group], series["steps"][-1])
@@ -94,6 +98,19 @@ class User(threading.Thread):
                 self.timed("runs table", "/", partial="1")
             tick += 1
             time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+
+
+def cpu_seconds(stack: Stack, marker: str) -> float:
+    """CPU time (user + system) the stack's processes whose command line holds `marker` have
+    used so far: what a request costs the web server, whatever else the machine runs."""
+    total = 0
+    for pid in stack.processes(marker):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (after the name: 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def steps_written(stack: Stack, ids: list[int]) -> int:
@@ -135,14 +152,18 @@ def measure(stack: Stack, args) -> dict:
     log: list = []
     users = [User(stack.base, ids[u % len(ids)], log) for u in range(args.users)]
     until = time.monotonic() + args.seconds
+    web, training = cpu_seconds(stack, "gunicorn"), cpu_seconds(stack, "-Q training")
     for u in users:
         u.until = until
         u.start()
     loaded = write_rate(stack, ids, args.seconds - 2)
     for u in users:
         u.join(60)
+    web = cpu_seconds(stack, "gunicorn") - web
+    training = cpu_seconds(stack, "-Q training") - training
     return {"baseline_steps_per_s": round(baseline, 1), "loaded_steps_per_s": round(loaded, 1),
-            "requests": summarise(log)}  # fmt: skip
+            "requests": summarise(log), "web_cpu_ms_per_request": round(1000 * web / len(log), 2),
+            "web_cpu_s": round(web, 1), "training_cpu_s": round(training, 1)}  # fmt: skip
 
 
 def report(result: dict) -> None:
@@ -155,6 +176,11 @@ def report(result: dict) -> None:
     print(
         f"\nmetric writes: {result['baseline_steps_per_s']} steps/s alone, "
         f"{result['loaded_steps_per_s']} steps/s under load; gate {'met' if result['gate_met'] else 'MISSED'}"
+    )
+    print(
+        f"CPU over the load: web server {result['web_cpu_s']} s "
+        f"({result['web_cpu_ms_per_request']} ms a request), training workers "
+        f"{result['training_cpu_s']} s"
     )
 
 

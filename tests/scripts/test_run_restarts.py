@@ -70,3 +70,28 @@ def test_a_killed_training_worker_is_restarted_and_its_run_resumes_with_one_poin
     finally:
         stop.set()
         stack.stop()
+
+
+def test_a_worker_killed_while_another_waits_to_restart_is_restarted_too():
+    """The second death lands in the first one's restart backoff, when bash reaps it unasked
+    (bench/chaos on the embedded stack: both training workers were never started again)."""
+    stack = Stack(embedded=True, workers=2).start()
+    try:
+        first, second = wait_until(
+            lambda: len(found := stack.processes("-Q training")) == 2 and found, 60, "2 workers"
+        )
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: f"(pid {first}) exited" in stack.tail(100_000), 30, "the restart")
+        os.kill(second, signal.SIGKILL)
+        wait_until(
+            lambda: (now := stack.processes("-Q training")) and len(now) == 2
+            and not {first, second} & set(now),
+            30,
+            "both workers started again",
+        )  # fmt: skip
+        assert f"(pid {second}) exited" in stack.tail(100_000)
+    except BaseException:
+        print(stack.tail())
+        raise
+    finally:
+        stack.stop()

@@ -284,6 +284,17 @@ def _csv_response(runs: list[Run], params, filename: str) -> StreamingHttpRespon
     return response
 
 
+def _lean(runs, action: str | None, params):
+    """What the run page polls every second reads no more than it shows: the run and its
+    experiment for its JSON (not the dataset, whose column statistics can be large), and only
+    the run's id and status for its metric points (unless their x axis needs the config)."""
+    if action in ("retrieve", "list"):
+        return runs.select_related(None).select_related("experiment")
+    if action == "metrics" and not params.get("x"):
+        return runs.select_related(None).only("id", "status", "experiment_id")
+    return runs
+
+
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = RunSerializer
 
@@ -301,7 +312,9 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                     {"status": [f"choose one of: {', '.join(Run.Status.values)}."]}
                 )
             qs = qs.filter(status=wanted)
-        return runs_matching(qs, params.get("q", ""), params.get("tag", ""))
+        return _lean(
+            runs_matching(qs, params.get("q", ""), params.get("tag", "")), self.action, params
+        )
 
     @extend_schema(
         responses={

@@ -317,6 +317,32 @@ def series_points(
     return points.where((points.steps > since_step) & (points.steps <= until_step))
 
 
+def series_points_many(
+    run_id: int, names: list[str], since_step: int, until_step: int, max_chunks: int
+) -> dict[str, Points] | None:
+    """Every point of each named series in (since_step, until_step], read in one query (a
+    live page's poll of a few series); None when they span more than `max_chunks` chunks."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT name, block, step_bits, value_bytes, wall_base, NULL FROM {CHUNKS} "
+            f"WHERE run_id = %s AND name IN ({', '.join(['%s'] * len(names))}) "
+            "AND block BETWEEN %s AND %s ORDER BY name, block LIMIT %s",
+            [run_id, *names, *_block_range(since_step, until_step), max_chunks + 1],
+        )
+        rows = cursor.fetchall()
+    if len(rows) > max_chunks:
+        return None
+    found = {name: [] for name in names}
+    for name, *chunk in rows:
+        found[name].append(unpack(*chunk))
+    return {
+        name: (points := _concat(parts)).where(
+            (points.steps > since_step) & (points.steps <= until_step)
+        )
+        for name, parts in found.items()
+    }
+
+
 def series_count_at_most(run_id: int, name: str, since_step: int, until_step: int) -> int:
     """How many points the chunks holding steps in (since_step, until_step] hold, from their
     counts: the points in that range, and up to BLOCK_STEPS - 1 more at each end."""

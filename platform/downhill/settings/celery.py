@@ -55,6 +55,13 @@ DOWNHILL_MAX_ATTEMPTS = env_int("DOWNHILL_MAX_ATTEMPTS", 3)
 # the rendezvous before the attempt fails, and the address the other nodes reach node 0 at.
 DOWNHILL_RENDEZVOUS_SECONDS = env_int("DOWNHILL_RENDEZVOUS_SECONDS", 300)
 DOWNHILL_NODE_ADDRESS = env_str("DOWNHILL_NODE_ADDRESS") or socket.gethostname()
+# A worker's share of a machine it shares with the web (workers/priority.py): every worker
+# runs this much nicer than the web server (os.nice), so a page poll is answered before a
+# training step is taken (bench/load); and a training worker uses at most this many torch
+# threads (0: torch's choice, a thread per core, right for one worker per machine; `make run`
+# gives each of its training workers an equal share of the cores).
+DOWNHILL_WORKER_NICE = env_int("DOWNHILL_WORKER_NICE", 10)
+DOWNHILL_TORCH_THREADS = env_int("DOWNHILL_TORCH_THREADS", 0)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-runs": {
         "task": REQUEUE_STALE_TASK,
