@@ -82,7 +82,22 @@ FINISHED_STATUSES = (Run.Status.SUCCEEDED, Run.Status.FAILED, Run.Status.CANCELL
 BLOCK_STEPS = 256
 
 
-class MetricBlock(models.Model):
+class SeriesExtremes(models.Model):
+    """The lowest, highest (the earliest on a tie) and last point of a stretch of one series:
+    what a MetricBlock keeps of its points and a MetricSpan of its blocks."""
+
+    lo_step = models.IntegerField()
+    lo_value = models.FloatField()
+    hi_step = models.IntegerField()
+    hi_value = models.FloatField()
+    last_step = models.IntegerField()
+    last_value = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+
+class MetricBlock(SeriesExtremes):
     """The summary of one series over the BLOCK_STEPS steps of block number `block`
     (steps block * BLOCK_STEPS + 1 to (block + 1) * BLOCK_STEPS; steps count from 1): how many
     points it holds, its lowest and highest point (the earliest on a tie) and its last point.
@@ -95,12 +110,6 @@ class MetricBlock(models.Model):
     name = models.CharField(max_length=64)
     block = models.IntegerField(help_text="(step - 1) // BLOCK_STEPS")
     n = models.IntegerField(help_text="points in the block")
-    lo_step = models.IntegerField()
-    lo_value = models.FloatField()
-    hi_step = models.IntegerField()
-    hi_value = models.FloatField()
-    last_step = models.IntegerField()
-    last_value = models.FloatField()
 
     class Meta:
         constraints = [
@@ -158,7 +167,7 @@ SPAN_BLOCKS = 4
 SPAN_STEPS = SPAN_BLOCKS * BLOCK_STEPS
 
 
-class MetricSpan(models.Model):
+class MetricSpan(SeriesExtremes):
     """The summary of one series over the SPAN_BLOCKS blocks of span number `span` (steps
     span * SPAN_STEPS + 1 to (span + 1) * SPAN_STEPS), as MetricBlock summarises its points:
     how many, the lowest and highest (the earliest on a tie) and the last. Always exactly the
@@ -170,12 +179,6 @@ class MetricSpan(models.Model):
     name = models.CharField(max_length=64)
     span = models.IntegerField(help_text="(step - 1) // SPAN_STEPS")
     n = models.IntegerField(help_text="points in the span")
-    lo_step = models.IntegerField()
-    lo_value = models.FloatField()
-    hi_step = models.IntegerField()
-    hi_value = models.FloatField()
-    last_step = models.IntegerField()
-    last_value = models.FloatField()
 
     class Meta:
         constraints = [
