@@ -86,7 +86,9 @@ def test_compare_batch_one_and_full_batch_on_fair_axes(live_server, browser_page
     page.wait_for_selector("[data-compare][data-loaded=true]")
     assert page.input_value('[data-control="x-axis"]') == "samples"
     assert "batch sizes differ" in page.inner_text('[data-field="axis-note"]')
-    page.wait_for_function("document.querySelectorAll('#chart-train path.chart__line').length >= 2")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#chart-train path.chart__line').length >= 2"
+    )
     assert all(span > 0.97 for span in line_spans(page, "chart-train")), line_spans(
         page, "chart-train"
     )
@@ -163,7 +165,9 @@ def test_a_one_step_spike_among_a_million_points_is_seen_at_every_zoom(
 
     page.goto(f"{live_server.url}/runs/{run.id}/")
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("document.querySelectorAll('#chart-loss path.chart__band').length >= 1")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#chart-loss path.chart__band').length >= 1"
+    )
     assert spike_drawn(page)  # at full view
     screenshot(page, "run-million-spike-1440")
 

@@ -46,7 +46,9 @@ def test_find_a_learning_rate_and_use_it(live_server, browser_page, django_user_
     screenshot(page, "lab-range-test-1440")
     page.set_viewport_size({"width": 390, "height": 900})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.wait_for_function("document.querySelector('svg.lab-chart').viewBox.baseVal.width < 400")
+    page.wait_for_function(
+        "() => document.querySelector('svg.lab-chart').viewBox.baseVal.width < 400"
+    )
     screenshot(page, "lab-range-test-390")
     page.set_viewport_size({"width": 1440, "height": 1000})
 

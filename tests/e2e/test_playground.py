@@ -67,7 +67,9 @@ def test_the_page_rolls_the_optimizers_down_the_surface(client_api, live_server,
     assert page.locator("[data-legend] li").count() == 5
     # The last step: every path drawn whole, its ball at the end.
     page.locator("[data-step]").fill("100")
-    page.wait_for_function("document.querySelector('[data-step-value]').textContent === '100'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-step-value]').textContent === '100'"
+    )
     segments = page.eval_on_selector_all(
         "svg.pg-contour path.pg-path",
         "ps => ps.map(p => (p.getAttribute('d').match(/L/g) || []).length)",
@@ -81,7 +83,9 @@ def test_the_page_rolls_the_optimizers_down_the_surface(client_api, live_server,
     )
     assert segments == [10] * 5
     page.set_viewport_size({"width": 390, "height": 900})
-    page.wait_for_function("document.querySelector('svg.pg-contour').viewBox.baseVal.width < 400")
+    page.wait_for_function(
+        "() => document.querySelector('svg.pg-contour').viewBox.baseVal.width < 400"
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "lab-playground-390")
     page.set_viewport_size({"width": 1440, "height": 1000})
