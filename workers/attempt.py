@@ -13,12 +13,14 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from typing import Protocol
 
 from django.db import Error, connection
 
 from downhill.runs.services import (
+    FINISH_RETRIES,
     run_claim,
     run_finish,
     run_hand_back,
@@ -112,16 +114,27 @@ class RunAttempt:
             connection.close()  # this thread's own connection
 
     def close(self) -> None:
-        """Stop the heartbeat thread and write what is left (from the calling thread). A
-        database error here must not hide the outcome the caller is about to record."""
+        """Stop the heartbeat thread and write what is left (from the calling thread), retried
+        as the outcome is (run_finish): a short run can end while PostgreSQL restarts, and its
+        last points, maybe all of them, must not be dropped while its outcome is then recorded
+        (bench/chaos). A database still away after the retries must not hide that outcome."""
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
             self._thread = None
-        try:
-            self.beat()
-        except Error:
-            log.exception("could not write the last metric points of run %s", self.run_id)
+        for attempt in range(FINISH_RETRIES):
+            try:
+                self.beat()
+                return
+            except Error:
+                log.warning(
+                    "run %s: could not write its last points (try %d); retrying",
+                    self.run_id,
+                    attempt + 1,
+                )
+                connection.close()  # the next try opens a fresh connection
+                time.sleep(min(2**attempt, 30))
+        log.error("gave up writing the last metric points of run %s", self.run_id)
 
     def finish(self, status: str, **fields) -> None:
         """The run's final status, written only while this attempt holds the run."""
