@@ -199,7 +199,7 @@ def summarise(steps: list[int]) -> str:
 def percentiles(values: list[float]) -> dict:
     if not values:
         return {"n": 0}
-    return {"n": len(values), "p50": statistics.median(values), "max": max(values)}
+    return {"n": len(values), "p50": round(statistics.median(values), 2), "max": max(values)}
 
 
 def create_runs(stack: Stack, runs: int, epochs: int) -> tuple[dict, list[int]]:
