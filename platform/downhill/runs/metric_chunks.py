@@ -306,31 +306,31 @@ def series_points(
 ) -> Points:
     """Every point of the series after `since_step` and up to `until_step`, by step (without
     their wall times, which are then not read, when walls=False)."""
-    wall_column = "wall_bytes" if walls else "NULL"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT block, step_bits, value_bytes, wall_base, {wall_column} FROM {CHUNKS} "
-            "WHERE run_id = %s AND name = %s AND block BETWEEN %s AND %s ORDER BY block",
-            [run_id, name, *_block_range(since_step, until_step)],
-        )
-        points = _concat([unpack(*row) for row in cursor.fetchall()])
-    return points.where((points.steps > since_step) & (points.steps <= until_step))
+    return series_points_many(run_id, [name], since_step, until_step, walls=walls)[name]
 
 
 def series_points_many(
-    run_id: int, names: list[str], since_step: int, until_step: int, max_chunks: int
+    run_id: int,
+    names: list[str],
+    since_step: int,
+    until_step: int,
+    max_chunks: int | None = None,
+    *,
+    walls: bool = False,
 ) -> dict[str, Points] | None:
     """Every point of each named series in (since_step, until_step], read in one query (a
     live page's poll of a few series); None when they span more than `max_chunks` chunks."""
+    wall_column = "wall_bytes" if walls else "NULL"
+    limit = "" if max_chunks is None else f" LIMIT {int(max_chunks) + 1}"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT name, block, step_bits, value_bytes, wall_base, NULL FROM {CHUNKS} "
+            f"SELECT name, block, step_bits, value_bytes, wall_base, {wall_column} FROM {CHUNKS} "
             f"WHERE run_id = %s AND name IN ({', '.join(['%s'] * len(names))}) "
-            "AND block BETWEEN %s AND %s ORDER BY name, block LIMIT %s",
-            [run_id, *names, *_block_range(since_step, until_step), max_chunks + 1],
+            f"AND block BETWEEN %s AND %s ORDER BY name, block{limit}",
+            [run_id, *names, *_block_range(since_step, until_step)],
         )
         rows = cursor.fetchall()
-    if len(rows) > max_chunks:
+    if max_chunks is not None and len(rows) > max_chunks:
         return None
     found = {name: [] for name in names}
     for name, *chunk in rows:
