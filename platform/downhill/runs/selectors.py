@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from django.db import connection
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 
 from .metric_chunks import (
     LAST_STEP,
@@ -175,12 +175,13 @@ def _downsample_spans(
     first = (first_step - 1) // SPAN_STEPS
     if span[0] > first * SPAN_STEPS or span[1] != LAST_STEP:
         return None
-    last = MetricSpan.objects.filter(run=run, name=name).aggregate(last=Max("span"))["last"]
-    if last is None or last - first + 1 < buckets:
-        return None
     with connection.cursor() as cursor:
         cursor.execute(_SPANS_SQL, [run.pk, name, first])
-        return _merge(cursor.fetchall(), first, last - first + 1, buckets)
+        spans = cursor.fetchall()
+    count = spans[-1][0] - first + 1 if spans else 0  # the last span read: no MAX query first
+    if count < buckets:
+        return None
+    return _merge(spans, first, count, buckets)
 
 
 def _merge(units: list[tuple], first: int, count: int, buckets: int) -> list[tuple[int, float]]:
