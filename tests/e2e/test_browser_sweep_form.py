@@ -145,6 +145,10 @@ def test_compare_optimizers_shows_its_cost_then_the_winners(client_api, live_ser
     screenshot(page, "compare-optimizers-winners-1440")
     page.set_viewport_size({"width": 390, "height": 900})
     fits(page, 390)
+    assert page.evaluate(  # the four columns fit the card whole: the run's link is not cut
+        "(() => { const t = document.querySelector('[data-winners]');"
+        " return t.scrollWidth <= t.parentElement.clientWidth; })()"
+    )
     screenshot(page, "compare-optimizers-winners-390")
     page.set_viewport_size({"width": 1440, "height": 1000})
 
