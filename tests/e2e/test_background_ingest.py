@@ -16,9 +16,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @contextlib.contextmanager
-def datasets_worker(log_path, media_root):
+def datasets_worker(log_path, media_root, **env: str):
     """A second worker process, as `make run` starts one: the datasets queue only."""
-    worker = WorkerProcess(log_path, media_root=media_root, queues=DATASETS_QUEUE)
+    worker = WorkerProcess(log_path, media_root=media_root, queues=DATASETS_QUEUE, **env)
     try:
         yield worker
     finally:

@@ -13,7 +13,7 @@ class DatasetSerializer(serializers.ModelSerializer):
         model = Dataset
         fields = [
             "id", "name", "status", "error", "format", "size_bytes", "sha256", "n_rows",
-            "columns", "target", "task", "details", "created_at", "sent_at",
+            "columns", "target", "task", "details", "created_at", "sent_at", "receiving",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from downhill.datasets.models import Dataset
+from downhill.datasets.receiving import ReceivedUpload, StreamedUpload, dataset_received, streams
 from downhill.datasets.selectors import PREVIEW_MAX_ROWS, dataset_preview, datasets_visible_to
 from downhill.datasets.services import (
     DatasetInUse,
@@ -99,6 +100,16 @@ RUN_QUOTA = error_response(
 )
 
 
+def _uploader(request):
+    """Who uploads, when the upload's first byte is read: DRF's user once authentication ran,
+    else the session's (its CSRF check reads the form during authentication); None if neither
+    is signed in."""
+    for user in (getattr(request, "_user", None), getattr(request._request, "user", None)):
+        if user is not None and user.is_authenticated:
+            return user
+    return None
+
+
 class DatasetViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -107,6 +118,26 @@ class DatasetViewSet(
 ):
     serializer_class = DatasetSerializer
     parser_classes = [MultiPartParser, FormParser]
+    streamed: StreamedUpload | None = None
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: a session's CSRF check may read the form (and the file).
+        if self.action == "create" and streams(request):
+            self.streamed = StreamedUpload(request._request, owner=lambda: _uploader(request))
+            request._request.upload_handlers.insert(0, self.streamed)
+        super().initial(request, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        """A streamed upload's dataset stays only if the request answers with it."""
+        response = None
+        try:
+            response = super().dispatch(request, *args, **kwargs)
+            return response
+        finally:
+            stored = self.streamed and self.streamed.dataset
+            answered = response is not None and response.status_code == 201
+            if stored and not (answered and response.data.get("id") == stored.id):
+                self.streamed.abandon()
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
@@ -134,13 +165,15 @@ class DatasetViewSet(
                         ]
                     }
                 )
-            dataset = dataset_create(
-                owner=request.user,
-                file=upload,
-                # request.POST, not request.data: a file sent as `name` must not pass as text.
-                name=request.POST.get("name", ""),
-                target=request.POST.get("target", ""),
-            )
+            # request.POST, not request.data: a file sent as `name` must not pass as text.
+            fields = {
+                "name": request.POST.get("name", ""),
+                "target": request.POST.get("target", ""),
+            }
+            if isinstance(upload, ReceivedUpload):  # stored as it arrived, read meanwhile
+                dataset = dataset_received(upload=upload, **fields)
+            else:
+                dataset = dataset_create(owner=request.user, file=upload, **fields)
         except UploadTooLarge as exc:
             return Response(
                 {"detail": f"file: {exc}", "errors": {"file": [str(exc)]}},

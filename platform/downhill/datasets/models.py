@@ -39,6 +39,9 @@ class Dataset(models.Model):
     # When the message that has a worker read a `processing` upload went to the broker; null
     # while the broker could not take it, until the sweep sends it.
     sent_at = models.DateTimeField(null=True, blank=True)
+    # True while a large upload's bytes are still arriving: the worker reads them as they come
+    # (receiving.py, growing.py), and the request clears it once the whole file is stored.
+    receiving = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

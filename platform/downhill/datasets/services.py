@@ -18,6 +18,7 @@ from django.db.models import ProtectedError, Sum
 
 from ..dispatch import send_dataset
 from .filenames import upload_stem
+from .growing import UploadGone, UploadStalled
 from .images import TooManyPixels
 from .intake import Intake, read_upload
 from .models import Dataset
@@ -67,6 +68,17 @@ def _text_field(value, field: str) -> str:
     return value.strip()
 
 
+def upload_fields(file_name: str | None, name, target) -> tuple[str, str]:
+    """The form's name and target, checked; the name defaults to the file's (shortened to
+    fit). Raises ValidationError({field: message})."""
+    name, target = _text_field(name, "name"), _text_field(target, "target")
+    if not name:
+        name = upload_stem(file_name, max_length=MAX_NAME_LENGTH) or "dataset"
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError({"name": f"Use at most {MAX_NAME_LENGTH} characters."})
+    return name, target
+
+
 def inline_ingest_bytes() -> int:
     return settings.DOWNHILL_INLINE_INGEST_MB * 1024 * 1024
 
@@ -86,11 +98,7 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
     """
     check_upload_size(file.size)
     check_storage_quota(owner, file.size)
-    name, target = _text_field(name, "name"), _text_field(target, "target")
-    if not name:  # from the file's name, shortened to fit
-        name = upload_stem(file.name, max_length=MAX_NAME_LENGTH) or "dataset"
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValidationError({"name": f"Use at most {MAX_NAME_LENGTH} characters."})
+    name, target = upload_fields(file.name, name, target)
     if file.size is not None and file.size > inline_ingest_bytes():
         return _dataset_create_processing(owner=owner, file=file, name=name, target=target)
 
@@ -175,21 +183,32 @@ def _store_arrays(intake: Intake, stem: str) -> str:
 KEPT_EXTENSIONS = (".csv", ".tsv", ".txt", ".parquet", ".npz", ".zip")
 
 
-def _dataset_create_processing(*, owner, file: UploadedFile, name: str, target: str) -> Dataset:
-    extension = os.path.splitext(file.name or "")[1].lower()
+def processing_dataset(*, owner, file_name: str | None, size: int | None, **fields) -> Dataset:
+    """An unsaved `processing` dataset for an upload the worker will read, its format guessed
+    from the file's extension until it is read, and the name its stored file will have."""
+    extension = os.path.splitext(file_name or "")[1].lower()
     extension = extension if extension in KEPT_EXTENSIONS else ""
     dataset = Dataset(
         owner=owner,
-        name=name,
-        # until it is read
         format={".parquet": "parquet", ".npz": "npz", ".zip": "images"}.get(extension, "csv"),
-        size_bytes=file.size,
+        size_bytes=size,
         status=Dataset.Status.PROCESSING,
-        target=target,  # "" for the reader's default
+        **fields,
+    )
+    dataset.file.name = dataset.file.field.generate_filename(
+        dataset, f"{uuid.uuid4().hex}{extension}"
+    )
+    return dataset
+
+
+def _dataset_create_processing(*, owner, file: UploadedFile, name: str, target: str) -> Dataset:
+    # target: "" for the reader's default
+    dataset = processing_dataset(
+        owner=owner, file_name=file.name, size=file.size, name=name, target=target
     )
     try:
         # Django spooled the body to a temporary file as it arrived; storing it moves that file.
-        dataset.file.save(f"{uuid.uuid4().hex}{extension}", file, save=False)
+        dataset.file.save(os.path.basename(dataset.file.name), file, save=False)
         with transaction.atomic():
             dataset.save()
             transaction.on_commit(lambda: send_dataset(dataset.id))
@@ -223,10 +242,12 @@ def dataset_process(dataset_id: int) -> None:
     if dataset is None:
         return
     try:
-        with default_storage.open(dataset.file.name, "rb") as stored:
+        with _open_stored(dataset) as stored:
             intake, target = _read(stored, dataset.target)
-    except ValidationError as exc:
-        _fail(dataset_id, _message(exc))
+    except UploadGone:  # deleted, or failed, while it arrived
+        return
+    except (ValidationError, UploadStalled) as exc:
+        _fail(dataset_id, _message(exc) if isinstance(exc, ValidationError) else str(exc))
         return
     except Exception as exc:  # never leave it processing: say what happened
         log.exception("could not read dataset %s", dataset_id)
@@ -251,6 +272,15 @@ def dataset_process(dataset_id: int) -> None:
         )
     if not finished and arrays:  # deleted while it was read, or failed after storing
         default_storage.delete(arrays)
+
+
+def _open_stored(dataset: Dataset) -> File:
+    """The dataset's stored upload, read as it arrives while it does (receiving.py)."""
+    if not dataset.receiving:
+        return default_storage.open(dataset.file.name, "rb")
+    from .receiving import open_arriving  # it creates datasets with this module's help
+
+    return File(open_arriving(dataset), name=dataset.file.name)
 
 
 def _message(exc: ValidationError) -> str:

@@ -32,3 +32,7 @@ DOWNHILL_MAX_COLUMNS = env_int("DOWNHILL_MAX_COLUMNS", 2000)
 # whatever the ZIP's size (40 one-colour PNGs of 6.4 MB once held a request for 27.5 s).
 # Decoding runs at roughly 20-25 megapixels a second here, so 20 holds a request about 1 s.
 DOWNHILL_INLINE_IMAGE_MEGAPIXELS = env_int("DOWNHILL_INLINE_IMAGE_MEGAPIXELS", 20)
+
+# A large upload is read by the worker while it arrives; if no byte of it arrives for this many
+# seconds (a client or web process lost mid-upload), the dataset fails saying so.
+DOWNHILL_UPLOAD_STALL_SECONDS = env_int("DOWNHILL_UPLOAD_STALL_SECONDS", 120)
