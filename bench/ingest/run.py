@@ -1,6 +1,6 @@
 """Ingest: a large CSV uploaded through the API and made ready, against pandas.read_csv.
 
-    .venv/bin/python bench/ingest/run.py [--quick] [--mb N] [--rounds N] [--database-url postgres://...]
+    .venv/bin/python bench/ingest/run.py [--quick] [--mb N] [--rounds N] [--database-url postgres://...] [--csv FILE]
 
 Generates a CSV (bench/ingest/generate.py: numeric, integer and categorical columns and a
 text target; 1 GB = 10^9 bytes by default, 100 MB with --quick) in a temporary folder, then
@@ -182,8 +182,11 @@ class Platform:
 # ---- The measured path ----
 
 
-def upload(platform: Platform, path: Path, token: str) -> tuple[dict, float]:
-    """Stream `path` as multipart field `file`, a block at a time; returns (body, seconds)."""
+def upload(
+    platform: Platform, path: Path, token: str, link_bytes_s: float | None = None
+) -> tuple[dict, float]:
+    """Stream `path` as multipart field `file`, a block at a time, no faster than
+    `link_bytes_s` when given (a network link's rate); returns (body, seconds)."""
     boundary = "downhill-bench-boundary"
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
@@ -199,9 +202,13 @@ def upload(platform: Platform, path: Path, token: str) -> tuple[dict, float]:
     conn.putheader("Content-Length", str(len(head) + size + len(tail)))
     conn.endheaders()
     conn.send(head)
+    sent = 0
     with open(path, "rb") as f:
         while block := f.read(SEND_BLOCK):
             conn.send(block)
+            sent += len(block)
+            if link_bytes_s:  # hold the link's rate: the next block leaves when it would
+                time.sleep(max(0.0, started + sent / link_bytes_s - time.perf_counter()))
     conn.send(tail)
     response = conn.getresponse()
     body = json.loads(response.read())
@@ -228,8 +235,9 @@ def wait_until_read(platform: Platform, dataset_id: int, token: str) -> tuple[di
 class Downhill:
     """A platform started once, and the figures of one upload after another on it."""
 
-    def __init__(self, folder: Path, database_url: str | None):
+    def __init__(self, folder: Path, database_url: str | None, link_mbit: float | None = None):
         self.platform = Platform(folder, database_url)
+        self.link_bytes_s = link_mbit * 1e6 / 8 if link_mbit else None
         status, body = self.platform.request(
             "POST", "/api/v1/auth/token/",
             body=json.dumps({"username": USERNAME, "password": PASSWORD}),
@@ -243,7 +251,7 @@ class Downhill:
     def measure(self, path: Path) -> dict:
         """Upload `path`, wait until it is ready, delete it (its stored copy with it)."""
         web_cpu, worker_cpu = sum(map(cpu_seconds, self.web)), cpu_seconds(self.worker)
-        created, upload_seconds = upload(self.platform, path, self.token)
+        created, upload_seconds = upload(self.platform, path, self.token, self.link_bytes_s)
         dataset, processing_seconds = created, 0.0  # up to DOWNHILL_INLINE_INGEST_MB: inline
         if created["status"] == "processing":
             dataset, processing_seconds = wait_until_read(self.platform, created["id"], self.token)
@@ -411,6 +419,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", help="a PostgreSQL server (default: a SQLite file)")
     parser.add_argument("--skip-pandas", action="store_true", help="Downhill alone, one round")
+    parser.add_argument("--csv", type=Path, help="read this CSV instead of generating one")
+    parser.add_argument(
+        "--link-mbit",
+        type=float,
+        help="send the upload no faster than this many Mbit/s, as over a network (Downhill "
+        "alone, one round: how long after its last byte the dataset is ready)",
+    )
     args = parser.parse_args()
     megabytes = 100 if args.quick else args.mb
     rounds = 1 if args.quick else args.rounds
@@ -424,18 +439,20 @@ def main() -> int:
             raise SystemExit(
                 f"{free:,.0f} MB free in {folder}: not enough for a {megabytes} MB run"
             )
-        path = folder / "ingest.csv"
-        started = time.perf_counter()
-        generate(path, megabytes)
-        print(
-            f"generated {path.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - started:.0f} s"
-        )
+        path = args.csv or folder / "ingest.csv"
+        if not args.csv:
+            started = time.perf_counter()
+            generate(path, megabytes)
+            print(
+                f"generated {path.stat().st_size / 1e6:,.0f} MB in "
+                f"{time.perf_counter() - started:.0f} s"
+            )
         database_url = None
         if args.database_url:
             database_url, drop = throwaway_postgres(args.database_url)
         vendor = "postgresql" if database_url else "sqlite"
-        downhill = Downhill(folder, database_url)
-        if args.skip_pandas:
+        downhill = Downhill(folder, database_url, args.link_mbit)
+        if args.skip_pandas or args.link_mbit:
             measured = [{"downhill": downhill.measure(path), "first": "downhill"}]
         else:
             measured = alternate(downhill, path, rounds)
@@ -464,12 +481,16 @@ def main() -> int:
         "memory": memory,
         "rounds": measured,
     }
-    failures = gate(result, args.skip_pandas)
+    if args.link_mbit:
+        result["link_mbit"] = args.link_mbit
+    alone = args.skip_pandas or bool(args.link_mbit)
+    failures = gate(result, alone)
     result["gate"]["passed"] = not failures
-    print(json.dumps(result, indent=1) if args.skip_pandas else table(result))
+    print(json.dumps(result, indent=1) if alone else table(result))
     RESULTS.mkdir(exist_ok=True)
     label = f"{size / 1e9:.0f}gb" if size >= 1e9 else f"{size / 1e6:.0f}mb"
-    out = RESULTS / f"{vendor}-{label}.json"
+    link = f"-link{args.link_mbit:g}mbit" if args.link_mbit else ""
+    out = RESULTS / f"{vendor}-{label}{link}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nwritten to {out.relative_to(ROOT)}")
     for failure in failures:

@@ -124,7 +124,10 @@ class DatasetViewSet(
         # Before authentication: a session's CSRF check may read the form (and the file).
         if self.action == "create" and streams(request):
             self.streamed = StreamedUpload(request._request, owner=lambda: _uploader(request))
-            request._request.upload_handlers.insert(0, self.streamed)
+            handlers = request._request.upload_handlers
+            handlers.insert(0, self.streamed)
+            for handler in handlers:
+                handler.chunk_size = StreamedUpload.chunk_size
         super().initial(request, *args, **kwargs)
 
     def dispatch(self, request, *args, **kwargs):
