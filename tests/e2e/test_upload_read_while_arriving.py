@@ -23,9 +23,9 @@ from workers.contract.tasks import DATASETS_QUEUE
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 BOUNDARY = "downhill-test-boundary"
-# More than the worker's first block (8 MiB): it has read and summarised one before the rest
-# is sent.
-FIRST_PART = 9 * 1024 * 1024
+# More than the worker's first block (8 MiB) and the request's read (1 MiB): the worker has
+# read and summarised a block before the rest is sent.
+FIRST_PART = 10 * 1024 * 1024
 
 
 def csv_bytes(rows: int, ragged_line: int | None = None) -> bytes:
@@ -94,7 +94,7 @@ def test_a_large_upload_is_read_while_it_arrives_and_ready_once_whole(
 ):
     settings.DOWNHILL_INLINE_INGEST_MB = 0
     purge_queue(DATASETS_QUEUE)
-    content = csv_bytes(700_000)  # about 12 MB
+    content = csv_bytes(900_000)  # about 16 MB
     with datasets_worker(tmp_path / "datasets.log", shared_media_root):
         upload = SlowUpload(client_api, content, name="sensor log")
         upload.send(FIRST_PART)
@@ -111,7 +111,7 @@ def test_a_large_upload_is_read_while_it_arrives_and_ready_once_whole(
 
     assert dataset["status"] == "ready", dataset["error"]
     whole = read_csv_schema(io.BytesIO(content))
-    assert dataset["n_rows"] == whole.n_rows == 700_000
+    assert dataset["n_rows"] == whole.n_rows == 900_000
     assert dataset["columns"] == json.loads(json.dumps(whole.columns))
     assert dataset["sha256"] == hashlib.sha256(content).hexdigest()
 
@@ -121,7 +121,7 @@ def test_a_bad_line_fails_the_upload_before_its_last_byte(
 ):
     settings.DOWNHILL_INLINE_INGEST_MB = 0
     purge_queue(DATASETS_QUEUE)
-    content = csv_bytes(700_000, ragged_line=3)
+    content = csv_bytes(900_000, ragged_line=3)
     before = stored_csvs(shared_media_root)  # the folder is the session's
     with datasets_worker(tmp_path / "datasets.log", shared_media_root):
         upload = SlowUpload(client_api, content)
@@ -142,7 +142,7 @@ def test_an_upload_whose_client_is_lost_leaves_nothing(
     purge_queue(DATASETS_QUEUE)
     before = stored_csvs(shared_media_root)  # the folder is the session's
     with datasets_worker(tmp_path / "datasets.log", shared_media_root):
-        upload = SlowUpload(client_api, csv_bytes(700_000))
+        upload = SlowUpload(client_api, csv_bytes(900_000))
         upload.send(FIRST_PART)
         the_dataset(client_api, lambda d: d["receiving"])
         upload.conn.close()  # the client goes away mid-upload
@@ -164,7 +164,7 @@ def test_an_upload_that_stops_arriving_fails_saying_so(
     purge_queue(DATASETS_QUEUE)
     log = tmp_path / "datasets.log"
     with datasets_worker(log, shared_media_root, DOWNHILL_UPLOAD_STALL_SECONDS="2"):
-        upload = SlowUpload(client_api, csv_bytes(700_000))
+        upload = SlowUpload(client_api, csv_bytes(900_000))
         upload.send(FIRST_PART)
         failed = the_dataset(client_api, lambda d: d["status"] == "failed", timeout=30)
         assert failed["error"] == "No byte of the upload arrived for 2 s; upload it again."
@@ -189,7 +189,7 @@ def test_an_upload_from_a_signed_in_page_is_read_while_it_arrives_too(
     assert "sessionid" in browser.cookies, signed_in.text[:500]
     cookies = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
     token = browser.cookies["csrftoken"]  # a new one since signing in
-    content = csv_bytes(700_000)
+    content = csv_bytes(900_000)
     forged = SlowUpload(client_api, content, headers={"Cookie": cookies, "X-CSRFToken": "x" * 32})
     assert forged.finish()[0] == 403
     assert client_api.get("/datasets/").json()["count"] == 0  # its dataset went with it
@@ -199,4 +199,4 @@ def test_an_upload_from_a_signed_in_page_is_read_while_it_arrives_too(
         the_dataset(client_api, lambda d: d["receiving"])
         status, created = upload.finish()
         assert status == 201, created
-        assert wait_until_read(client_api, created["id"])["n_rows"] == 700_000
+        assert wait_until_read(client_api, created["id"])["n_rows"] == 900_000

@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.http import QueryDict
+from django.utils.http import parse_header_parameters
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
+
+from .streamed_form import FormError, read_form
 
 
 def refuse_unstorable_text(value, field: str = "non_field_errors") -> None:
@@ -70,6 +73,28 @@ class FormParser(parsers.FormParser):
 
 class MultiPartParser(parsers.MultiPartParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        parsed = super().parse(stream, media_type, parser_context)
+        streamed = getattr((parser_context or {}).get("view"), "streamed", None)
+        if streamed is not None and streamed.will_take():
+            parsed = _streamed_form(stream, media_type, streamed)
+        else:
+            parsed = super().parse(stream, media_type, parser_context)
         refuse_unstorable_text(parsed.data)  # the text fields; files are the services' to read
         return parsed
+
+
+def _streamed_form(stream, media_type: str, streamed) -> parsers.DataAndFiles:
+    """A large upload's form, its file stored (and read) as it arrives (streamed_form.py)."""
+    _, params = parse_header_parameters(media_type)
+    boundary = params.get("boundary", "")
+    if not boundary:
+        raise ParseError("Multipart form parse error - no boundary in the Content-Type")
+
+    def take_file(file_name: str):
+        streamed.start(file_name)
+        return streamed
+
+    try:
+        data, files = read_form(stream, boundary.encode("latin-1"), take_file)
+    except FormError as exc:
+        raise ParseError(f"Multipart form parse error - {exc}") from exc
+    return parsers.DataAndFiles(data, files)

@@ -62,40 +62,59 @@ class StreamedUpload(FileUploadHandler):
     """`owner()` says who uploads, or None when nobody is signed in (asked at the file's first
     byte: the CSRF check of a session may read the form before the view runs)."""
 
-    # The body is read in pieces this large by every handler of the request (Django's 64 KiB
-    # made the web spend more CPU on a large upload than the worker on reading it).
-    chunk_size = 4 * 1024 * 1024
+    # Django's parser (a session's upload) reads the body in pieces this large, not 64 KiB; a
+    # read waits for the whole piece, so the worker is at most this far behind.
+    chunk_size = 1024 * 1024
 
     def __init__(self, request, owner):
         super().__init__(request)
         self.owner = owner
         self.dataset: Dataset | None = None
         self.out = None
-        self.body_length = 0
+        # The file's size until it is whole (a bound): the body's.
+        self.body_length = int(request.META.get("CONTENT_LENGTH") or 0)
         self.taken = False  # whether the file being read now is the one stored here
+        self.received = 0
 
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        self.body_length = content_length  # the file's size until it is whole (a bound)
-
-    def new_file(self, field_name, file_name, *args, **kwargs) -> None:
-        super().new_file(field_name, file_name, *args, **kwargs)
-        self.taken = False
+    def will_take(self) -> bool:
+        """Whether the form's `file` would be stored here: its owner is known and within
+        their quota (else Django's handlers store it, and dataset_create says what is wrong)."""
         owner = self.owner()
-        if field_name != "file" or self.dataset is not None or owner is None:
-            return
+        if owner is None or self.dataset is not None:
+            return False
         try:
             check_storage_quota(owner, self.body_length)
         except UploadTooLarge:
-            return  # Django's handlers store it; dataset_create refuses it
-        self.dataset = dataset_receive(owner=owner, file_name=file_name, size=self.body_length)
+            return False
+        return True
+
+    def new_file(self, field_name, file_name, *args, **kwargs) -> None:
+        super().new_file(field_name, file_name, *args, **kwargs)
+        self.taken = field_name == "file" and self.will_take()
+        if self.taken:
+            self.start(file_name)
+            raise StopFutureHandlers
+
+    def start(self, file_name: str) -> None:
+        """Create the dataset, its file and its message: the upload's first byte is here."""
+        self.file_name = file_name
+        self.dataset = dataset_receive(
+            owner=self.owner(), file_name=file_name, size=self.body_length
+        )
         self.out = open(default_storage.path(self.dataset.file.name), "ab")  # noqa: SIM115
-        self.taken = True
-        raise StopFutureHandlers
+        self.taken, self.received = True, 0
+
+    def write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.received += len(data)
+
+    def finish(self) -> ReceivedUpload:
+        return self.file_complete(self.received)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         if not self.taken:
             return raw_data
-        self.out.write(raw_data)
+        self.write(raw_data)
         return None
 
     def file_complete(self, file_size: int) -> ReceivedUpload | None:
