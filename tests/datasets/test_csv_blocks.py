@@ -130,3 +130,42 @@ def test_pyarrow_parses_a_number_only_as_float_does():
             and math.isnan(expected)
             or (parsed == expected and math.copysign(1, parsed) == math.copysign(1, expected))
         ), text
+
+
+class Unseekable(io.RawIOBase):
+    """A stream that cannot be read twice (a pipe, say)."""
+
+    def __init__(self, data: bytes):
+        self.data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self.data.readinto(buffer)
+
+
+@pytest.mark.parametrize("stream", [io.BytesIO, Unseekable])
+def test_numbers_past_the_cap_parsed_as_numbers_then_a_word_count_as_text_counts(
+    blocks_read, monkeypatch, stream
+):
+    """Past DISTINCT_CAP distinct numbers a column's text is no longer counted and pyarrow
+    parses it straight to numbers; when a word then makes it categorical, its values are
+    counted again from the file (where it can be read again): the same top values, to the
+    count, as the row reader's."""
+    monkeypatch.setattr(schema, "DISTINCT_CAP", 50)
+    recounts = []
+    count_again = csv_blocks._count_again
+    monkeypatch.setattr(
+        csv_blocks, "_count_again", lambda *a: recounts.append(1) or count_again(*a)
+    )
+    rows = [f"{i % 300 * 0.5},{'ab'[i % 2]}\n".encode() for i in range(3000)]
+    data = b"x,label\n" + b"".join(rows) + b"many,a\n" * 3 + b"1.5,b\n"
+    by_blocks = schema.read_csv_schema(stream(data))
+    by_rows = schema.read_csv_schema_by_rows(io.BytesIO(data))
+
+    assert by_blocks == by_rows
+    x = by_blocks.column("x")
+    assert x["dtype"] == "categorical" and x["distinct"] == 50 and x["distinct_capped"]
+    assert x["top_values"][0] == ["1.5", 11]  # 10 times among the numbers, once after the words
+    assert blocks_read["pyarrow"] > 3 and recounts == ([1] if stream is io.BytesIO else [])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
@@ -150,6 +151,21 @@ class _Lines:
 
 def read_csv_blocks(raw: BinaryIO) -> CsvSchema:
     """Validate a CSV stream and summarise every column (schema.read_csv_schema)."""
+    source, delimiter, names, sink = _start(raw, skip_tallies=raw.seekable())
+    _read_blocks(source, delimiter, sink)
+    sink.end_chunk()
+    for summary in sink.summaries:
+        add_tally(summary)
+    recount = [i for i, s in enumerate(sink.summaries) if s.tally_skipped and not s.numeric]
+    if recount:
+        _count_again(raw, {i: sink.summaries[i] for i in recount})
+    size, sha = source.size, source.sha
+    return schema.finish_schema(names, sink.summaries, delimiter, sink.n_rows, size, sha)
+
+
+def _start(raw: BinaryIO, *, skip_tallies: bool) -> tuple[_Bytes, str, list[str], RowSink]:
+    """The stream's bytes after its header, its delimiter and column names, and a sink of a
+    summary per column. `skip_tallies`: the stream may be read again (see _count)."""
     source = _Bytes(raw)
     source.fill(schema.SNIFF_BYTES)
     delimiter = schema.sniff_head(source.pending[: schema.SNIFF_BYTES])
@@ -159,35 +175,73 @@ def read_csv_blocks(raw: BinaryIO) -> CsvSchema:
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     names = schema.read_header(reader)
     lines.give_back()
-    summaries = [ColumnSummary(name) for name in names]
-    sink = RowSink(summaries, lines_read=reader.line_num)
+    summaries = [ColumnSummary(name, may_skip_tally=skip_tallies) for name in names]
+    return source, delimiter, names, RowSink(summaries, lines_read=reader.line_num)
+
+
+def _count_again(raw: BinaryIO, summaries: dict[int, ColumnSummary]) -> None:
+    """Count the values of columns (by index) that turned categorical after their tallies
+    were skipped, reading the stream once more: a counted value was counted from its first
+    appearance, so its count is every time it appears, and each column's counts become its
+    totals over the file."""
+    raw.seek(0)
+    source, delimiter, _, sink = _start(raw, skip_tallies=False)
+    for i, again in enumerate(sink.summaries):
+        again.numeric = False  # text throughout, whatever it holds
+        if i in summaries:  # the cap reached: these values alone are tallied
+            again.counts = Counter(dict.fromkeys(summaries[i].counts, 0))
     _read_blocks(source, delimiter, sink)
-    sink.end_chunk()
-    for summary in summaries:
-        add_tally(summary)
-    return schema.finish_schema(names, summaries, delimiter, sink.n_rows, source.size, source.sha)
+    for i, summary in summaries.items():
+        add_tally(sink.summaries[i])
+        summary.counts = sink.summaries[i].counts
 
 
 def _read_blocks(source: _Bytes, delimiter: str, sink: RowSink) -> None:
     """Every block after the header into `sink`. While one block is summarised, a thread
     reads, hashes and parses the next (all three leave the GIL): two cores, not one. A block
     for the row reader is read with nothing ahead of it, as it may read on past its end."""
+    width = len(sink.summaries)
 
-    def parse_next() -> tuple[bytes, pa.Table | None]:
+    def parse_next(typed: frozenset[int]) -> tuple[bytes, pa.Table | None, int]:
         block = _outside_quotes(source, source.block(BLOCK_BYTES))
-        return block, _arrow_table(block, delimiter, len(sink.summaries)) if block else None
+        lines, longest = _lines(block)
+        if longest >= csv.field_size_limit():  # a number that long is the csv module's error
+            typed = frozenset()
+        return block, _arrow_table(block, delimiter, width, typed) if block else None, lines
 
     with ThreadPoolExecutor(max_workers=1) as reader:
-        block, table = parse_next()
+        block, table, lines = parse_next(frozenset())
         while block:
             if table is None:
                 _read_by_rows(source, block, delimiter, sink)
-                block, table = parse_next()
+                block, table, lines = parse_next(_typed(sink))
                 continue
-            ahead = reader.submit(parse_next)
-            lines, padded = _line_count(block), _padded(block, delimiter)
-            add_table(sink, table.columns, table.num_rows, lines, padded)
-            block, table = ahead.result()
+            ahead = reader.submit(parse_next, _typed(sink))
+            if not _numbers_fit(sink, table):  # a column turned, or holds nan or inf
+                table = _arrow_table(block, delimiter, width)
+            add_table(sink, table.columns, table.num_rows, lines, _padded(block, delimiter))
+            block, table, lines = ahead.result()
+
+
+def _typed(sink: RowSink) -> frozenset[int]:
+    """The columns pyarrow may parse straight to numbers: numeric past the cap, where the
+    text is counted no more (see ColumnSummary.may_skip_tally)."""
+    return frozenset(i for i, s in enumerate(sink.summaries) if _counts_no_text(s))
+
+
+def _counts_no_text(summary: ColumnSummary) -> bool:
+    return summary.numeric and summary.distinct_capped and summary.may_skip_tally
+
+
+def _numbers_fit(sink: RowSink, table: pa.Table) -> bool:
+    """Whether the block's columns parsed to numbers may be summed as numbers: their columns
+    still count no text, and every number is finite (text such as nan is a missing value)."""
+    for summary, column in zip(sink.summaries, table.columns, strict=True):
+        if pa.types.is_floating(column.type) and not (
+            _counts_no_text(summary) and pc.all(pc.is_finite(column)).as_py() is not False
+        ):
+            return False
+    return True
 
 
 def _outside_quotes(source: _Bytes, block: bytes) -> bytes:
@@ -215,11 +269,15 @@ def _read_by_rows(source: _Bytes, block: bytes, delimiter: str, sink: RowSink) -
     lines.give_back()
 
 
-def _line_count(block: bytes) -> int:
-    """Lines of a block with no lone CR, as the row reader counts them (an empty line, a line
-    end inside a quoted value, each counts): its LFs, and a last line without one."""
-    line_ends = np.count_nonzero(np.frombuffer(block, np.uint8) == LF)
-    return int(line_ends) + (not block.endswith(b"\n"))
+def _lines(block: bytes) -> tuple[int, int]:
+    """A block's lines, as the row reader counts them where it has no lone CR (an empty line,
+    a line end inside a quoted value, each counts: its LFs, and a last line without one),
+    and the length of its longest line (no field of a number is longer)."""
+    line_ends = np.flatnonzero(np.frombuffer(block, np.uint8) == LF)
+    starts = np.concatenate(([-1], line_ends))
+    ends = np.append(line_ends, len(block)) if not block.endswith(b"\n") else line_ends
+    longest = int(np.max(ends - starts[: len(ends)])) if len(ends) else 0
+    return len(line_ends) + (not block.endswith(b"\n")), longest
 
 
 def _quotes_are_plain(block: bytes, delimiter: str) -> bool:
@@ -248,9 +306,12 @@ def _quotes_are_plain(block: bytes, delimiter: str) -> bool:
     return bool(np.all(starts_field | ~opens) and np.all(ends_field | ~closes))
 
 
-def _arrow_table(block: bytes, delimiter: str, width: int) -> pa.Table | None:
-    """The block's columns as text by pyarrow, or None when pyarrow may not read it as the
-    csv module would."""
+def _arrow_table(
+    block: bytes, delimiter: str, width: int, typed: frozenset[int] = frozenset()
+) -> pa.Table | None:
+    """The block's columns as text by pyarrow, those of `typed` as float64 where every value
+    parses to one (else the block is read again all as text), or None when pyarrow may not
+    read it as the csv module would."""
     quoted = b'"' in block
     if width < 2 or b"\x00" in block or (quoted and not _quotes_are_plain(block, delimiter)):
         return None  # NUL bytes, and odd quotes, follow the csv module's rules only there
@@ -270,16 +331,21 @@ def _arrow_table(block: bytes, delimiter: str, width: int) -> pa.Table | None:
                 ignore_empty_lines=True,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
+                column_types={
+                    name: pa.float64() if i in typed else pa.string()
+                    for i, name in enumerate(names)
+                },
+                null_values=[],
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
                 check_utf8=True,
             ),
         )
     except pa.ArrowInvalid:  # a ragged row, bytes that are not UTF-8: the row reader says where
-        return None
+        return _arrow_table(block, delimiter, width) if typed else None
     limit = csv.field_size_limit()
-    if any((pc.max(pc.binary_length(c)).as_py() or 0) >= limit for c in table.columns):
+    texts = (c for c in table.columns if pa.types.is_string(c.type))
+    if any((pc.max(pc.binary_length(c)).as_py() or 0) >= limit for c in texts):
         return None  # the csv module refuses a field that long: it names the line
     return table
 
@@ -315,11 +381,18 @@ def add_column(
     """ColumnSummary.add_values for a column of consecutive rows as pyarrow text, calling
     `end_chunk` at each of `ends` (offsets where a chunk of the file ends). `padded`: a value
     may have whitespace around it."""
+    if pa.types.is_floating(raw.type):  # parsed to numbers: no text to count (_typed)
+        summary.tally_skipped = True
+        _add_numbers(summary, raw.to_numpy(), ends)
+        return
     values = pc.utf8_trim(raw, WHITESPACE) if padded else raw
     if summary.numeric:  # a number in every row, as a rule: then none of them is missing
         numbers = _arrow_numbers(values)
         if numbers is not None:
-            _count(summary, values)
+            if summary.distinct_capped and summary.may_skip_tally:
+                summary.tally_skipped = True  # nothing shows these counts (see ColumnSummary)
+            else:
+                _count(summary, values)
             _add_numbers(summary, numbers, ends)
             return
     # The missing spellings are 0 to 4 characters long: a column of longer values has none.

@@ -101,6 +101,11 @@ class ColumnSummary:
     # array for the block reader's look-ups (csv_blocks).
     known_values: object = None
     known_tally: np.ndarray | None = None  # how many more of each of them were counted
+    # Whether the block reader may stop tallying them while the column is numeric past the
+    # cap (nothing shows those counts), and whether it did: should the column turn
+    # categorical, they are counted again (csv_blocks._count_again).
+    may_skip_tally: bool = False
+    tally_skipped: bool = False
 
     def add_values(self, raw: Sequence[str], stripped: bool = False) -> None:
         """Add this column's values of consecutive rows, as the file holds them (`stripped`:
