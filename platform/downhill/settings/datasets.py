@@ -19,8 +19,8 @@ DOWNHILL_IMAGE_MAX_SIDE = env_int("DOWNHILL_IMAGE_MAX_SIDE", 64)
 # line); larger ones are stored as they stream in, answered `processing`, and read by the
 # worker's `downhill.process_dataset` task on the `datasets` queue, which sets `ready` or
 # `failed` with the same message. 0 sends every upload to the worker. Reading a CSV takes about
-# one CPU second per 8 MB (BENCHMARKS.md, Ingest: 2-core Xeon VM), so 32 MB holds a request
-# about 4 s; a 1 GB file takes two minutes, for the worker.
+# one CPU second per 55 MB (BENCHMARKS.md, Ingest: 2-core Xeon VM), so 32 MB holds a request
+# well under a second; a large one is read by the worker while it arrives (receiving.py).
 DOWNHILL_INLINE_INGEST_MB = env_int("DOWNHILL_INLINE_INGEST_MB", 32)
 
 # Columns a table may have (a CSV's header, an NPZ's X plus y); checked before any value is
