@@ -39,7 +39,9 @@ class SlowUpload:
     """A multipart upload of `content` to POST /api/v1/datasets/, sent when asked, piece by
     piece, as a slow client's would arrive; `name` goes after the file."""
 
-    def __init__(self, client_api, content: bytes, *, name: str = "streamed", headers=None):
+    def __init__(
+        self, client_api, content: bytes, *, name: str = "streamed", target="", headers=None
+    ):
         url = urlparse(client_api.base)
         headers = headers or {"Authorization": client_api.session.headers["Authorization"]}
         self.head = (
@@ -48,6 +50,7 @@ class SlowUpload:
         ).encode()
         self.tail = (
             f'\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="name"\r\n\r\n{name}'
+            f'\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="target"\r\n\r\n{target}'
             f"\r\n--{BOUNDARY}--\r\n"
         ).encode()
         self.content, self.sent = content, 0
@@ -96,7 +99,7 @@ def test_a_large_upload_is_read_while_it_arrives_and_ready_once_whole(
     purge_queue(DATASETS_QUEUE)
     content = csv_bytes(900_000)  # about 16 MB
     with datasets_worker(tmp_path / "datasets.log", shared_media_root):
-        upload = SlowUpload(client_api, content, name="sensor log")
+        upload = SlowUpload(client_api, content, name="sensor log", target="x")
         upload.send(FIRST_PART)
         arriving = the_dataset(client_api, lambda d: d["receiving"])
         assert arriving["status"] == "processing" and arriving["name"] == "big"
@@ -110,6 +113,8 @@ def test_a_large_upload_is_read_while_it_arrives_and_ready_once_whole(
         dataset = wait_until_read(client_api, created["id"])
 
     assert dataset["status"] == "ready", dataset["error"]
+    # The form's target, sent after the file, is the one read (not the default, `label`).
+    assert (dataset["target"], dataset["task"]) == ("x", "regression")
     whole = read_csv_schema(io.BytesIO(content))
     assert dataset["n_rows"] == whole.n_rows == 900_000
     assert dataset["columns"] == json.loads(json.dumps(whole.columns))

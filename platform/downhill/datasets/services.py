@@ -132,11 +132,22 @@ def dataset_create(*, owner, file: UploadedFile, name: str = "", target: str = "
 def _read(file, target: str, *, max_image_pixels: int | None = None) -> tuple[Intake, str]:
     """Read and check an upload; returns its description and the target column's name.
     Raises ValidationError({field: message}), or TooManyPixels past `max_image_pixels`."""
+    intake = _read_file(file, max_image_pixels=max_image_pixels)
+    return intake, _target_in(intake, target)
+
+
+def _read_file(file, *, max_image_pixels: int | None = None) -> Intake:
     try:
         intake = read_upload(file, max_image_pixels=max_image_pixels)
     except DatasetFileError as exc:
         raise ValidationError({"file": str(exc)}) from exc
     _check_columns(intake)
+    return intake
+
+
+def _target_in(intake: Intake, target: str) -> str:
+    """The target column's name: `target`, or the reader's default; ValidationError when the
+    upload has no such column, or it holds the images."""
     target = target or intake.target
     target_column = intake.column(target)
     if target_column is None:
@@ -148,7 +159,7 @@ def _read(file, target: str, *, max_image_pixels: int | None = None) -> tuple[In
                 "target": f"'{target}' holds the images; the target is what they show ('{intake.target}')."
             }
         )
-    return intake, target
+    return target
 
 
 def _described(intake: Intake, target: str) -> dict:
@@ -243,7 +254,8 @@ def dataset_process(dataset_id: int) -> None:
         return
     try:
         with _open_stored(dataset) as stored:
-            intake, target = _read(stored, dataset.target)
+            intake = _read_file(stored)
+        target = _target_in(intake, _form_target(dataset))
     except UploadGone:  # deleted, or failed, while it arrived
         return
     except (ValidationError, UploadStalled) as exc:
@@ -272,6 +284,14 @@ def dataset_process(dataset_id: int) -> None:
         )
     if not finished and arrays:  # deleted while it was read, or failed after storing
         default_storage.delete(arrays)
+
+
+def _form_target(dataset: Dataset) -> str:
+    """The target the upload's form asked for: an upload read as it arrived has it only once
+    its last byte is in (receiving.dataset_received), after the worker loaded the row."""
+    if not dataset.receiving:
+        return dataset.target
+    return Dataset.objects.filter(pk=dataset.id).values_list("target", flat=True).first() or ""
 
 
 def _open_stored(dataset: Dataset) -> File:
