@@ -1,15 +1,19 @@
 """Checkpoints written by the engine before the Trainer restructure (f1240d2) still resume, to
 exactly the run that never stopped. The files in fixtures/ were written once by that code
-(fixtures/write_checkpoints.py says how) and never change."""
+(fixtures/write_checkpoints.py says how) and never change. Exactly on the kind of CPU they were
+written on; on another, floats within recorded_cpu.CROSS_CPU_REL_TOL."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.workers.recorded_cpu import float_tolerance
 from tests.workers.test_engine import CPU, config, linear_table, schema_for
+from tests.workers.test_golden import _diff
 from tests.workers.test_training_options import EventRecorder, assert_same_run, everything_resumable
 from workers.engine import fit, prepare
 
@@ -46,10 +50,18 @@ def test_a_checkpoint_written_before_the_restructure_resumes_exactly(name, one_t
         "type": "resumed", "step": checkpoint["step"], "epoch": checkpoint["epoch"],
         "from_step": checkpoint["step"],
     }  # fmt: skip
-    assert second.points == [p for p in whole_rec.points if p[0] > checkpoint["step"]]
-    assert second.epochs == whole_rec.epochs[-len(second.epochs) :]
-    assert resumed.summary == whole.summary
-    assert_same_run(resumed, whole)
+    # Written on another kind of CPU (recorded_cpu.py), a fixture's weights round differently.
+    rel = float_tolerance()
+    resumed_run = {"points": second.points, "epochs": second.epochs, "summary": resumed.summary}
+    whole_run = {
+        "points": [p for p in whole_rec.points if p[0] > checkpoint["step"]],
+        "epochs": whole_rec.epochs[-len(second.epochs) :],
+        "summary": whole.summary,
+    }
+    as_json = lambda run: json.loads(json.dumps(run))  # noqa: E731 (tuples as lists)
+    assert _diff(as_json(whole_run), as_json(resumed_run), rel=rel) is None
+    if rel is None:  # elsewhere single weights drift further than the losses they make
+        assert_same_run(resumed, whole)
 
 
 def test_a_checkpoint_of_before_last_train_loss_resumes_with_its_epoch_means(one_thread):
@@ -67,5 +79,6 @@ def test_a_checkpoint_of_before_last_train_loss_resumes_with_its_epoch_means(one
 
     resumed = fit(cfg, data, [], device=CPU, resume=old)
 
-    assert resumed.summary["final_train_loss"] == whole.summary["final_train_loss"] > 0
+    final, expected = resumed.summary["final_train_loss"], whole.summary["final_train_loss"]
+    assert _diff(expected, final, rel=float_tolerance()) is None and expected > 0
     assert resumed.summary["epochs_completed"] == 3
