@@ -11,6 +11,9 @@ read again by the row reader (schema.read_lines): only that block, from its firs
 message names the same line as before (a byte that is not UTF-8: the line that holds it,
 where the row reader, decoding 8 KiB ahead, named one up to 8 KiB before it). The summaries still fold their numbers every
 CHUNK_ROWS rows of the file, so means and deviations agree with the row reader to the bit.
+A numeric column past DISTINCT_CAP distinct values is parsed straight to float64 instead
+(nothing shows its values' counts any more); should it turn categorical, its counts are taken
+again from a second read of the stream (_count_again), so they stay exact.
 """
 
 from __future__ import annotations
