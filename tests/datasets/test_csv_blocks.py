@@ -3,6 +3,7 @@ the blocks around it stay pyarrow's."""
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 
@@ -169,3 +170,55 @@ def test_numbers_past_the_cap_parsed_as_numbers_then_a_word_count_as_text_counts
     assert x["dtype"] == "categorical" and x["distinct"] == 50 and x["distinct_capped"]
     assert x["top_values"][0] == ["1.5", 11]  # 10 times among the numbers, once after the words
     assert blocks_read["pyarrow"] > 3 and recounts == ([1] if stream is io.BytesIO else [])
+
+
+def test_an_empty_line_is_a_line_not_a_row_and_later_lines_keep_their_numbers(blocks_read):
+    """pyarrow reads an empty line as a row of empty values (a line of delimiters alone is
+    one): such a block goes to the row reader, which skips the empty line and counts it."""
+    content = lines(20_000)
+    content[500] = b"\n"
+    content[700] = b"\r\n"
+    content[900] = b",\n"  # a row with both values missing
+    data = b"".join(content)
+
+    read = schema.read_csv_schema(io.BytesIO(data))
+    assert read == schema.read_csv_schema_by_rows(io.BytesIO(data))
+    assert read.n_rows == 19_998
+    assert 1 <= blocks_read["rows"] <= 3
+
+    content[15_000] = b"7,a,extra\n"
+    with pytest.raises(DatasetFileError, match=r"^Line 15001: expected 2 fields"):
+        schema.read_csv_schema(io.BytesIO(b"".join(content)))
+
+
+def test_missing_values_in_every_column_stay_with_pyarrow(blocks_read):
+    """An empty value in each column, never all in one row: no row is empty, pyarrow reads
+    every block."""
+    content = lines(1) + [
+        (
+            f"{i * 0.25},\n" if i % 3 == 0 else f",{'ab'[i % 2]}\n" if i % 3 == 1 else "1,a\n"
+        ).encode()
+        for i in range(20_000)
+    ]
+    data = b"".join(content)
+
+    read = schema.read_csv_schema(io.BytesIO(data))
+    assert read == schema.read_csv_schema_by_rows(io.BytesIO(data))
+    assert read.column("x")["missing"] == 6_667 and read.column("label")["missing"] == 6_667
+    assert blocks_read["rows"] == 0
+
+
+def test_a_number_as_long_as_the_field_limit_is_the_csv_modules_error(blocks_read, monkeypatch):
+    """Past the cap a numeric column is parsed straight to numbers, where no field length is
+    seen: a block with a line as long as the csv module's field limit is read as text, and
+    the row reader names the line."""
+    monkeypatch.setattr(schema, "DISTINCT_CAP", 50)
+    limit = csv.field_size_limit(200)
+    try:
+        content = lines(20_000)
+        content[15_000] = b"1" + b"0" * 250 + b",a\n"
+        with pytest.raises(DatasetFileError, match=r"^Line 15001: field larger than field limit"):
+            schema.read_csv_schema(io.BytesIO(b"".join(content)))
+    finally:
+        csv.field_size_limit(limit)
+    assert blocks_read["rows"] == 1

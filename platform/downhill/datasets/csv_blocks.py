@@ -2,18 +2,21 @@
 
 The file is cut into blocks of about BLOCK_BYTES at line ends. A block pyarrow reads exactly
 as the csv module would (every quote where RFC 4180 puts it, no lone CR, no NUL byte, no field
-at the csv module's size limit, every row as wide as the header) is parsed by pyarrow's CSV parser (C++, on every
-core) into columns of text, and each column is summarised with pyarrow compute functions:
-trimmed as str.strip trims, missing values found by a set look-up, distinct values counted
-by value_counts (in order of first appearance, as Counter counts), numbers parsed by a cast.
-Any other block, and any block pyarrow refuses (a ragged row, bytes that are not UTF-8), is
-read again by the row reader (schema.read_lines): only that block, from its first line, so a
-message names the same line as before (a byte that is not UTF-8: the line that holds it,
-where the row reader, decoding 8 KiB ahead, named one up to 8 KiB before it). The summaries still fold their numbers every
-CHUNK_ROWS rows of the file, so means and deviations agree with the row reader to the bit.
-A numeric column past DISTINCT_CAP distinct values is parsed straight to float64 instead
-(nothing shows its values' counts any more); should it turn categorical, its counts are taken
-again from a second read of the stream (_count_again), so they stay exact.
+at the csv module's size limit, no empty line, every row as wide as the header) is parsed by
+pyarrow's CSV parser (C++, on every core) into columns of text, each value as its index among
+the column's distinct values in the block (dictionary-encoded, in order of first
+appearance). Each column is then summarised by its distinct values (_Distinct): each is
+stripped as str.strip strips, looked up among the missing spellings, counted (as Counter
+counts, in order of first appearance) and parsed as a number once, however many rows hold
+it. Any other block, and any block pyarrow refuses (a ragged row, bytes that are not UTF-8),
+is read again by the row reader (schema.read_lines): only that block, from its first line,
+so a message names the same line as before (a byte that is not UTF-8: the line that holds
+it, where the row reader, decoding 8 KiB ahead, named one up to 8 KiB before it). The
+summaries still fold their numbers every chunk of rows of the file (RowSink.chunk_rows), so
+means and deviations agree with the row reader to the bit. A numeric column past
+DISTINCT_CAP distinct values is parsed straight to float64 instead (nothing shows its values'
+counts any more); should it turn categorical, its counts are taken again from a second read
+of the stream (_count_again), so they stay exact.
 """
 
 from __future__ import annotations
@@ -50,15 +53,14 @@ except NotImplementedError:  # a build without jemalloc: pyarrow's default
 BLOCK_BYTES = 8 * 1024 * 1024
 PARSE_BLOCK_BYTES = 1024 * 1024
 BOM = b"\xef\xbb\xbf"
+# Text as pyarrow parses it: each value's index among the block's distinct values.
+TEXT = pa.dictionary(pa.int32(), pa.string())
 # What str.strip takes off a value: every character whose isspace() is true (none lies past
 # U+3000; tests/datasets pins it).
 WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 MISSING_VALUES = pa.array(sorted(MISSING_SPELLINGS), pa.string())
 COLUMN_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="csv-columns")
 MISSING_LONGEST = max(map(len, MISSING_SPELLINGS))
-# The ASCII whitespace str.strip takes off (line ends aside); any byte past ASCII may start
-# another (U+00A0, U+3000, ...).
-ASCII_PADDING = [c.encode() for c in WHITESPACE if c.isascii() and c not in "\r\n"]
 QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
 
 
@@ -205,25 +207,24 @@ def _read_blocks(source: _Bytes, delimiter: str, sink: RowSink) -> None:
     for the row reader is read with nothing ahead of it, as it may read on past its end."""
     width = len(sink.summaries)
 
-    def parse_next(typed: frozenset[int]) -> tuple[bytes, pa.Table | None, int]:
+    def parse_next(typed: frozenset[int]) -> tuple[bytes, pa.Table | None]:
         block = _outside_quotes(source, source.block(BLOCK_BYTES))
-        lines, longest = _lines(block)
-        if longest >= csv.field_size_limit():  # a number that long is the csv module's error
-            typed = frozenset()
-        return block, _arrow_table(block, delimiter, width, typed) if block else None, lines
+        if typed and _holds_long_line(block, csv.field_size_limit()):
+            typed = frozenset()  # a number that long is the csv module's error: text it is
+        return block, _arrow_table(block, delimiter, width, typed) if block else None
 
     with ThreadPoolExecutor(max_workers=1) as reader:
-        block, table, lines = parse_next(frozenset())
+        block, table = parse_next(frozenset())
         while block:
             if table is None:
                 _read_by_rows(source, block, delimiter, sink)
-                block, table, lines = parse_next(_typed(sink))
+                block, table = parse_next(_typed(sink))
                 continue
             ahead = reader.submit(parse_next, _typed(sink))
             if not _numbers_fit(sink, table):  # a column turned, or holds nan or inf
                 table = _arrow_table(block, delimiter, width)
-            add_table(sink, table.columns, table.num_rows, lines, _padded(block, delimiter))
-            block, table, lines = ahead.result()
+            add_table(sink, table.columns, table.num_rows, _lines(block, table.num_rows))
+            block, table = ahead.result()
 
 
 def _typed(sink: RowSink) -> frozenset[int]:
@@ -272,15 +273,27 @@ def _read_by_rows(source: _Bytes, block: bytes, delimiter: str, sink: RowSink) -
     lines.give_back()
 
 
-def _lines(block: bytes) -> tuple[int, int]:
-    """A block's lines, as the row reader counts them where it has no lone CR (an empty line,
-    a line end inside a quoted value, each counts: its LFs, and a last line without one),
-    and the length of its longest line (no field of a number is longer)."""
-    line_ends = np.flatnonzero(np.frombuffer(block, np.uint8) == LF)
-    starts = np.concatenate(([-1], line_ends))
-    ends = np.append(line_ends, len(block)) if not block.endswith(b"\n") else line_ends
-    longest = int(np.max(ends - starts[: len(ends)])) if len(ends) else 0
-    return len(line_ends) + (not block.endswith(b"\n")), longest
+def _lines(block: bytes, rows: int) -> int:
+    """A block's lines, as the row reader counts them where it has no lone CR and pyarrow
+    read it: a line each row, where no value is quoted (a block with an empty line, which
+    pyarrow reads as a row of empty values, went to the row reader: _holds_empty_row); else
+    its LFs (a line end inside a quoted value counts), and the last line without one."""
+    if b'"' not in block:
+        return rows
+    return block.count(b"\n") + (not block.endswith(b"\n"))
+
+
+def _holds_long_line(block: bytes, limit: int) -> bool:
+    """Whether a line of the block may hold a field of `limit` characters or more: some
+    `limit` bytes in a row without a line end. Looks from line end to line end `limit` bytes
+    apart (memrchr), not at every byte."""
+    start = 0
+    while len(block) - start >= limit:
+        end = block.rfind(b"\n", start, start + limit)
+        if end < 0:
+            return True
+        start = end + 1
+    return False
 
 
 def _quotes_are_plain(block: bytes, delimiter: str) -> bool:
@@ -331,12 +344,11 @@ def _arrow_table(
                 quote_char='"' if quoted else False,
                 double_quote=True,
                 newlines_in_values=quoted,
-                ignore_empty_lines=True,
+                ignore_empty_lines=False,  # a line each row: see _lines
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={
-                    name: pa.float64() if i in typed else pa.string()
-                    for i, name in enumerate(names)
+                    name: pa.float64() if i in typed else TEXT for i, name in enumerate(names)
                 },
                 null_values=[],
                 strings_can_be_null=False,
@@ -346,75 +358,110 @@ def _arrow_table(
         )
     except pa.ArrowInvalid:  # a ragged row, bytes that are not UTF-8: the row reader says where
         return _arrow_table(block, delimiter, width) if typed else None
+    table = table.unify_dictionaries()  # one dictionary a column, in order of first appearance
     limit = csv.field_size_limit()
-    texts = (c for c in table.columns if pa.types.is_string(c.type))
-    if any((pc.max(pc.binary_length(c)).as_py() or 0) >= limit for c in texts):
+    texts = (c.chunk(0).dictionary for c in table.columns if c.num_chunks and c.type == TEXT)
+    if any((pc.max(pc.binary_length(values)).as_py() or 0) >= limit for values in texts):
         return None  # the csv module refuses a field that long: it names the line
+    if _holds_empty_row(table):
+        return None  # maybe an empty line, which pyarrow took for a row: see _lines
     return table
 
 
-def _padded(block: bytes, delimiter: str) -> bool:
-    """Whether a value of the block may hold whitespace that str.strip takes off (the
-    delimiter too, a tab say, where a quoted value may hold it)."""
-    plain = b'"' not in block
-    padding = (c for c in ASCII_PADDING if not (plain and c == delimiter.encode()))
-    return not block.isascii() or any(c in block for c in padding)
+def _holds_empty_row(table: pa.Table) -> bool:
+    """Whether a row of the table is empty in every column: an empty line, as pyarrow reads
+    it (ignore_empty_lines=False), or a line of delimiters alone. Looked for row by row only
+    where every column has an empty value (a number parsed has none)."""
+    empties = []
+    for column in table.columns:
+        if column.type != TEXT or not column.num_chunks:
+            return False
+        at = pc.index(column.chunk(0).dictionary, "").as_py()
+        if at < 0:
+            return False
+        empties.append((column, at))
+    rows = np.ones(table.num_rows, bool)
+    for column, at in empties:
+        rows &= column.combine_chunks().indices.to_numpy() == at
+    return bool(rows.any())
 
 
-def add_table(
-    sink: RowSink, columns: Sequence[pa.ChunkedArray], n: int, lines: int, padded: bool
-) -> None:
-    """`n` rows, as columns of text, taken from `lines` lines."""
-    # Offsets in the table where a chunk of CHUNK_ROWS rows of the file ends.
-    ends = list(range(sink.room(), n + 1, schema.CHUNK_ROWS))
+def add_table(sink: RowSink, columns: Sequence[pa.ChunkedArray], n: int, lines: int) -> None:
+    """`n` rows, as columns of text (dictionary-encoded or not) or of numbers, taken from
+    `lines` lines."""
+    # Offsets in the table where a chunk of rows of the file ends.
+    ends = list(range(sink.room(), n + 1, sink.chunk_rows))
     # Each column's summary is its own: they are summed side by side, pyarrow and NumPy
     # leaving the GIL for the work.
     summed = COLUMN_THREADS.map(
-        lambda pair: add_column(*pair, ends, padded), zip(sink.summaries, columns, strict=True)
+        lambda pair: add_column(*pair, ends), zip(sink.summaries, columns, strict=True)
     )
     list(summed)  # raises what a column raised
     sink.n_rows += n
-    sink.in_chunk = (sink.in_chunk + n) % schema.CHUNK_ROWS
+    sink.in_chunk = (sink.in_chunk + n) % sink.chunk_rows
     sink.lines_read += lines
 
 
-def add_column(
-    summary: ColumnSummary, raw: pa.ChunkedArray, ends: Sequence[int], padded: bool
-) -> None:
-    """ColumnSummary.add_values for a column of consecutive rows as pyarrow text, calling
-    `end_chunk` at each of `ends` (offsets where a chunk of the file ends). `padded`: a value
-    may have whitespace around it."""
+def add_column(summary: ColumnSummary, raw: pa.ChunkedArray, ends: Sequence[int]) -> None:
+    """ColumnSummary.add_values for a column of consecutive rows, calling `end_chunk` at each
+    of `ends` (offsets where a chunk of the file ends). Text is summed by its distinct values:
+    each is stripped, looked up among the missing spellings, counted and parsed once, and
+    the rows only say which value they hold."""
     if pa.types.is_floating(raw.type):  # parsed to numbers: no text to count (_typed)
         summary.tally_skipped = True
         _add_numbers(summary, raw.to_numpy(), ends)
         return
-    values = pc.utf8_trim(raw, WHITESPACE) if padded else raw
-    if summary.numeric:  # a number in every row, as a rule: then none of them is missing
-        numbers = _arrow_numbers(values)
-        if numbers is not None:
-            if summary.distinct_capped and summary.may_skip_tally:
-                summary.tally_skipped = True  # nothing shows these counts (see ColumnSummary)
-            else:
-                _count(summary, values)
-            _add_numbers(summary, numbers, ends)
-            return
-    # The missing spellings are 0 to 4 characters long: a column of longer values has none.
-    shortest = pc.min(pc.binary_length(values)).as_py()
-    missing, n_missing = None, 0
-    if shortest is not None and shortest <= MISSING_LONGEST:
-        missing = pc.is_in(values, value_set=MISSING_VALUES)
-        n_missing = pc.sum(missing).as_py() or 0
-    present = values.filter(pc.invert(missing)) if n_missing else values
-    summary.missing += n_missing
-    _count(summary, present)
-    numbers = _finite_numbers(present) if summary.numeric and len(present) else None
-    if numbers is None and len(present):
+    values = _Distinct(raw)
+    summary.missing += values.n_missing
+    numbers = values.numbers() if summary.numeric and values.n_present else None
+    if numbers is None and values.n_present:
         summary.numeric = False
+    if not (numbers is not None and not values.n_missing and _counts_no_text(summary)):
+        _count(summary, values)
+    elif summary.distinct_capped:  # numbers past the cap: nothing shows their counts
+        summary.tally_skipped = True
     cuts = ends
-    if n_missing and numbers is not None:  # where the chunks end among the present values
-        present_rows = np.flatnonzero(~missing.to_numpy(zero_copy_only=False))
-        cuts = np.searchsorted(present_rows, ends).tolist()
+    if values.n_missing and numbers is not None:  # where the chunks end among the present values
+        cuts = np.searchsorted(np.flatnonzero(values.present_rows), ends).tolist()
     _add_numbers(summary, numbers, cuts)
+
+
+class _Distinct:
+    """A column's rows as the index of their value among its distinct values (`keys`, in
+    order of first appearance, stripped as str.strip strips), with how many rows hold each
+    (`tally`) and which of them are missing."""
+
+    def __init__(self, raw: pa.ChunkedArray):
+        if raw.type == TEXT:  # one dictionary for all chunks (_arrow_table)
+            column = raw.combine_chunks() if raw.num_chunks else pa.array([], TEXT)
+        else:  # a Parquet file's text
+            column = pc.dictionary_encode(raw.combine_chunks())
+        keys, index = column.dictionary, column.indices.to_numpy()
+        stripped = pc.utf8_trim(keys, WHITESPACE)
+        if not stripped.equals(keys):  # two spellings may now be one value
+            merged = pc.dictionary_encode(stripped)
+            keys, index = merged.dictionary, merged.indices.to_numpy()[index]
+        tally = np.bincount(index, minlength=len(keys))
+        missing = pc.is_in(keys, value_set=MISSING_VALUES).to_numpy(zero_copy_only=False)
+        self.index, self.key_missing = index, missing
+        self.n_missing = int(tally[missing].sum())
+        self.n_present = len(index) - self.n_missing
+        self.counted = (tally > 0) & ~missing  # the keys `keys` and `tally` keep
+        self.keys, self.tally = keys.filter(pa.array(self.counted)), tally[self.counted]
+
+    @property
+    def present_rows(self) -> np.ndarray:
+        return ~self.key_missing[self.index]
+
+    def numbers(self) -> np.ndarray | None:
+        """Each present row's value as float64 when every one is a finite number, else None."""
+        parsed = _finite_numbers(self.keys)
+        if parsed is None:
+            return None
+        by_key = np.zeros(len(self.counted))
+        by_key[self.counted] = parsed
+        index = self.index[self.present_rows] if self.n_missing else self.index
+        return by_key[index]
 
 
 def _add_numbers(summary: ColumnSummary, numbers: np.ndarray | None, cuts: Sequence[int]) -> None:
@@ -428,15 +475,6 @@ def _add_numbers(summary: ColumnSummary, numbers: np.ndarray | None, cuts: Seque
         start = cut
     if numbers is not None and len(numbers) > start:
         summary.chunk_numbers.append(numbers[start:])
-
-
-def _arrow_numbers(values: pa.ChunkedArray) -> np.ndarray | None:
-    """The values as float64 when pyarrow's cast parses every one to a finite number."""
-    try:
-        numbers = pc.cast(values, pa.float64()).to_numpy()
-    except pa.ArrowInvalid:
-        return None
-    return numbers if np.isfinite(numbers).all() else None
 
 
 def _finite_numbers(present: pa.ChunkedArray) -> np.ndarray | None:
@@ -457,26 +495,26 @@ def add_tally(summary: ColumnSummary) -> None:
             summary.counts[value] += n
 
 
-def _count(summary: ColumnSummary, present: pa.ChunkedArray) -> None:
-    """ColumnSummary._count for values that are not missing: every distinct value counted,
+def _count(summary: ColumnSummary, values: _Distinct) -> None:
+    """ColumnSummary._count for the values that are not missing: every distinct value counted,
     until DISTINCT_CAP of them; then only those (admitted in the order they first appear)."""
     counts, cap = summary.counts, schema.DISTINCT_CAP
-    if not len(present):
+    if not len(values.keys):
         return
     if len(counts) >= cap:  # the counted values no longer change: tallied by their index
         if summary.known_values is None:
             summary.known_values = pa.array(list(counts), pa.string())
             summary.known_tally = np.zeros(len(counts), np.int64)
-        index = pc.index_in(present, value_set=summary.known_values)
-        if index.null_count:
+        index = pc.index_in(values.keys, value_set=summary.known_values).to_numpy(
+            zero_copy_only=False
+        )
+        known = ~np.isnan(index)
+        if not known.all():
             summary.distinct_capped = True
-            index = pc.drop_null(index)
-        summary.known_tally += np.bincount(index.to_numpy(), minlength=len(counts))
+        np.add.at(summary.known_tally, index[known].astype(np.int64), values.tally[known])
         return
-    distinct = pc.value_counts(present)
-    keys = distinct.field("values").to_pylist()
-    ns = distinct.field("counts").to_pylist()
-    if len(counts) + len(keys) <= cap:
-        counts.update(dict(zip(keys, ns, strict=True)))
+    pairs = zip(values.keys.to_pylist(), values.tally.tolist(), strict=True)
+    if len(counts) + len(values.keys) <= cap:
+        counts.update(dict(pairs))
         return
-    summary.admit(zip(keys, ns, strict=True))
+    summary.admit(pairs)

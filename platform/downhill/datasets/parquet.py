@@ -74,7 +74,7 @@ def read_parquet_schema(file: BinaryIO, size: int, sha256: str) -> schema.CsvSch
     summaries = [ColumnSummary(name) for name in names]
     sink = RowSink(summaries, lines_read=0)
     for batch in _batches(parquet):
-        csv_blocks.add_table(sink, text_columns(batch), batch.num_rows, lines=0, padded=True)
+        csv_blocks.add_table(sink, text_columns(batch), batch.num_rows, lines=0)
     sink.end_chunk()
     for summary in summaries:
         csv_blocks.add_tally(summary)
