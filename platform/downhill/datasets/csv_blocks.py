@@ -331,8 +331,8 @@ def _arrow_table(
     quoted = b'"' in block
     if width < 2 or b"\x00" in block or (quoted and not _quotes_are_plain(block, delimiter)):
         return None  # NUL bytes, and odd quotes, follow the csv module's rules only there
-    carriage_returns = block.count(b"\r")
-    if carriage_returns and carriage_returns != block.count(b"\r\n"):
+    # (`in` first: it is memchr, where count looks at every byte, 0.09 against 0.58 s a GB)
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
         return None  # a lone CR: the csv module refuses it inside a value
     names = [f"c{i}" for i in range(width)]
     try:
