@@ -15,6 +15,8 @@ the worker, at rest before the first upload and at the end. Beside it, in a subp
 `pandas.read_csv` of the same file (time, MB/s, peak memory). The two alternate, --rounds
 rounds (3; 1 with --quick), who goes first switching each round, on one platform (each
 round's dataset is deleted after it); a round's ratio is pandas' seconds over Downhill's.
+Each round ends with pyarrow's streaming CSV reader (pyarrow.csv.open_csv) over the same
+file, for reference: a vectorised reader with bounded memory, as Downhill's, with no gate.
 
 Gates (exit status 1 and a FAIL line naming each one missed): the median ratio at least 1
 (Downhill end to end at least as fast as pandas.read_csv); memory bounded whatever the file
@@ -294,26 +296,35 @@ class Downhill:
         self.platform.stop()
 
 
-PANDAS = """
+PEER = """
 import json, sys, time
 
 def peak():
     with open("/proc/self/status") as status:
         return next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM:"))
 
-import pandas
+import {module}
 at_rest = peak()
 started, cpu = time.perf_counter(), time.process_time()
-frame = pandas.read_csv(sys.argv[1])
+{read}
 seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": peak(), "at_rest": at_rest,
-                  "rows": len(frame), "version": pandas.__version__}))
+print(json.dumps({{"seconds": seconds, "cpu": cpu, "peak": peak(), "at_rest": at_rest,
+                  "rows": rows, "version": {module}.__version__}}))
 """
+# The peer of the gate, and the streaming reader of the parser the block reader is built on
+# (bounded memory, as Downhill's; type inference on): what a vectorised stream costs here.
+PANDAS = PEER.format(
+    module="pandas", read="frame = pandas.read_csv(sys.argv[1])\nrows = len(frame)"
+)
+PYARROW = PEER.format(
+    module="pyarrow",
+    read="import pyarrow.csv\nrows = sum(b.num_rows for b in pyarrow.csv.open_csv(sys.argv[1]))",
+)
 
 
-def measure_pandas(path: Path) -> dict:
+def measure_peer(path: Path, script: str) -> dict:
     result = subprocess.run(
-        [PY, "-c", PANDAS, str(path)], capture_output=True, text=True, check=True
+        [PY, "-c", script, str(path)], capture_output=True, text=True, check=True
     )
     figures = json.loads(result.stdout)
     return {
@@ -333,16 +344,18 @@ def measure_pandas(path: Path) -> dict:
 
 def alternate(downhill: Downhill | None, path: Path, rounds: int) -> list[dict]:
     """`rounds` rounds, each timing Downhill end to end and pandas.read_csv on the same file;
-    who goes first alternates, so neither always meets the machine's busier moments."""
+    who goes first alternates, so neither always meets the machine's busier moments. Then
+    pyarrow's streaming reader, for reference."""
     results = []
     for i in range(rounds):
         sides = ["downhill", "pandas"] if i % 2 == 0 else ["pandas", "downhill"]
         figures = {}
         for side in sides:
             if side == "pandas":
-                figures["pandas"] = measure_pandas(path)
+                figures["pandas"] = measure_peer(path, PANDAS)
             elif downhill is not None:
                 figures["downhill"] = downhill.measure(path)
+        figures["pyarrow_stream"] = measure_peer(path, PYARROW)  # last: not a gate
         if "downhill" in figures:
             figures["ratio"] = round(
                 figures["pandas"]["seconds"] / figures["downhill"]["end_to_end_seconds"], 3
@@ -366,21 +379,24 @@ def table(result: dict) -> str:
         f"{result['file_mb']:,.0f} MB CSV, {result['rows']:,} rows ({result['database']}), "
         f"{len(result['rounds'])} rounds, sides alternating; ratio = pandas s / Downhill s",
         "",
-        "| round | Downhill end to end s (upload + processing) | MB/s | worker CPU s "
-        "| `pandas.read_csv` s | MB/s | pandas CPU s | ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| round | Downhill end to end s (upload + processing) | MB/s | CPU s web + worker "
+        "| `pandas.read_csv` s | MB/s | pandas CPU s | ratio | `pyarrow.csv.open_csv` s "
+        "| its CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i, r in enumerate(result["rounds"], start=1):
         d, p = r.get("downhill"), r["pandas"]
         downhill = (
             f"{d['end_to_end_seconds']} ({d['upload_seconds']} + {d['processing_seconds']}) "
-            f"| {d['end_to_end_mb_s']} | {d['worker_cpu_seconds']}"
+            f"| {d['end_to_end_mb_s']} | {d['web_cpu_seconds']} + {d['worker_cpu_seconds']}"
             if d
             else "| |"
         )
+        stream = r.get("pyarrow_stream") or {}
         lines.append(
             f"| {i} ({r['first']} first) | {downhill} | {p['seconds']} | {p['mb_s']} "
-            f"| {p['cpu_seconds']} | {r.get('ratio', '')} |"
+            f"| {p['cpu_seconds']} | {r.get('ratio', '')} | {stream.get('seconds', '')} "
+            f"| {stream.get('cpu_seconds', '')} |"
         )
     m = result.get("memory") or {}
     p = result["rounds"][-1]["pandas"]
