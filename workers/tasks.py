@@ -140,8 +140,8 @@ def train_node(run_id: int, lease: str, endpoint: str, rendezvous_id: str) -> No
 @app.task(name=REQUEUE_STALE_TASK)
 def requeue_stale_runs() -> None:
     """Celery beat sends this every DOWNHILL_SWEEP_SECONDS: requeue runs whose worker is gone,
-    and send the queued runs, and the uploads `processing`, whose message never reached the
-    broker."""
+    send the queued runs, and the uploads `processing`, whose message never reached the
+    broker, and fail the uploads that stopped arriving while no worker read them."""
     from downhill.dispatch import send_unsent
     from downhill.runs.services import runs_requeue_stale
 
@@ -151,6 +151,11 @@ def requeue_stale_runs() -> None:
     for kind, sent in send_unsent().items():
         if sent:
             log.warning("sent %s whose message had not reached the broker: %s", kind, sent)
+    from downhill.datasets.receiving import uploads_fail_stalled
+
+    stalled = uploads_fail_stalled()
+    if stalled:
+        log.warning("failed uploads that stopped arriving with no worker reading them: %s", stalled)
     from downhill.sweeps.services import sweeps_advance_all
 
     sweeps_advance_all()  # trials asked for while the quota was full, a missed finish hook

@@ -104,8 +104,8 @@ def datasets_resend_processing() -> list[int]:
 
 def _send_processing(*, unsent_only: bool) -> list[int]:
     datasets = Dataset.objects.filter(status=Dataset.Status.PROCESSING)
-    if unsent_only:
-        datasets = datasets.filter(sent_at__isnull=True)
+    if unsent_only:  # an upload still arriving is sent by its request once whole
+        datasets = datasets.filter(sent_at__isnull=True, receiving=False)
     ids = list(datasets.order_by("created_at", "id").values_list("id", flat=True))
     return [d for d in ids if send_dataset(d, unsent_only=unsent_only)]
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import time
 
 import numpy as np
 import pytest
@@ -403,3 +405,54 @@ def test_the_statistics_do_not_depend_on_the_chunk_size(monkeypatch):
                 assert other["std"] == pytest.approx(one["std"])
             if one.get("histogram") and not one["histogram"]["estimated"]:
                 assert one["histogram"] == other["histogram"]
+
+
+def test_an_upload_a_worker_let_go_is_sent_once_whole_or_failed_once_it_stops_arriving(
+    user, settings, media_root, sent_tasks, django_capture_on_commit_callbacks
+):
+    """A worker lets go of an upload still arriving when another waits (reading_yielded):
+    the sweep sends neither such upload; the one that comes whole is sent by its request;
+    the one whose bytes stopped (its request died) the sweep fails, as a reader would."""
+    from django.core.files.storage import default_storage
+
+    from downhill.datasets.receiving import (
+        ReceivedUpload,
+        dataset_receive,
+        dataset_received,
+        reading_yielded,
+    )
+    from workers.tasks import requeue_stale_runs
+
+    with django_capture_on_commit_callbacks(execute=True):
+        slow = dataset_receive(owner=user, file_name="slow.csv", size=10**6)
+        dead = dataset_receive(owner=user, file_name="dead.csv", size=10**6)
+    assert [t["args"] for t in sent_tasks] == [[slow.id], [dead.id]]
+    reading_yielded(slow.id)
+    reading_yielded(dead.id)
+    assert Dataset.objects.get(pk=slow.id).sent_at is None
+    dead_path = default_storage.path(dead.file.name)
+    long_ago = time.time() - settings.DOWNHILL_UPLOAD_STALL_SECONDS - 1
+    os.utime(dead_path, (long_ago, long_ago))
+
+    requeue_stale_runs()
+
+    assert len(sent_tasks) == 2  # neither was sent again while it arrives
+    failed = Dataset.objects.get(pk=dead.id)
+    assert (failed.status, failed.error) == (
+        "failed",
+        f"No byte of the upload arrived for {settings.DOWNHILL_UPLOAD_STALL_SECONDS} s; "
+        "upload it again.",
+    )
+    assert not os.path.exists(dead_path)
+    assert Dataset.objects.get(pk=slow.id).status == "processing"
+
+    content = csv_file(iris_rows()).getvalue()
+    with open(default_storage.path(slow.file.name), "wb") as stored:
+        stored.write(content)
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset_received(
+            upload=ReceivedUpload(slow.id, "slow.csv", len(content)), name="", target=""
+        )
+    assert [t["args"] for t in sent_tasks[2:]] == [[slow.id]]
+    process_dataset(slow.id)  # as the datasets worker does with the message
+    assert Dataset.objects.get(pk=slow.id).status == "ready"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from downhill.datasets.growing import GrowingFile, UploadGone, UploadStalled
+from downhill.datasets.growing import GrowingFile, UploadGone, UploadStalled, UploadYielded
 
 
 class Upload:
@@ -71,3 +71,18 @@ def test_a_dataset_gone_meanwhile_ends_the_read(tmp_path):
         assert growing.read(100) == b"x,y\n"
         with pytest.raises(UploadGone):
             growing.read(100)
+
+
+def test_a_reader_that_caught_up_yields_when_another_upload_waits(tmp_path):
+    path = tmp_path / "up.csv"
+    path.write_bytes(b"x,y\n1,2\n")
+    waiting = []
+    with GrowingFile(
+        str(path), lambda: True, stall_seconds=30, should_yield=lambda: bool(waiting)
+    ) as growing:
+        assert growing.read(100) == b"x,y\n1,2\n"  # what is there is read, nobody waits
+        waiting.append("another upload")
+        started = time.monotonic()
+        with pytest.raises(UploadYielded):
+            growing.read(100)
+    assert time.monotonic() - started < 2

@@ -121,6 +121,33 @@ def test_a_large_upload_is_read_while_it_arrives_and_ready_once_whole(
     assert dataset["sha256"] == hashlib.sha256(content).hexdigest()
 
 
+def test_a_slow_upload_lets_the_worker_go_to_another_and_is_read_once_whole(
+    client_api, settings, tmp_path, shared_media_root
+):
+    """One `datasets` worker: an upload arriving slowly does not hold it while another
+    waits; the other is read first, and the slow one once its last byte is in."""
+    settings.DOWNHILL_INLINE_INGEST_MB = 0
+    purge_queue(DATASETS_QUEUE)
+    content = csv_bytes(900_000)
+    with datasets_worker(tmp_path / "datasets.log", shared_media_root):
+        slow = SlowUpload(client_api, content, name="slow")
+        slow.send(FIRST_PART)
+        arriving = the_dataset(client_api, lambda d: d["receiving"])
+        time.sleep(1.0)  # the worker reads what is there, then waits for the rest
+
+        other = client_api.upload([["a", "b"], [1, 2], [3, 4]], name="other.csv")
+        assert wait_until_read(client_api, other["id"], timeout=20)["status"] == "ready"
+        still = client_api.get(f"/datasets/{arriving['id']}/").json()
+        assert (still["status"], still["receiving"]) == ("processing", True)
+
+        status, created = slow.finish()
+        assert status == 201, created
+        dataset = wait_until_read(client_api, created["id"])
+    assert dataset["status"] == "ready", dataset["error"]
+    assert dataset["n_rows"] == 900_000 and dataset["name"] == "slow"
+    assert dataset["sha256"] == hashlib.sha256(content).hexdigest()
+
+
 def test_a_bad_line_fails_the_upload_before_its_last_byte(
     client_api, settings, tmp_path, shared_media_root
 ):

@@ -4,6 +4,9 @@ streams in (receiving.py) and the datasets worker reads at the same time.
 A read at the current end waits for more, looking every POLL_SECONDS at the file and every
 CHECK_SECONDS at whether the upload still arrives (`still_arriving`, which raises UploadGone
 once the dataset was deleted or failed); it ends when the upload is whole and read to its end.
+While it waits it also asks whether another upload waits for the worker (`should_yield`):
+then it raises UploadYielded, and the upload is read again once whole, not holding the
+worker for as long as a slow link takes.
 A seek from the end waits for the whole file first (a ZIP's directory, a Parquet footer).
 No Django here: the caller says how to ask.
 """
@@ -27,6 +30,14 @@ class UploadStalled(Exception):
     """No byte arrived for `stall_seconds` while the upload was said to be arriving."""
 
 
+def stalled_message(seconds: float) -> str:
+    return f"No byte of the upload arrived for {seconds:g} s; upload it again."
+
+
+class UploadYielded(Exception):
+    """The reader caught up with an upload still arriving while another waits for the worker."""
+
+
 class GrowingFile(io.RawIOBase):
     def __init__(
         self,
@@ -34,12 +45,14 @@ class GrowingFile(io.RawIOBase):
         still_arriving: Callable[[], bool],
         *,
         stall_seconds: float,
+        should_yield: Callable[[], bool] = lambda: False,
         clock: Callable[[], float] = time.monotonic,
     ):
         super().__init__()
         self.raw = open(path, "rb", buffering=0)  # noqa: SIM115 (closed with this file)
         self.name = path
         self.still_arriving = still_arriving
+        self.should_yield = should_yield
         self.stall_seconds = stall_seconds
         self.clock = clock
         self.whole = False
@@ -73,7 +86,8 @@ class GrowingFile(io.RawIOBase):
 
     def _wait(self) -> None:
         """Sleep a moment; note whether the upload is whole (then one more read finds the
-        rest), or raise UploadStalled when nothing arrived for too long."""
+        rest), or raise UploadStalled when nothing arrived for too long, UploadYielded when
+        another upload waits."""
         now = self.clock()
         size = os.fstat(self.raw.fileno()).st_size
         if size != self.size:
@@ -84,7 +98,7 @@ class GrowingFile(io.RawIOBase):
                 self.whole = True
                 return
             if now - self.grew >= self.stall_seconds:
-                raise UploadStalled(
-                    f"No byte of the upload arrived for {self.stall_seconds:g} s; upload it again."
-                )
+                raise UploadStalled(stalled_message(self.stall_seconds))
+            if self.should_yield():
+                raise UploadYielded
         time.sleep(POLL_SECONDS)

@@ -12,11 +12,19 @@ and the usual path, which then says what is wrong. The form's other fields (name
 come after the file: `dataset_received` applies them once the file is whole; a request that
 ends without that (an error, a lost client) takes the dataset and its file away again
 (`dataset_abandon`), and a worker left waiting sees the dataset gone.
+
+An upload over a slow link would hold the datasets worker for as long as it arrives: once the
+worker has caught up with it and another upload waits for a worker (`others_waiting`), it
+stops (`reading_yielded`) and the upload is sent again once whole (`dataset_received`). Should
+its request die without a word meanwhile (the web process killed), the sweep fails it once no
+byte arrived for DOWNHILL_UPLOAD_STALL_SECONDS (`uploads_fail_stalled`), as a reading worker
+would.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,11 +34,12 @@ from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandler
 from django.db import transaction
 
 from ..dispatch import send_dataset
-from .growing import GrowingFile, UploadGone
+from .growing import GrowingFile, UploadGone, stalled_message
 from .models import Dataset
 from .services import (
     UploadTooLarge,
     check_storage_quota,
+    dataset_fail,
     inline_ingest_bytes,
     processing_dataset,
     upload_fields,
@@ -166,6 +175,8 @@ def dataset_received(*, upload: ReceivedUpload, name, target) -> Dataset:
     )
     if not updated:
         raise ValidationError({"file": "The dataset was deleted while its file arrived."})
+    # Sent only if the worker let it go (reading_yielded) or never got it (a broker away).
+    transaction.on_commit(lambda: send_dataset(upload.dataset_id))
     return Dataset.objects.get(pk=upload.dataset_id)
 
 
@@ -182,10 +193,47 @@ def still_arriving(dataset_id: int) -> bool:
     return row[1]
 
 
+def others_waiting(dataset_id: int) -> bool:
+    """Whether another dataset's reading was sent and is not done: it waits for a datasets
+    worker (or another worker reads it)."""
+    waiting = Dataset.objects.filter(status=Dataset.Status.PROCESSING, sent_at__isnull=False)
+    return waiting.exclude(pk=dataset_id).exists()
+
+
 def open_arriving(dataset: Dataset) -> GrowingFile:
     """The stored file of a dataset whose upload arrives, read as it does."""
     return GrowingFile(
         default_storage.path(dataset.file.name),
         lambda: still_arriving(dataset.id),
         stall_seconds=settings.DOWNHILL_UPLOAD_STALL_SECONDS,
+        should_yield=lambda: others_waiting(dataset.id),
     )
+
+
+def reading_yielded(dataset_id: int) -> None:
+    """The worker let go of an upload still arriving: it is marked unsent, for its request to
+    send once the file is whole; sent now if that happened meanwhile (each of the two sends
+    only what is marked unsent, and marks it sent: one of them sends)."""
+    processing = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING)
+    processing.update(sent_at=None)
+    if processing.filter(receiving=False).exists():
+        send_dataset(dataset_id)
+
+
+def uploads_fail_stalled() -> list[int]:
+    """Fail the uploads that no worker reads (it let go of them) and whose stored file has not
+    grown for DOWNHILL_UPLOAD_STALL_SECONDS: their request died. Returns their ids."""
+    stall = settings.DOWNHILL_UPLOAD_STALL_SECONDS
+    arriving = Dataset.objects.filter(
+        status=Dataset.Status.PROCESSING, receiving=True, sent_at__isnull=True
+    )
+    failed = []
+    for dataset_id, name in arriving.values_list("id", "file"):
+        try:
+            still = time.time() - os.stat(default_storage.path(name)).st_mtime
+        except FileNotFoundError:
+            still = stall  # its file is gone: nothing more will arrive
+        if still >= stall:
+            dataset_fail(dataset_id, stalled_message(stall))
+            failed.append(dataset_id)
+    return failed

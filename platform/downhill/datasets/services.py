@@ -18,7 +18,7 @@ from django.db.models import ProtectedError, Sum
 
 from ..dispatch import send_dataset
 from .filenames import upload_stem
-from .growing import UploadGone, UploadStalled
+from .growing import UploadGone, UploadStalled, UploadYielded
 from .images import TooManyPixels
 from .intake import Intake, read_upload
 from .models import Dataset
@@ -258,12 +258,17 @@ def dataset_process(dataset_id: int) -> None:
         target = _target_in(intake, _form_target(dataset))
     except UploadGone:  # deleted, or failed, while it arrived
         return
+    except UploadYielded:  # another upload waits for this worker: this one is read when whole
+        from .receiving import reading_yielded
+
+        reading_yielded(dataset_id)
+        return
     except (ValidationError, UploadStalled) as exc:
-        _fail(dataset_id, _message(exc) if isinstance(exc, ValidationError) else str(exc))
+        dataset_fail(dataset_id, _message(exc) if isinstance(exc, ValidationError) else str(exc))
         return
     except Exception as exc:  # never leave it processing: say what happened
         log.exception("could not read dataset %s", dataset_id)
-        _fail(
+        dataset_fail(
             dataset_id, f"The file could not be read ({exc.__class__.__name__}); upload it again."
         )
         return
@@ -278,7 +283,7 @@ def dataset_process(dataset_id: int) -> None:
     except Exception as exc:  # storage full or away, the database gone: not left processing
         log.exception("could not store what was read of dataset %s", dataset_id)
         finished = False
-        _fail(
+        dataset_fail(
             dataset_id,
             f"The file was read but could not be stored ({exc.__class__.__name__}); upload it again.",
         )
@@ -312,7 +317,7 @@ def _message(exc: ValidationError) -> str:
     )
 
 
-def _fail(dataset_id: int, message: str) -> None:
+def dataset_fail(dataset_id: int, message: str) -> None:
     """`processing` -> `failed` with `message`; the stored upload is removed (nothing else was
     stored for it)."""
     rows = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING)
