@@ -207,30 +207,48 @@ def _read_blocks(source: _Bytes, delimiter: str, sink: RowSink) -> None:
     for the row reader is read with nothing ahead of it, as it may read on past its end."""
     width = len(sink.summaries)
 
-    def parse_next(typed: frozenset[int]) -> tuple[bytes, pa.Table | None]:
+    def parse_next(types: dict[int, pa.DataType]) -> tuple[bytes, pa.Table | None]:
         block = _outside_quotes(source, source.block(BLOCK_BYTES))
-        if typed and _holds_long_line(block, csv.field_size_limit()):
-            typed = frozenset()  # a number that long is the csv module's error: text it is
-        return block, _arrow_table(block, delimiter, width, typed) if block else None
+        if _numbers(types) and _holds_long_line(block, csv.field_size_limit()):
+            types = _texts(types)  # a number that long is the csv module's error: text it is
+        return block, _arrow_table(block, delimiter, width, types) if block else None
 
     with ThreadPoolExecutor(max_workers=1) as reader:
-        block, table = parse_next(frozenset())
+        block, table = parse_next({})
         while block:
             if table is None:
                 _read_by_rows(source, block, delimiter, sink)
-                block, table = parse_next(_typed(sink))
+                block, table = parse_next(_types(sink))
                 continue
-            ahead = reader.submit(parse_next, _typed(sink))
+            ahead = reader.submit(parse_next, _types(sink))
             if not _numbers_fit(sink, table):  # a column turned, or holds nan or inf
-                table = _arrow_table(block, delimiter, width)
+                table = _arrow_table(block, delimiter, width, _texts(_types(sink)))
             add_table(sink, table.columns, table.num_rows, _lines(block, table.num_rows))
             block, table = ahead.result()
 
 
-def _typed(sink: RowSink) -> frozenset[int]:
-    """The columns pyarrow may parse straight to numbers: numeric past the cap, where the
-    text is counted no more (see ColumnSummary.may_skip_tally)."""
-    return frozenset(i for i, s in enumerate(sink.summaries) if _counts_no_text(s))
+def _types(sink: RowSink) -> dict[int, pa.DataType]:
+    """How pyarrow parses the columns that are not dictionary-encoded text (TEXT): straight to
+    numbers, those numeric past the cap, where the text is counted no more (see
+    ColumnSummary.may_skip_tally); as plain text, those with DISTINCT_CAP values counted,
+    most of whose values are new (an id, free text), where a dictionary would cost a second
+    hashing of every value."""
+    types = {}
+    for i, summary in enumerate(sink.summaries):
+        if _counts_no_text(summary):
+            types[i] = pa.float64()
+        elif len(summary.counts) >= schema.DISTINCT_CAP:
+            types[i] = pa.string()
+    return types
+
+
+def _numbers(types: dict[int, pa.DataType]) -> bool:
+    return any(pa.types.is_floating(t) for t in types.values())
+
+
+def _texts(types: dict[int, pa.DataType]) -> dict[int, pa.DataType]:
+    """`types` with every column parsed as text."""
+    return {i: t for i, t in types.items() if not pa.types.is_floating(t)}
 
 
 def _counts_no_text(summary: ColumnSummary) -> bool:
@@ -323,11 +341,11 @@ def _quotes_are_plain(block: bytes, delimiter: str) -> bool:
 
 
 def _arrow_table(
-    block: bytes, delimiter: str, width: int, typed: frozenset[int] = frozenset()
+    block: bytes, delimiter: str, width: int, types: dict[int, pa.DataType]
 ) -> pa.Table | None:
-    """The block's columns as text by pyarrow, those of `typed` as float64 where every value
-    parses to one (else the block is read again all as text), or None when pyarrow may not
-    read it as the csv module would."""
+    """The block's columns by pyarrow: as `types` says (_types), else as dictionary-encoded
+    text; those as float64 where every value parses to one (else the block is read again with
+    them as text). None when pyarrow may not read it as the csv module would."""
     quoted = b'"' in block
     if width < 2 or b"\x00" in block or (quoted and not _quotes_are_plain(block, delimiter)):
         return None  # NUL bytes, and odd quotes, follow the csv module's rules only there
@@ -348,7 +366,7 @@ def _arrow_table(
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={
-                    name: pa.float64() if i in typed else TEXT for i, name in enumerate(names)
+                    name: types.get(i, TEXT) for i, name in enumerate(names)
                 },
                 null_values=[],
                 strings_can_be_null=False,
@@ -357,10 +375,10 @@ def _arrow_table(
             ),
         )
     except pa.ArrowInvalid:  # a ragged row, bytes that are not UTF-8: the row reader says where
-        return _arrow_table(block, delimiter, width) if typed else None
+        return _arrow_table(block, delimiter, width, _texts(types)) if _numbers(types) else None
     table = table.unify_dictionaries()  # one dictionary a column, in order of first appearance
     limit = csv.field_size_limit()
-    texts = (c.chunk(0).dictionary for c in table.columns if c.num_chunks and c.type == TEXT)
+    texts = (_values(c) for c in table.columns if c.num_chunks and not _is_numbers(c))
     if any((pc.max(pc.binary_length(values)).as_py() or 0) >= limit for values in texts):
         return None  # the csv module refuses a field that long: it names the line
     if _holds_empty_row(table):
@@ -372,18 +390,24 @@ def _holds_empty_row(table: pa.Table) -> bool:
     """Whether a row of the table is empty in every column: an empty line, as pyarrow reads
     it (ignore_empty_lines=False), or a line of delimiters alone. Looked for row by row only
     where every column has an empty value (a number parsed has none)."""
-    empties = []
-    for column in table.columns:
-        if column.type != TEXT or not column.num_chunks:
-            return False
-        at = pc.index(column.chunk(0).dictionary, "").as_py()
-        if at < 0:
-            return False
-        empties.append((column, at))
+    if any(_is_numbers(c) or not c.num_chunks for c in table.columns):
+        return False
+    texts = sorted(table.columns, key=lambda c: c.type != TEXT)  # the cheap look first
+    if not all(pc.any(pc.equal(_values(c), "")).as_py() for c in texts):
+        return False
     rows = np.ones(table.num_rows, bool)
-    for column, at in empties:
-        rows &= column.combine_chunks().indices.to_numpy() == at
+    for column in texts:
+        rows &= pc.equal(column, "").to_numpy(zero_copy_only=False)
     return bool(rows.any())
+
+
+def _is_numbers(column: pa.ChunkedArray) -> bool:
+    return pa.types.is_floating(column.type)
+
+
+def _values(column: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A text column's distinct values (dictionary-encoded), or all of them (plain)."""
+    return column.chunk(0).dictionary if column.type == TEXT else column
 
 
 def add_table(sink: RowSink, columns: Sequence[pa.ChunkedArray], n: int, lines: int) -> None:
@@ -407,7 +431,7 @@ def add_column(summary: ColumnSummary, raw: pa.ChunkedArray, ends: Sequence[int]
     of `ends` (offsets where a chunk of the file ends). Text is summed by its distinct values:
     each is stripped, looked up among the missing spellings, counted and parsed once, and
     the rows only say which value they hold."""
-    if pa.types.is_floating(raw.type):  # parsed to numbers: no text to count (_typed)
+    if pa.types.is_floating(raw.type):  # parsed to numbers: no text to count (_types)
         summary.tally_skipped = True
         _add_numbers(summary, raw.to_numpy(), ends)
         return
@@ -432,10 +456,9 @@ class _Distinct:
     (`tally`) and which of them are missing."""
 
     def __init__(self, raw: pa.ChunkedArray):
-        if raw.type == TEXT:  # one dictionary for all chunks (_arrow_table)
-            column = raw.combine_chunks() if raw.num_chunks else pa.array([], TEXT)
-        else:  # a Parquet file's text
-            column = pc.dictionary_encode(raw.combine_chunks())
+        if raw.type != TEXT:  # plain text (a column past the cap, a Parquet file's)
+            raw = pc.dictionary_encode(raw)  # one dictionary for all chunks, as _arrow_table's
+        column = raw.combine_chunks() if raw.num_chunks else pa.array([], TEXT)
         keys, index = column.dictionary, column.indices.to_numpy()
         stripped = pc.utf8_trim(keys, WHITESPACE)
         if not stripped.equals(keys):  # two spellings may now be one value
