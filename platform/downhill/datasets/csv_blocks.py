@@ -365,9 +365,7 @@ def _arrow_table(
                 ignore_empty_lines=False,  # a line each row: see _lines
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={
-                    name: types.get(i, TEXT) for i, name in enumerate(names)
-                },
+                column_types={name: types.get(i, TEXT) for i, name in enumerate(names)},
                 null_values=[],
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
