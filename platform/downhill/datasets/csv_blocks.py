@@ -27,6 +27,7 @@ import io
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from typing import BinaryIO
 
 import numpy as np
@@ -60,7 +61,6 @@ TEXT = pa.dictionary(pa.int32(), pa.string())
 WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 MISSING_VALUES = pa.array(sorted(MISSING_SPELLINGS), pa.string())
 COLUMN_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="csv-columns")
-MISSING_LONGEST = max(map(len, MISSING_SPELLINGS))
 QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
 
 
@@ -438,10 +438,10 @@ def add_column(summary: ColumnSummary, raw: pa.ChunkedArray, ends: Sequence[int]
     numbers = values.numbers() if summary.numeric and values.n_present else None
     if numbers is None and values.n_present:
         summary.numeric = False
-    if not (numbers is not None and not values.n_missing and _counts_no_text(summary)):
+    if numbers is not None and not values.n_missing and _counts_no_text(summary):
+        summary.tally_skipped = True  # numbers past the cap: nothing shows their counts
+    else:
         _count(summary, values)
-    elif summary.distinct_capped:  # numbers past the cap: nothing shows their counts
-        summary.tally_skipped = True
     cuts = ends
     if values.n_missing and numbers is not None:  # where the chunks end among the present values
         cuts = np.searchsorted(np.flatnonzero(values.present_rows), ends).tolist()
@@ -470,7 +470,7 @@ class _Distinct:
         self.counted = (tally > 0) & ~missing  # the keys `keys` and `tally` keep
         self.keys, self.tally = keys.filter(pa.array(self.counted)), tally[self.counted]
 
-    @property
+    @cached_property
     def present_rows(self) -> np.ndarray:
         return ~self.key_missing[self.index]
 

@@ -41,9 +41,9 @@ HISTOGRAM_SAMPLE = 10_000
 SNIFF_BYTES = 64 * 1024
 CHUNK_ROWS = 8192  # the fewest rows whose numbers are summed together: a few MB of text at most
 # A narrower table sums more rows at once (up to 8 x CHUNK_ROWS), this many numbers at most:
-# each fold of a column costs some 40 us whatever its length (NumPy calls, the histogram
-# sample's draws), 0.9 CPU s a GB at 8192 rows on bench/ingest's 13 columns. Both readers
-# fold at the same rows, so they still agree to the bit.
+# each fold of a column costs tens of microseconds in NumPy calls and the histogram sample's
+# draws, however short: on bench/ingest's 13 columns, 0.9 CPU s a GB at 8,192 rows, 0.5 at
+# 32,768. Both readers fold at the same rows, so they still agree to the bit.
 CHUNK_NUMBERS = 2**19
 # Lines split and counted together, at most CHUNK_ROWS: their strings stay in the CPU cache.
 # 2048: 17 % less CPU than 8192 on bench/ingest's CSV (50 MB, least of 3 interleaved runs,
