@@ -46,7 +46,7 @@ class _Body:
         self.pending += data
         return bool(data)
 
-    def until(self, marker: bytes, *, limit: int | None = None) -> Iterator[bytes]:
+    def until(self, marker: bytes, *, limit: int | None = None) -> Iterator[bytes | memoryview]:
         """The bytes up to `marker` (which is consumed), in pieces; FormError when the body
         ends first, or when `limit` bytes pass without it."""
         passed, keep = 0, len(marker) - 1
@@ -58,7 +58,8 @@ class _Body:
                 return
             if len(self.pending) > keep:  # all but what may be the marker's start
                 cut = len(self.pending) - keep
-                piece, self.pending = self.pending[:cut], self.pending[cut:]
+                # A view, not a copy: the piece is the megabyte just read, but its last bytes.
+                piece, self.pending = memoryview(self.pending)[:cut], self.pending[cut:]
                 passed += len(piece)
                 if limit is not None and passed > limit:
                     raise FormError("a part's headers are too long")
