@@ -499,9 +499,9 @@ def _add_numbers(summary: ColumnSummary, numbers: np.ndarray | None, cuts: Seque
 
 
 def _finite_numbers(present: pa.Array) -> np.ndarray | None:
-    """The values (a column's distinct values) as float64 when every one is a finite number, else None; pyarrow's cast
-    where it parses them (to the same double as float(): both round correctly), float() where
-    it does not (it also takes '1_000', digits of other scripts)."""
+    """The values (a column's distinct values) as float64 when every one is a finite number,
+    else None; pyarrow's cast where it parses them (to the same double as float(): both round
+    correctly), float() where it does not (it also takes '1_000', digits of other scripts)."""
     try:
         numbers = pc.cast(present, pa.float64()).to_numpy()
     except pa.ArrowInvalid:
