@@ -3,6 +3,7 @@ run's loss curve grow while a real worker trains it, find it in the runs list.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,20 +48,41 @@ def test_sign_in_watch_a_run_train_live_and_cancel_it(client_api, live_server, b
                    .map(p => (p.getAttribute('d') || '').split(/[ML]/).length - 1))"""
         )
 
+    def last_step_drawn() -> int:
+        """The step the loss chart's readout names at the right end of its longest line: the
+        newest point drawn. (The count of points drawn may stay put as a long run grows: the
+        chart draws about one a pixel column.)"""
+        page.locator("#chart-loss").scroll_into_view_if_needed()
+        page.mouse.move(0, 0)
+        right, middle = page.evaluate(
+            """() => {
+                const paths = [...document.querySelectorAll('#chart-loss svg path')];
+                const points = (p) => (p.getAttribute('d') || '').split(/[ML]/).length;
+                const box = paths.sort((a, b) => points(b) - points(a))[0].getBoundingClientRect();
+                return [box.right - 0.5, box.top + box.height / 2];
+            }"""
+        )
+        page.mouse.move(right, middle)
+        readout = page.locator("#chart-loss .chart__tooltip > div").first
+        return int(re.fullmatch(r"step ([\d,]+)", readout.inner_text()).group(1).replace(",", ""))
+
     page.wait_for_function("() => document.querySelectorAll('svg path').length > 0", timeout=15_000)
-    early = plotted_points()
+    early = last_step_drawn()
+    assert early > 0 and plotted_points() > 1
     screenshot(page, "run-page-while-running")
     run = client_api.get(f"/runs/{run_id}/").json()
     assert run["status"] == "running", "the run ended before the page could watch it grow"
     page.wait_for_timeout(2500)
-    assert plotted_points() > early  # the page fetched the new points by itself
+    late = last_step_drawn()
+    assert late > early  # the page fetched the new points by itself, and drew them
 
     page.once("dialog", lambda dialog: dialog.accept())  # "Cancel this run?"
     page.click("text=Cancel run")
     assert client_api.wait_for(run_id, finished, timeout=15)["status"] == "cancelled"
     page.wait_for_selector("text=This run was cancelled at step", timeout=15_000)
     screenshot(page, "run-page-cancelled")
-    assert plotted_points() > early  # the finished page draws the whole (downsampled) curve
+    # The finished page draws the whole (downsampled) curve, to its end.
+    assert plotted_points() > 1 and last_step_drawn() >= late
 
     page.goto(f"{live_server.url}/")
     row = page.locator("tr", has_text=f"#{run_id}")
