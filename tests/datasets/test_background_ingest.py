@@ -456,3 +456,45 @@ def test_an_upload_a_worker_let_go_is_sent_once_whole_or_failed_once_it_stops_ar
     assert [t["args"] for t in sent_tasks[2:]] == [[slow.id]]
     process_dataset(slow.id)  # as the datasets worker does with the message
     assert Dataset.objects.get(pk=slow.id).status == "ready"
+
+
+def test_a_reader_lets_go_for_an_upload_that_waits_not_for_one_another_worker_reads(
+    user, media_root, sent_tasks, django_capture_on_commit_callbacks
+):
+    """Several datasets workers: an upload whose message waits is a reason to let go of one
+    still arriving (others_waiting); one that another worker reads is not, or each worker
+    would let go of its own slow upload for the other's. process_dataset marks what it reads;
+    letting go (reading_yielded) unmarks it, and it waits again once sent."""
+    from django.core.files.storage import default_storage
+
+    from downhill.datasets.receiving import (
+        ReceivedUpload,
+        dataset_receive,
+        dataset_received,
+        others_waiting,
+        reading_yielded,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = dataset_receive(owner=user, file_name="mine.csv", size=10**6)
+        theirs = dataset_receive(owner=user, file_name="theirs.csv", size=10**6)
+    assert others_waiting(mine.id) and others_waiting(theirs.id)  # each one's message waits
+
+    content = csv_file(iris_rows()).getvalue()
+    with open(default_storage.path(theirs.file.name), "wb") as stored:
+        stored.write(content)
+    dataset_received(
+        upload=ReceivedUpload(theirs.id, "theirs.csv", len(content)), name="", target=""
+    )
+    process_dataset(theirs.id)  # as the other worker does with the message
+    read = Dataset.objects.get(pk=theirs.id)
+    assert read.status == "ready" and read.read_started_at is not None
+
+    # While another worker reads it (marked, still processing), nobody waits.
+    Dataset.objects.filter(pk=theirs.id).update(status="processing")
+    assert not others_waiting(mine.id)
+    # That worker lets go of it, whole by now: unmarked and sent again, it waits once more.
+    reading_yielded(theirs.id)
+    assert Dataset.objects.get(pk=theirs.id).read_started_at is None
+    assert [t["args"] for t in sent_tasks] == [[mine.id], [theirs.id], [theirs.id]]
+    assert others_waiting(mine.id)

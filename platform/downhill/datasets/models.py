@@ -42,6 +42,11 @@ class Dataset(models.Model):
     # True while a large upload's bytes are still arriving: the worker reads them as they come
     # (receiving.py, growing.py), and the request clears it once the whole file is stored.
     receiving = models.BooleanField(default=False)
+    # When a datasets worker took its message and began reading it; null while the message
+    # waits for a worker, and again once a worker let go of an upload still arriving
+    # (receiving.reading_yielded). A reader lets go only for an upload that waits
+    # (receiving.others_waiting), not for one another worker reads.
+    read_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

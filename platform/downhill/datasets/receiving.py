@@ -194,9 +194,12 @@ def still_arriving(dataset_id: int) -> bool:
 
 
 def others_waiting(dataset_id: int) -> bool:
-    """Whether another dataset's reading was sent and is not done: it waits for a datasets
-    worker (or another worker reads it)."""
-    waiting = Dataset.objects.filter(status=Dataset.Status.PROCESSING, sent_at__isnull=False)
+    """Whether another dataset's reading was sent and no worker has begun it: it waits for a
+    datasets worker. (One that another worker reads is no reason to let go: with several
+    workers, each would let go of its own slow upload for another's.)"""
+    waiting = Dataset.objects.filter(
+        status=Dataset.Status.PROCESSING, sent_at__isnull=False, read_started_at__isnull=True
+    )
     return waiting.exclude(pk=dataset_id).exists()
 
 
@@ -215,7 +218,7 @@ def reading_yielded(dataset_id: int) -> None:
     send once the file is whole; sent now if that happened meanwhile (each of the two sends
     only what is marked unsent, and marks it sent: one of them sends)."""
     processing = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING)
-    processing.update(sent_at=None)
+    processing.update(sent_at=None, read_started_at=None)
     if processing.filter(receiving=False).exists():
         send_dataset(dataset_id)
 

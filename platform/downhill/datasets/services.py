@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import ProtectedError, Sum
+from django.utils import timezone
 
 from ..dispatch import send_dataset
 from .filenames import upload_stem
@@ -248,10 +249,12 @@ def dataset_process(dataset_id: int) -> None:
     """Read a stored upload that is `processing` (the worker's task): it becomes `ready` with
     its schema, or `failed` with the message its 400 would have given, and its file is
     removed. A dataset already ready or failed, or deleted meanwhile, is left alone, so a
-    redelivered message does nothing."""
-    dataset = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING).first()
-    if dataset is None:
+    redelivered message does nothing. It is marked as being read first (read_started_at):
+    other readers do not let go of their uploads for it (receiving.others_waiting)."""
+    processing = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING)
+    if not processing.update(read_started_at=timezone.now()):
         return
+    dataset = processing.first()
     try:
         with _open_stored(dataset) as stored:
             intake = _read_file(stored)
