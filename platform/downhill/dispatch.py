@@ -52,7 +52,8 @@ def send_dataset(dataset_id: int, *, unsent_only: bool = True) -> bool:
     claimed = processing.filter(sent_at__isnull=True) if unsent_only else processing
     sent_at = timezone.now()
     # A process lost between this stamp and the send leaves it to a datasets worker's start.
-    if not claimed.update(sent_at=sent_at):
+    # A new message, taken by no worker yet (receiving.others_waiting).
+    if not claimed.update(sent_at=sent_at, read_started_at=None):
         return False  # sent by another, read meanwhile, or deleted
     try:
         send_by_name(PROCESS_DATASET_TASK, args=[dataset_id], queue=DATASETS_QUEUE)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from downhill.datasets.models import Dataset
+from downhill.dispatch import send_dataset
 from tests.conftest import csv_file, iris_rows
 from tests.datasets.builders import (
     URL,
@@ -497,4 +498,10 @@ def test_a_reader_lets_go_for_an_upload_that_waits_not_for_one_another_worker_re
     reading_yielded(theirs.id)
     assert Dataset.objects.get(pk=theirs.id).read_started_at is None
     assert [t["args"] for t in sent_tasks] == [[mine.id], [theirs.id], [theirs.id]]
+    assert others_waiting(mine.id)
+    # Taken again, then sent once more (a datasets worker's start sends every one processing):
+    # the new message waits for a worker whatever the last one's reader does.
+    Dataset.objects.filter(pk=theirs.id).update(read_started_at=read.read_started_at)
+    assert not others_waiting(mine.id)
+    assert send_dataset(theirs.id, unsent_only=False)
     assert others_waiting(mine.id)
