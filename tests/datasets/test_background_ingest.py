@@ -12,8 +12,16 @@ import time
 
 import numpy as np
 import pytest
+from django.core.files.storage import default_storage
 
 from downhill.datasets.models import Dataset
+from downhill.datasets.receiving import (
+    ReceivedUpload,
+    dataset_receive,
+    dataset_received,
+    others_waiting,
+    reading_yielded,
+)
 from downhill.dispatch import send_dataset
 from tests.conftest import csv_file, iris_rows
 from tests.datasets.builders import (
@@ -414,14 +422,6 @@ def test_an_upload_a_worker_let_go_is_sent_once_whole_or_failed_once_it_stops_ar
     """A worker lets go of an upload still arriving when another waits (reading_yielded):
     the sweep sends neither such upload; the one that comes whole is sent by its request;
     the one whose bytes stopped (its request died) the sweep fails, as a reader would."""
-    from django.core.files.storage import default_storage
-
-    from downhill.datasets.receiving import (
-        ReceivedUpload,
-        dataset_receive,
-        dataset_received,
-        reading_yielded,
-    )
     from workers.tasks import requeue_stale_runs
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -466,16 +466,6 @@ def test_a_reader_lets_go_for_an_upload_that_waits_not_for_one_another_worker_re
     still arriving (others_waiting); one that another worker reads is not, or each worker
     would let go of its own slow upload for the other's. process_dataset marks what it reads;
     letting go (reading_yielded) unmarks it, and it waits again once sent."""
-    from django.core.files.storage import default_storage
-
-    from downhill.datasets.receiving import (
-        ReceivedUpload,
-        dataset_receive,
-        dataset_received,
-        others_waiting,
-        reading_yielded,
-    )
-
     with django_capture_on_commit_callbacks(execute=True):
         mine = dataset_receive(owner=user, file_name="mine.csv", size=10**6)
         theirs = dataset_receive(owner=user, file_name="theirs.csv", size=10**6)
