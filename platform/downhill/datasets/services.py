@@ -252,9 +252,10 @@ def dataset_process(dataset_id: int) -> None:
     redelivered message does nothing. It is marked as being read first (read_started_at):
     other readers do not let go of their uploads for it (receiving.others_waiting)."""
     processing = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.PROCESSING)
-    if not processing.update(read_started_at=timezone.now()):
-        return
+    processing.update(read_started_at=timezone.now())
     dataset = processing.first()
+    if dataset is None:
+        return
     try:
         with _open_stored(dataset) as stored:
             intake = _read_file(stored)
