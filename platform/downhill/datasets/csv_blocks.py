@@ -259,7 +259,7 @@ def _numbers_fit(sink: RowSink, table: pa.Table) -> bool:
     """Whether the block's columns parsed to numbers may be summed as numbers: their columns
     still count no text, and every number is finite (text such as nan is a missing value)."""
     for summary, column in zip(sink.summaries, table.columns, strict=True):
-        if pa.types.is_floating(column.type) and not (
+        if _is_numbers(column) and not (
             _counts_no_text(summary) and pc.all(pc.is_finite(column)).as_py() is not False
         ):
             return False
@@ -429,7 +429,7 @@ def add_column(summary: ColumnSummary, raw: pa.ChunkedArray, ends: Sequence[int]
     of `ends` (offsets where a chunk of the file ends). Text is summed by its distinct values:
     each is stripped, looked up among the missing spellings, counted and parsed once, and
     the rows only say which value they hold."""
-    if pa.types.is_floating(raw.type):  # parsed to numbers: no text to count (_types)
+    if _is_numbers(raw):  # parsed to numbers: no text to count (_types)
         summary.tally_skipped = True
         _add_numbers(summary, raw.to_numpy(), ends)
         return
